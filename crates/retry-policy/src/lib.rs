@@ -1,1 +1,74 @@
-//! Backoff with jitter, Retry-After and rate-limit headers, a retry budget and a shared GCRA pacer for async Rust clients.
+//! Backoff with jitter, Retry-After and rate-limit headers, a retry budget and a shared GCRA
+//! pacer for async Rust clients. It knows nothing of any particular API.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use retry_policy::{retry_notify, Backoff, Pacer, RetryClass, RetryPolicy, RetryableError};
+//!
+//! #[derive(Debug)]
+//! struct HttpError { status: u16, retry_after: Option<Duration> }
+//! impl RetryableError for HttpError {
+//!     fn retry_class(&self) -> RetryClass { RetryClass::from_status(self.status, self.retry_after) }
+//! }
+//!
+//! let pacer = Pacer::per_minute(300, 1); // one pace for every clone
+//! let policy = RetryPolicy::builder()
+//!     .max_attempts(5)
+//!     .backoff(Backoff::exponential(Duration::from_millis(200), Duration::from_secs(10)))
+//!     .build();
+//! let answer = retry_notify(
+//!     &policy,
+//!     |attempt| {
+//!         let pacer = pacer.clone();
+//!         async move {
+//!             pacer.acquire().await;
+//!             if attempt == 1 { Err(HttpError { status: 429, retry_after: Some(Duration::from_secs(2)) }) }
+//!             else { Ok("done") }
+//!         }
+//!     },
+//!     |err, attempt, delay| {
+//!         if let Some(ra) = err.retry_after { pacer.pause_for(ra) } // slow every holder down
+//!         assert_eq!((attempt, delay), (1, Duration::from_secs(2)));
+//!     },
+//! )
+//! .await;
+//! assert_eq!(answer.unwrap(), "done");
+//! # });
+//! ```
+//!
+//! # What it does
+//! - [`Backoff`]: exponential delays with [`Jitter`] `None`, `Full`, `Equal` or `Decorrelated`
+//!   (AWS Architecture Blog, "Exponential Backoff and Jitter"), drawn from any `rand::Rng`.
+//! - [`RetryPolicy`]: attempts, elapsed time, Retry-After capped (past the cap: give up at
+//!   once, [`GiveUp::RetryAfterTooLong`]) and floored (`Retry-After: 0` still waits), a shared
+//!   [`RetryBudget`] (AWS's retry quota), and a seedable RNG for exact tests.
+//! - [`RetryableError`] / [`RetryClass`] / [`is_retryable_status`]: which failures retry.
+//! - [`retry`], [`retry_notify`], [`retry_with`]: the async driver, giving a [`RetryError`].
+//! - [`headers`]: `Retry-After`, `inin-ratelimit-*` and `X-RateLimit-*` parsing that never panics.
+//! - [`Pacer`]: one GCRA pace (via `governor`, on tokio's clock) shared by every clone, paused
+//!   for everyone by a 429 and adapted to the server's announced limit.
+//!
+//! # What it does not do
+//! - No HTTP: it never sends a request; callers classify their own responses.
+//! - No idempotency judgement: retry only operations that are safe to repeat.
+//! - No cross-process coordination: a `Pacer` and a `RetryBudget` are shared within one process.
+//! - No runtime other than tokio: waits are `tokio::time` sleeps.
+
+mod backoff;
+mod budget;
+mod classify;
+mod driver;
+mod error;
+pub mod headers;
+mod pacer;
+mod policy;
+
+pub use backoff::{Backoff, Jitter};
+pub use budget::RetryBudget;
+pub use classify::{RetryClass, RetryableError, is_retryable_status};
+pub use driver::{retry, retry_notify, retry_with};
+pub use error::RetryError;
+pub use headers::{RateLimitInfo, parse_retry_after, retry_after};
+pub use pacer::{DEFAULT_LIMIT_WINDOW, MAX_OBSERVED_PAUSE, MIN_RATE_PER_SECOND, Pacer, TokioClock};
+pub use policy::{GiveUp, RetryPolicy, RetryPolicyBuilder};

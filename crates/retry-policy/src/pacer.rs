@@ -1,0 +1,348 @@
+//! One org-wide pace shared by every clone: GCRA through `governor`, a "paused until" that a
+//! 429 sets for every holder, and a rate adapted from the server's rate-limit headers.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use governor::clock::Clock;
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use tokio::time::Instant;
+
+use crate::headers::RateLimitInfo;
+
+/// The lowest rate a pacer runs at: one request an hour.
+pub const MIN_RATE_PER_SECOND: f64 = 1.0 / 3600.0;
+
+/// The longest pause [`Pacer::observe`] takes from a reset time (a longer or absurd reset is
+/// cut to this; a 429's Retry-After through [`Pacer::pause_for`] is not capped here).
+pub const MAX_OBSERVED_PAUSE: Duration = Duration::from_secs(180);
+
+/// The window `inin-ratelimit-allowed` counts over unless set with
+/// [`Pacer::set_limit_window`]: Genesys Cloud's limits are per minute.
+pub const DEFAULT_LIMIT_WINDOW: Duration = Duration::from_secs(60);
+
+/// A `governor` clock over `tokio::time::Instant`, so rate limiting follows tokio's clock and
+/// tests under `tokio::time::pause()` run without wall time.
+///
+/// Readings are nanoseconds since the clock was made (governor's [`Nanos`]); clones share the
+/// origin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokioClock {
+    origin: Instant,
+}
+
+impl TokioClock {
+    /// A clock whose zero is tokio's now.
+    pub fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+        }
+    }
+
+    /// The tokio instant a reading of this clock stands for.
+    pub fn instant_of(&self, reading: Nanos) -> Instant {
+        let since = Duration::from(reading);
+        self.origin.checked_add(since).unwrap_or(self.origin)
+    }
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TokioClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        let since = Instant::now().saturating_duration_since(self.origin);
+        Nanos::from(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>;
+
+/// A request pace shared by every clone: hand one `Pacer` (cloned) to every worker that calls
+/// the same rate-limited API, and call [`acquire`](Pacer::acquire) before each request.
+///
+/// - **Pace:** GCRA (`governor`) at the configured rate with a burst. With burst 1 no window of
+///   one second holds more than `rate` requests; a burst `b` lets `b - 1` more through after idle
+///   time.
+/// - **Pause:** [`pause_for`](Pacer::pause_for) (say, from a 429's Retry-After) makes every
+///   holder wait until then; pauses extend, never shorten.
+/// - **Adaptation:** [`observe`](Pacer::observe) lowers the rate to what the server announces:
+///   see its rule. The rate never rises above the configured one.
+///
+/// Time is tokio's ([`TokioClock`]) and waits are `tokio::time` sleeps.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use retry_policy::Pacer;
+///
+/// let pacer = Pacer::per_minute(300, 1); // Genesys Cloud's default: 300 requests a minute
+/// let worker = pacer.clone();            // same pace
+/// let start = tokio::time::Instant::now();
+/// pacer.acquire().await;
+/// worker.acquire().await;                // 200 ms later
+/// assert_eq!(start.elapsed(), Duration::from_millis(200));
+/// worker.pause_for(Duration::from_secs(2)); // a 429 said Retry-After: 2
+/// pacer.acquire().await;                 // waits out the pause
+/// assert!(start.elapsed() >= Duration::from_millis(2200));
+/// # });
+/// ```
+#[derive(Clone)]
+pub struct Pacer {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    clock: TokioClock,
+    /// The user's rate; `None` = unlimited.
+    configured: Option<f64>,
+    burst: NonZeroU32,
+    state: Mutex<State>,
+}
+
+struct State {
+    /// The rate in force; `None` = unlimited.
+    rate: Option<f64>,
+    limiter: Option<Arc<Limiter>>,
+    paused_until: Option<Instant>,
+    limit_window: Duration,
+}
+
+impl Pacer {
+    /// `rate` requests a second with bursts of up to `burst` (0 counts as 1).
+    ///
+    /// An infinite rate is [`unlimited`](Pacer::unlimited); a rate that is not a positive number
+    /// (0, negative, NaN) is raised to [`MIN_RATE_PER_SECOND`].
+    pub fn per_second(rate: f64, burst: u32) -> Self {
+        let configured = if rate == f64::INFINITY {
+            None
+        } else if rate.is_nan() || rate < MIN_RATE_PER_SECOND {
+            tracing::warn!(
+                rate,
+                min = MIN_RATE_PER_SECOND,
+                "pacer rate raised to the minimum"
+            );
+            Some(MIN_RATE_PER_SECOND)
+        } else {
+            Some(rate)
+        };
+        Self::with_rate(configured, burst)
+    }
+
+    /// `requests` a minute with bursts of up to `burst`.
+    pub fn per_minute(requests: u32, burst: u32) -> Self {
+        Self::per_second(f64::from(requests) / 60.0, burst)
+    }
+
+    /// No pace: [`acquire`](Pacer::acquire) only waits out pauses. [`observe`](Pacer::observe)
+    /// never turns it into a limited pacer.
+    pub fn unlimited() -> Self {
+        Self::with_rate(None, 1)
+    }
+
+    fn with_rate(configured: Option<f64>, burst: u32) -> Self {
+        let clock = TokioClock::new();
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let limiter = configured.and_then(|r| limiter(r, burst, clock, false));
+        Self {
+            shared: Arc::new(Shared {
+                clock,
+                configured,
+                burst,
+                state: Mutex::new(State {
+                    rate: configured,
+                    limiter,
+                    paused_until: None,
+                    limit_window: DEFAULT_LIMIT_WINDOW,
+                }),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent under a panic (single assignments): keep using it.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits out any pause, then for a GCRA slot. Cancel-safe: dropping the future takes no
+    /// slot.
+    pub async fn acquire(&self) {
+        loop {
+            let (paused_until, limiter) = {
+                let state = self.state();
+                (state.paused_until, state.limiter.clone())
+            };
+            if let Some(until) = paused_until
+                && until > Instant::now()
+            {
+                tokio::time::sleep_until(until).await;
+                continue;
+            }
+            let Some(limiter) = limiter else { return };
+            match limiter.check() {
+                Ok(()) => return,
+                Err(not_until) => {
+                    let wait = not_until.wait_time_from(self.shared.clock.now());
+                    // Loop afterwards: a pause or a new rate may have arrived meanwhile.
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    /// Every holder waits until now + `d` before its next request. Extends a pause in force,
+    /// never shortens it.
+    pub fn pause_for(&self, d: Duration) {
+        let now = Instant::now();
+        // Far beyond any sensible pause, yet safely representable.
+        let until = now
+            .checked_add(d)
+            .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+            .unwrap_or(now);
+        let mut state = self.state();
+        if state.paused_until.is_none_or(|current| current < until) {
+            state.paused_until = Some(until);
+            drop(state);
+            tracing::debug!(
+                pause_ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+                "pacer paused"
+            );
+        }
+    }
+
+    /// When the pause in force ends; `None` when there is none.
+    pub fn paused_until(&self) -> Option<Instant> {
+        self.state()
+            .paused_until
+            .filter(|until| *until > Instant::now())
+    }
+
+    /// Adapts to what the server said about its limit.
+    ///
+    /// The rule, when `info.limit` (`inin-ratelimit-allowed`, or `X-RateLimit-Limit`) is present
+    /// and above zero: the server allows `limit` requests per limit window (one minute, as
+    /// Genesys Cloud counts; see [`set_limit_window`](Pacer::set_limit_window)), so the pace
+    /// becomes `min(configured, limit / window)`. It never rises above the configured rate, and
+    /// follows the server back up to it when the server's limit grows. Changes under 1% are
+    /// ignored so every response does not rebuild the limiter; a new limiter starts with its
+    /// burst spent, so a change never lets a burst through.
+    ///
+    /// When `info.remaining` is 0 and `info.reset` is known, every holder pauses until the
+    /// reset (at most [`MAX_OBSERVED_PAUSE`]): the next request would only be refused.
+    ///
+    /// An [`unlimited`](Pacer::unlimited) pacer keeps no rate, so only the pause applies.
+    pub fn observe(&self, info: &RateLimitInfo) {
+        if info.remaining == Some(0)
+            && let Some(reset) = info.reset
+            && !reset.is_zero()
+        {
+            self.pause_for(reset.min(MAX_OBSERVED_PAUSE));
+        }
+        let (Some(configured), Some(limit)) = (self.shared.configured, info.limit) else {
+            return;
+        };
+        if limit == 0 {
+            return;
+        }
+        let window = self.state().limit_window;
+        #[allow(clippy::cast_precision_loss)] // limits are far below 2^52
+        let server_rate = limit as f64 / window.as_secs_f64();
+        self.set_rate(server_rate.min(configured));
+    }
+
+    /// Sets the pace, clamped to `[MIN_RATE_PER_SECOND, configured]`. No effect on an
+    /// unlimited pacer or when the change is under 1%.
+    pub fn set_rate(&self, rate_per_second: f64) {
+        let Some(configured) = self.shared.configured else {
+            return;
+        };
+        let target = if rate_per_second.is_nan() {
+            configured
+        } else {
+            rate_per_second.clamp(MIN_RATE_PER_SECOND, configured)
+        };
+        let mut state = self.state();
+        let current = state.rate.unwrap_or(configured);
+        if (target - current).abs() <= current * 0.01 {
+            return;
+        }
+        state.limiter = limiter(target, self.shared.burst, self.shared.clock, true);
+        state.rate = Some(target);
+        drop(state);
+        tracing::info!(
+            from = current,
+            to = target,
+            configured,
+            "pacer rate changed"
+        );
+    }
+
+    /// Sets the window that [`observe`](Pacer::observe) counts a server's limit over (default
+    /// one minute). Zero is ignored.
+    pub fn set_limit_window(&self, window: Duration) {
+        if !window.is_zero() {
+            self.state().limit_window = window;
+        }
+    }
+
+    /// The pace in force, in requests a second (`f64::INFINITY` when unlimited).
+    pub fn rate_per_second(&self) -> f64 {
+        self.state().rate.unwrap_or(f64::INFINITY)
+    }
+
+    /// The pace the pacer was made with (`f64::INFINITY` when unlimited).
+    pub fn configured_rate_per_second(&self) -> f64 {
+        self.shared.configured.unwrap_or(f64::INFINITY)
+    }
+
+    /// The burst size.
+    pub fn burst(&self) -> u32 {
+        self.shared.burst.get()
+    }
+
+    /// True when `other` is a clone of this pacer (they share one pace).
+    pub fn shares_pace_with(&self, other: &Pacer) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("Pacer")
+            .field("rate_per_second", &state.rate.unwrap_or(f64::INFINITY))
+            .field(
+                "configured_rate_per_second",
+                &self.shared.configured.unwrap_or(f64::INFINITY),
+            )
+            .field("burst", &self.shared.burst)
+            .field("paused_until", &state.paused_until)
+            .finish()
+    }
+}
+
+/// A GCRA limiter for `rate` a second; `None` when the rate is too high to pace (an interval
+/// under a nanosecond). `drained` starts it with the burst spent.
+fn limiter(rate: f64, burst: NonZeroU32, clock: TokioClock, drained: bool) -> Option<Arc<Limiter>> {
+    let period = Duration::try_from_secs_f64(1.0 / rate.max(MIN_RATE_PER_SECOND)).ok()?;
+    let quota = Quota::with_period(period)?.allow_burst(burst);
+    let limiter = RateLimiter::direct_with_clock(quota, clock);
+    if drained {
+        // The burst always fits its own quota, so this only spends it.
+        let _ = limiter.check_n(burst);
+    }
+    Some(Arc::new(limiter))
+}
