@@ -1,0 +1,717 @@
+//! EventBridge dead letters: the event envelope, the DLQ attributes EventBridge attaches, and a
+//! parser that never drops a message.
+//!
+//! When a rule target cannot be reached, EventBridge puts the event, unchanged, into the
+//! target's SQS dead-letter queue and adds the message attributes `ERROR_CODE`,
+//! `ERROR_MESSAGE`, `RULE_ARN`, `TARGET_ARN`, `RETRY_ATTEMPTS` and
+//! `EXHAUSTED_RETRY_CONDITION`. [`DeadLetter`] keeps all of it: the raw body byte for byte,
+//! the raw attributes, the typed attributes, and the parsed event or the reason it could not be
+//! parsed.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::category::{Category, Classification, classify};
+use crate::queue::{AttributeValue, Attributes, ReceivedMessage};
+
+/// Attribute name of the EventBridge error code.
+pub const ATTR_ERROR_CODE: &str = "ERROR_CODE";
+/// Attribute name of the EventBridge error message.
+pub const ATTR_ERROR_MESSAGE: &str = "ERROR_MESSAGE";
+/// Attribute name of the rule ARN.
+pub const ATTR_RULE_ARN: &str = "RULE_ARN";
+/// Attribute name of the target ARN.
+pub const ATTR_TARGET_ARN: &str = "TARGET_ARN";
+/// Attribute name of the number of delivery attempts EventBridge made.
+pub const ATTR_RETRY_ATTEMPTS: &str = "RETRY_ATTEMPTS";
+/// Attribute name of the condition that ended EventBridge's retries.
+pub const ATTR_EXHAUSTED_RETRY_CONDITION: &str = "EXHAUSTED_RETRY_CONDITION";
+
+/// The `ERROR_CODE` EventBridge puts on a dead letter.
+///
+/// Every documented value has a variant; a value EventBridge adds later parses as
+/// [`ErrorCode::Unknown`] with its text, so nothing is lost.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `CONNECTION_FAILURE`
+    ConnectionFailure,
+    /// `CROSS_ACCOUNT_INGESTION_FAILED`
+    CrossAccountIngestionFailed,
+    /// `CROSS_REGION_INGESTION_FAILED`
+    CrossRegionIngestionFailed,
+    /// `ERROR_FROM_TARGET`
+    ErrorFromTarget,
+    /// `EVENTS_IN_BATCH_REQUEST_REJECTED`
+    EventsInBatchRequestRejected,
+    /// `FAILED_TO_ASSUME_ROLE`
+    FailedToAssumeRole,
+    /// `INTERNAL_ERROR`
+    InternalError,
+    /// `INVALID_JSON`
+    InvalidJson,
+    /// `INVALID_PARAMETER`
+    InvalidParameter,
+    /// `NO_PERMISSIONS`
+    NoPermissions,
+    /// `NO_RESOURCE`
+    NoResource,
+    /// `RESOURCE_ALREADY_EXISTS`
+    ResourceAlreadyExists,
+    /// `RESOURCE_LIMIT_EXCEEDED`
+    ResourceLimitExceeded,
+    /// `RESOURCE_MODIFICATION_COLLISION`
+    ResourceModificationCollision,
+    /// `SDK_CLIENT_ERROR`
+    SdkClientError,
+    /// `THIRD_ACCOUNT_HOP_DETECTED`
+    ThirdAccountHopDetected,
+    /// `THIRD_REGION_HOP_DETECTED`
+    ThirdRegionHopDetected,
+    /// `THROTTLING`
+    Throttling,
+    /// `TIMEOUT`
+    Timeout,
+    /// `TRANSIENT_ASSUME_ROLE`
+    TransientAssumeRole,
+    /// EventBridge's own literal `UNKNOWN` code.
+    Unspecified,
+    /// A code this crate does not know (yet), exactly as received.
+    Unknown(String),
+}
+
+const KNOWN_CODES: &[(&str, ErrorCode)] = &[
+    ("CONNECTION_FAILURE", ErrorCode::ConnectionFailure),
+    (
+        "CROSS_ACCOUNT_INGESTION_FAILED",
+        ErrorCode::CrossAccountIngestionFailed,
+    ),
+    (
+        "CROSS_REGION_INGESTION_FAILED",
+        ErrorCode::CrossRegionIngestionFailed,
+    ),
+    ("ERROR_FROM_TARGET", ErrorCode::ErrorFromTarget),
+    (
+        "EVENTS_IN_BATCH_REQUEST_REJECTED",
+        ErrorCode::EventsInBatchRequestRejected,
+    ),
+    ("FAILED_TO_ASSUME_ROLE", ErrorCode::FailedToAssumeRole),
+    ("INTERNAL_ERROR", ErrorCode::InternalError),
+    ("INVALID_JSON", ErrorCode::InvalidJson),
+    ("INVALID_PARAMETER", ErrorCode::InvalidParameter),
+    ("NO_PERMISSIONS", ErrorCode::NoPermissions),
+    ("NO_RESOURCE", ErrorCode::NoResource),
+    ("RESOURCE_ALREADY_EXISTS", ErrorCode::ResourceAlreadyExists),
+    ("RESOURCE_LIMIT_EXCEEDED", ErrorCode::ResourceLimitExceeded),
+    (
+        "RESOURCE_MODIFICATION_COLLISION",
+        ErrorCode::ResourceModificationCollision,
+    ),
+    ("SDK_CLIENT_ERROR", ErrorCode::SdkClientError),
+    ("THIRD_ACCOUNT_HOP_DETECTED", ErrorCode::ThirdAccountHopDetected),
+    ("THIRD_REGION_HOP_DETECTED", ErrorCode::ThirdRegionHopDetected),
+    ("THROTTLING", ErrorCode::Throttling),
+    ("TIMEOUT", ErrorCode::Timeout),
+    ("TRANSIENT_ASSUME_ROLE", ErrorCode::TransientAssumeRole),
+    ("UNKNOWN", ErrorCode::Unspecified),
+];
+
+impl ErrorCode {
+    /// Parses a code; surrounding whitespace is ignored, case is not.
+    pub fn parse(code: &str) -> Self {
+        let trimmed = code.trim();
+        KNOWN_CODES
+            .iter()
+            .find(|(name, _)| *name == trimmed)
+            .map(|(_, code)| code.clone())
+            .unwrap_or_else(|| ErrorCode::Unknown(trimmed.to_owned()))
+    }
+
+    /// The code as EventBridge writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::Unknown(raw) => raw,
+            known => KNOWN_CODES
+                .iter()
+                .find(|(_, code)| code == known)
+                .map(|(name, _)| *name)
+                .unwrap_or("UNKNOWN"),
+        }
+    }
+
+    /// Every documented code (without [`ErrorCode::Unknown`]).
+    pub fn documented() -> impl Iterator<Item = ErrorCode> {
+        KNOWN_CODES.iter().map(|(_, code)| code.clone())
+    }
+}
+
+impl FromStr for ErrorCode {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(ErrorCode::parse(s))
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Ok(ErrorCode::parse(&raw))
+    }
+}
+
+/// The `EXHAUSTED_RETRY_CONDITION` attribute: why EventBridge stopped retrying.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExhaustedRetryCondition {
+    /// `MaximumRetryAttempts`: the rule's retry count ran out.
+    MaximumRetryAttempts,
+    /// `MaximumEventAgeInSeconds`: the event grew older than the rule allows.
+    MaximumEventAgeInSeconds,
+    /// Any other value, as received.
+    Other(String),
+}
+
+impl ExhaustedRetryCondition {
+    /// Parses the attribute value.
+    pub fn parse(raw: &str) -> Self {
+        match raw.trim() {
+            "MaximumRetryAttempts" => Self::MaximumRetryAttempts,
+            "MaximumEventAgeInSeconds" => Self::MaximumEventAgeInSeconds,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    /// The value as EventBridge writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::MaximumRetryAttempts => "MaximumRetryAttempts",
+            Self::MaximumEventAgeInSeconds => "MaximumEventAgeInSeconds",
+            Self::Other(raw) => raw,
+        }
+    }
+}
+
+impl fmt::Display for ExhaustedRetryCondition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The attributes EventBridge attaches to a dead letter, typed. Each is optional: a message
+/// that did not come from EventBridge (or was moved by hand) may lack any of them. The raw
+/// attributes stay available on [`DeadLetter::attributes`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct DlqAttributes {
+    /// `ERROR_CODE`.
+    pub error_code: Option<ErrorCode>,
+    /// `ERROR_MESSAGE`.
+    pub error_message: Option<String>,
+    /// `RULE_ARN`.
+    pub rule_arn: Option<String>,
+    /// `TARGET_ARN`.
+    pub target_arn: Option<String>,
+    /// `RETRY_ATTEMPTS` (absent when missing or not a number; the raw text stays in the raw
+    /// attributes).
+    pub retry_attempts: Option<u32>,
+    /// `EXHAUSTED_RETRY_CONDITION`.
+    pub exhausted_retry_condition: Option<ExhaustedRetryCondition>,
+}
+
+impl DlqAttributes {
+    /// Reads the EventBridge attributes out of SQS message attributes. Empty values count as
+    /// absent.
+    pub fn from_attributes(attributes: &Attributes) -> Self {
+        let text = |name: &str| {
+            attributes
+                .get(name)
+                .and_then(AttributeValue::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        Self {
+            error_code: text(ATTR_ERROR_CODE).map(ErrorCode::parse),
+            error_message: text(ATTR_ERROR_MESSAGE).map(str::to_owned),
+            rule_arn: text(ATTR_RULE_ARN).map(str::to_owned),
+            target_arn: text(ATTR_TARGET_ARN).map(str::to_owned),
+            retry_attempts: text(ATTR_RETRY_ATTEMPTS).and_then(|v| v.parse().ok()),
+            exhausted_retry_condition: text(ATTR_EXHAUSTED_RETRY_CONDITION)
+                .map(ExhaustedRetryCondition::parse),
+        }
+    }
+
+    /// Sets the error code (tests and callers building attributes by hand).
+    pub fn with_error_code(mut self, code: ErrorCode) -> Self {
+        self.error_code = Some(code);
+        self
+    }
+
+    /// Sets the error message.
+    pub fn with_error_message(mut self, message: impl Into<String>) -> Self {
+        self.error_message = Some(message.into());
+        self
+    }
+}
+
+/// An Amazon EventBridge event, as Genesys Cloud publishes it.
+///
+/// `detail-type` is the topic *template* (`v2.conversations.{id}.transcription`); the concrete
+/// topic with ids is [`EventDetail::topic_name`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EventBridgeEvent {
+    /// Envelope version (`"0"`).
+    #[serde(default)]
+    pub version: String,
+    /// Event id (unique per event; a target can deduplicate on it).
+    pub id: String,
+    /// The topic template, e.g. `v2.conversations.{id}.transcription`.
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    /// The partner event source, `aws.partner/genesys.com/cloud/<orgId>/<suffix>`.
+    pub source: String,
+    /// The AWS account.
+    #[serde(default)]
+    pub account: String,
+    /// Event time as written (RFC 3339); see [`EventBridgeEvent::event_time`].
+    #[serde(default)]
+    pub time: String,
+    /// The AWS region.
+    #[serde(default)]
+    pub region: String,
+    /// Resource ARNs (empty for Genesys events).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// The Genesys part of the event.
+    pub detail: EventDetail,
+}
+
+impl EventBridgeEvent {
+    /// The envelope's `time`, parsed.
+    pub fn event_time(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::parse_from_rfc3339(&self.time)
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+}
+
+/// The `detail` object of a Genesys EventBridge event. Every field is optional so that events
+/// from other sources still parse; the raw body keeps anything not modelled here.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EventDetail {
+    /// The concrete topic, e.g. `v2.conversations.5f1c…transcription`.
+    #[serde(rename = "topicName", default, skip_serializing_if = "Option::is_none")]
+    pub topic_name: Option<String>,
+    /// The notification schema version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The notification itself.
+    #[serde(rename = "eventBody", default, skip_serializing_if = "Option::is_none")]
+    pub event_body: Option<Value>,
+    /// Metadata (`CorrelationId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<EventMetadata>,
+    /// When Genesys produced the notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+/// `detail.metadata` of a Genesys event.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct EventMetadata {
+    /// `CorrelationId`: Genesys' id for this notification.
+    #[serde(rename = "CorrelationId", default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
+/// Why a dead letter's body is not an EventBridge event. The message is kept anyway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ParseError {
+    /// The body is empty.
+    #[error("the body is empty")]
+    Empty,
+    /// The body is not JSON.
+    #[error("the body is not JSON (line {line}, column {column}): {message}")]
+    NotJson {
+        /// Line of the syntax error (1-based).
+        line: usize,
+        /// Column of the syntax error (1-based).
+        column: usize,
+        /// The JSON parser's message.
+        message: String,
+    },
+    /// The body is JSON but not an EventBridge event (a field is missing or has the wrong type).
+    #[error("the body is JSON but not an EventBridge event: {message}")]
+    NotAnEvent {
+        /// What is missing or wrong.
+        message: String,
+    },
+}
+
+impl ParseError {
+    fn from_json(error: &serde_json::Error) -> Self {
+        use serde_json::error::Category as C;
+        match error.classify() {
+            C::Syntax | C::Eof | C::Io => ParseError::NotJson {
+                line: error.line(),
+                column: error.column(),
+                message: error.to_string(),
+            },
+            C::Data => ParseError::NotAnEvent {
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
+/// Parses a body as an EventBridge event.
+pub fn parse_event(body: &str) -> Result<EventBridgeEvent, ParseError> {
+    if body.trim().is_empty() {
+        return Err(ParseError::Empty);
+    }
+    // Two steps so that "not JSON" and "JSON, but not an event" are told apart.
+    let value: Value = serde_json::from_str(body).map_err(|e| ParseError::from_json(&e))?;
+    if !value.is_object() {
+        return Err(ParseError::NotAnEvent {
+            message: "the body is not a JSON object".to_owned(),
+        });
+    }
+    serde_json::from_value(value).map_err(|e| ParseError::NotAnEvent {
+        message: e.to_string(),
+    })
+}
+
+/// One dead letter: the SQS message it came in, the EventBridge attributes, and the event (or
+/// why the body is not one). Built from every message, whatever its body: nothing is dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    message_id: String,
+    receipt_handle: Option<String>,
+    receive_count: u32,
+    sent_at: Option<SystemTime>,
+    raw_body: String,
+    attributes: Attributes,
+    dlq: DlqAttributes,
+    event: Result<EventBridgeEvent, ParseError>,
+}
+
+impl DeadLetter {
+    /// Builds a dead letter from a received SQS message.
+    pub fn from_message(message: &ReceivedMessage) -> Self {
+        Self::from_received(message.clone())
+    }
+
+    /// Builds a dead letter from a received SQS message, taking it by value.
+    pub fn from_received(message: ReceivedMessage) -> Self {
+        let mut letter = Self::parse(message.message_id, message.body, message.attributes);
+        letter.receipt_handle = Some(message.receipt_handle);
+        letter.receive_count = message.receive_count;
+        letter.sent_at = message.sent_at;
+        letter
+    }
+
+    /// Builds a dead letter from a body and attributes that did not come through a queue
+    /// receive (for example the HTTP receiver). It has no receipt handle and a receive count
+    /// of 0.
+    pub fn parse(message_id: impl Into<String>, body: impl Into<String>, attributes: Attributes) -> Self {
+        let raw_body = body.into();
+        let event = parse_event(&raw_body);
+        let dlq = DlqAttributes::from_attributes(&attributes);
+        Self {
+            message_id: message_id.into(),
+            receipt_handle: None,
+            receive_count: 0,
+            sent_at: None,
+            raw_body,
+            attributes,
+            dlq,
+            event,
+        }
+    }
+
+    /// The SQS message id (or the id the caller gave).
+    pub fn message_id(&self) -> &str {
+        &self.message_id
+    }
+
+    /// The receipt handle of the receive that produced this letter, when it came from a queue.
+    pub fn receipt_handle(&self) -> Option<&str> {
+        self.receipt_handle.as_deref()
+    }
+
+    /// Replaces the receipt handle (the message was received again).
+    pub fn set_receipt_handle(&mut self, handle: impl Into<String>) {
+        self.receipt_handle = Some(handle.into());
+    }
+
+    /// `ApproximateReceiveCount` of the receive (0 when not from a queue).
+    pub fn receive_count(&self) -> u32 {
+        self.receive_count
+    }
+
+    /// When SQS accepted the message, if the backend said.
+    pub fn sent_at(&self) -> Option<SystemTime> {
+        self.sent_at
+    }
+
+    /// The body exactly as received.
+    pub fn raw_body(&self) -> &str {
+        &self.raw_body
+    }
+
+    /// The message attributes exactly as received.
+    pub fn attributes(&self) -> &Attributes {
+        &self.attributes
+    }
+
+    /// The EventBridge attributes, typed.
+    pub fn dlq_attributes(&self) -> &DlqAttributes {
+        &self.dlq
+    }
+
+    /// The parsed event, when the body is one.
+    pub fn event(&self) -> Option<&EventBridgeEvent> {
+        self.event.as_ref().ok()
+    }
+
+    /// Why the body is not an EventBridge event, when it is not.
+    pub fn parse_error(&self) -> Option<&ParseError> {
+        self.event.as_ref().err()
+    }
+
+    /// `ERROR_CODE`, typed.
+    pub fn error_code(&self) -> Option<&ErrorCode> {
+        self.dlq.error_code.as_ref()
+    }
+
+    /// `RETRY_ATTEMPTS`, or 0 when absent.
+    pub fn retry_attempts(&self) -> u32 {
+        self.dlq.retry_attempts.unwrap_or(0)
+    }
+
+    /// The value to send as `X-Attempt-Count` on the first replay attempt:
+    /// `RETRY_ATTEMPTS + 1`.
+    pub fn next_attempt(&self) -> u32 {
+        self.retry_attempts().saturating_add(1)
+    }
+
+    /// The concrete topic (`detail.topicName`), when present.
+    pub fn topic(&self) -> Option<&str> {
+        self.event().and_then(|e| e.detail.topic_name.as_deref())
+    }
+
+    /// The failure category and how it was decided (see [`crate::category`]).
+    pub fn classification(&self) -> Classification {
+        classify(&self.dlq)
+    }
+
+    /// The failure category.
+    pub fn category(&self) -> Category {
+        self.classification().category
+    }
+
+    /// The Genesys conversation id this event is about, when one can be found (see
+    /// [`conversation_id`]).
+    pub fn conversation_id(&self) -> Option<String> {
+        self.event().and_then(conversation_id)
+    }
+}
+
+impl From<ReceivedMessage> for DeadLetter {
+    fn from(message: ReceivedMessage) -> Self {
+        Self::from_received(message)
+    }
+}
+
+/// The conversation id an event is about.
+///
+/// Looked up in this order, each candidate accepted only if it is a UUID in canonical
+/// hyphenated form (returned lowercase):
+/// 1. the topic name: `v2.conversations.{id}.…` or `v2.detail.events.conversation.{id}.…`;
+/// 2. `eventBody.conversationId`;
+/// 3. `eventBody.id`, but only for conversation topics (on other topics, such as
+///    `v2.users.{id}.presence`, the body's `id` is not a conversation).
+pub fn conversation_id(event: &EventBridgeEvent) -> Option<String> {
+    let topic = event.detail.topic_name.as_deref().unwrap_or("");
+    if let Some(id) = conversation_id_from_topic(topic) {
+        return Some(id);
+    }
+    let body = event.detail.event_body.as_ref()?;
+    if let Some(id) = body
+        .get("conversationId")
+        .and_then(Value::as_str)
+        .and_then(canonical_uuid)
+    {
+        return Some(id);
+    }
+    let conversation_topic = is_conversation_topic(topic) || is_conversation_topic(&event.detail_type);
+    if conversation_topic {
+        return body.get("id").and_then(Value::as_str).and_then(canonical_uuid);
+    }
+    None
+}
+
+const CONVERSATION_TOPIC_PREFIXES: &[&str] = &["v2.conversations.", "v2.detail.events.conversation."];
+
+fn is_conversation_topic(topic: &str) -> bool {
+    CONVERSATION_TOPIC_PREFIXES.iter().any(|p| topic.starts_with(p))
+}
+
+/// The conversation id in a topic name `v2.conversations.{id}.…` or
+/// `v2.detail.events.conversation.{id}.…`, when it is a UUID.
+pub fn conversation_id_from_topic(topic: &str) -> Option<String> {
+    CONVERSATION_TOPIC_PREFIXES.iter().find_map(|prefix| {
+        let rest = topic.strip_prefix(prefix)?;
+        let candidate = rest.split('.').next()?;
+        canonical_uuid(candidate)
+    })
+}
+
+/// `Some(lowercase id)` when `raw` is a UUID in the canonical 8-4-4-4-12 hyphenated form.
+pub fn canonical_uuid(raw: &str) -> Option<String> {
+    if raw.len() != 36 {
+        return None;
+    }
+    uuid::Uuid::try_parse(raw)
+        .ok()
+        .map(|id| id.hyphenated().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONV: &str = "5f1c7a3e-9b2d-4c1a-8e3f-0a1b2c3d4e5f";
+
+    fn event_json(topic: &str, body: &str) -> String {
+        format!(
+            r#"{{"version":"0","id":"e1","detail-type":"v2.conversations.{{id}}.transcription","source":"aws.partner/genesys.com/cloud/org/suffix","account":"123456789012","time":"2021-05-31T09:49:26Z","region":"us-east-1","resources":[],"detail":{{"topicName":"{topic}","version":"2","eventBody":{body},"metadata":{{"CorrelationId":"c-1"}},"timestamp":"2021-05-31T09:49:26.031Z"}}}}"#
+        )
+    }
+
+    #[test]
+    fn error_codes_round_trip() {
+        for code in ErrorCode::documented() {
+            assert_eq!(ErrorCode::parse(code.as_str()), code);
+        }
+        assert_eq!(
+            ErrorCode::parse("NEW_CODE"),
+            ErrorCode::Unknown("NEW_CODE".into())
+        );
+        assert_eq!(ErrorCode::parse("UNKNOWN"), ErrorCode::Unspecified);
+        assert_eq!(ErrorCode::documented().count(), 21);
+    }
+
+    #[test]
+    fn parses_a_genesys_event() {
+        let body = event_json(&format!("v2.conversations.{CONV}.transcription"), "{}");
+        let event = parse_event(&body).unwrap();
+        assert_eq!(event.detail_type, "v2.conversations.{id}.transcription");
+        assert_eq!(
+            event.detail.metadata.as_ref().unwrap().correlation_id.as_deref(),
+            Some("c-1")
+        );
+        assert!(event.event_time().is_some());
+    }
+
+    #[test]
+    fn tells_not_json_from_not_an_event() {
+        assert!(matches!(parse_event("{oops"), Err(ParseError::NotJson { .. })));
+        assert!(matches!(parse_event("[1,2]"), Err(ParseError::NotAnEvent { .. })));
+        assert!(matches!(
+            parse_event(r#"{"hello":"world"}"#),
+            Err(ParseError::NotAnEvent { .. })
+        ));
+        assert_eq!(parse_event("  "), Err(ParseError::Empty));
+    }
+
+    #[test]
+    fn conversation_id_from_topics_and_bodies() {
+        let upper = CONV.to_uppercase();
+        let ev = parse_event(&event_json(&format!("v2.conversations.{upper}.transcription"), "{}")).unwrap();
+        assert_eq!(conversation_id(&ev).as_deref(), Some(CONV));
+
+        let ev = parse_event(&event_json(
+            &format!("v2.detail.events.conversation.{CONV}.customer.start"),
+            "{}",
+        ))
+        .unwrap();
+        assert_eq!(conversation_id(&ev).as_deref(), Some(CONV));
+
+        let ev = parse_event(&event_json(
+            "v2.routing.queues.q1.conversations",
+            &format!(r#"{{"conversationId":"{CONV}"}}"#),
+        ))
+        .unwrap();
+        assert_eq!(conversation_id(&ev).as_deref(), Some(CONV));
+
+        // Not a UUID in the topic: falls back to the body id on a conversation topic.
+        let ev = parse_event(&event_json(
+            "v2.conversations.not-a-uuid.transcription",
+            &format!(r#"{{"id":"{CONV}"}}"#),
+        ))
+        .unwrap();
+        assert_eq!(conversation_id(&ev).as_deref(), Some(CONV));
+    }
+
+    #[test]
+    fn body_id_on_other_topics_is_not_a_conversation() {
+        let mut ev = parse_event(&event_json(
+            "v2.users.u1.presence",
+            &format!(r#"{{"id":"{CONV}"}}"#),
+        ))
+        .unwrap();
+        ev.detail_type = "v2.users.{id}.presence".into();
+        assert_eq!(conversation_id(&ev), None);
+    }
+
+    #[test]
+    fn uuid_validation_is_strict() {
+        assert!(canonical_uuid(CONV).is_some());
+        assert!(canonical_uuid(&CONV.replace('-', "")).is_none());
+        assert!(canonical_uuid(&format!("{{{CONV}}}")).is_none());
+        assert!(canonical_uuid("../../etc/passwd-0000-0000-0000-00000").is_none());
+    }
+
+    #[test]
+    fn attributes_are_typed_and_kept_raw() {
+        let mut attrs = Attributes::new();
+        attrs.insert(ATTR_ERROR_CODE.into(), AttributeValue::String("THROTTLING".into()));
+        attrs.insert(ATTR_RETRY_ATTEMPTS.into(), AttributeValue::Number("not a number".into()));
+        attrs.insert(
+            ATTR_EXHAUSTED_RETRY_CONDITION.into(),
+            AttributeValue::String("MaximumEventAgeInSeconds".into()),
+        );
+        let letter = DeadLetter::parse("m1", "garbage", attrs.clone());
+        assert_eq!(letter.error_code(), Some(&ErrorCode::Throttling));
+        assert_eq!(letter.dlq_attributes().retry_attempts, None);
+        assert_eq!(letter.next_attempt(), 1);
+        assert_eq!(letter.attributes(), &attrs);
+        assert_eq!(letter.raw_body(), "garbage");
+        assert!(letter.parse_error().is_some());
+        assert_eq!(
+            letter.dlq_attributes().exhausted_retry_condition,
+            Some(ExhaustedRetryCondition::MaximumEventAgeInSeconds)
+        );
+    }
+}
