@@ -1,0 +1,229 @@
+//! The agent-side model: `MessageData`, as the bulk endpoint and the send endpoint return it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::open_enum::open_enum;
+use super::web_messaging::{Direction, MessageType};
+
+open_enum! {
+    /// `MessageData.direction` (lower case on this endpoint).
+    pub enum MessageDirection {
+        /// From the customer.
+        Inbound => "inbound",
+        /// To the customer.
+        Outbound => "outbound",
+    }
+}
+
+open_enum! {
+    /// `MessageData.messengerType`: the channel.
+    pub enum MessengerType {
+        /// SMS.
+        Sms => "sms",
+        /// Facebook Messenger.
+        Facebook => "facebook",
+        /// X / Twitter.
+        Twitter => "twitter",
+        /// LINE.
+        Line => "line",
+        /// WhatsApp.
+        Whatsapp => "whatsapp",
+        /// Web messaging.
+        Webmessaging => "webmessaging",
+        /// Open messaging.
+        Open => "open",
+        /// Instagram.
+        Instagram => "instagram",
+        /// Apple Messages for Business.
+        Apple => "apple",
+    }
+}
+
+open_enum! {
+    /// `MessageData.status`.
+    pub enum MessageStatus {
+        /// Queued for sending.
+        Queued => "queued",
+        /// Sent.
+        Sent => "sent",
+        /// Failed.
+        Failed => "failed",
+        /// Received from the customer.
+        Received => "received",
+        /// Delivered.
+        DeliverySuccess => "delivery-success",
+        /// Delivery failed.
+        DeliveryFailed => "delivery-failed",
+        /// Read.
+        Read => "read",
+        /// Removed.
+        Removed => "removed",
+        /// Published.
+        Published => "published",
+    }
+}
+
+/// One message as the agent side sees it (`MessageData`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct MessageData {
+    /// Message id.
+    pub id: String,
+    /// The provider's own id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<String>,
+    /// When the message was sent or received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Sender address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_address: Option<String>,
+    /// Recipient address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_address: Option<String>,
+    /// inbound / outbound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<MessageDirection>,
+    /// The channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messenger_type: Option<MessengerType>,
+    /// The text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_body: Option<String>,
+    /// Delivery status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<MessageStatus>,
+    /// The normalized form of the message (same shape as a web messaging message), kept as
+    /// it came; [`MessageData::normalized_type`] reads its `type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalized_message: Option<Value>,
+    /// The conversation the message belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    /// This resource's URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_uri: Option<String>,
+    /// Fields this version does not know (`media`, `stickers`, `createdBy`, …).
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl MessageData {
+    /// The message type from `normalizedMessage.type`, else `Text` when there is a text body.
+    pub fn normalized_type(&self) -> Option<MessageType> {
+        let from_normalized = self
+            .normalized_message
+            .as_ref()
+            .and_then(|n| n.get("type"))
+            .and_then(Value::as_str)
+            .map(MessageType::from);
+        from_normalized.or_else(|| self.text_body.as_ref().map(|_| MessageType::Text))
+    }
+
+    /// The direction in the web messaging vocabulary.
+    pub fn web_direction(&self) -> Option<Direction> {
+        self.direction.as_ref().map(|d| match d {
+            MessageDirection::Inbound => Direction::Inbound,
+            MessageDirection::Outbound => Direction::Outbound,
+            MessageDirection::Unknown(raw) => Direction::Unknown(raw.clone()),
+        })
+    }
+
+    /// Attachment URLs found in `normalizedMessage.content[].attachment.url` and `media[].url`.
+    pub fn attachment_urls(&self) -> Vec<String> {
+        let mut urls = Vec::new();
+        if let Some(content) = self
+            .normalized_message
+            .as_ref()
+            .and_then(|n| n.get("content"))
+            .and_then(Value::as_array)
+        {
+            for item in content {
+                if let Some(url) = item.pointer("/attachment/url").and_then(Value::as_str) {
+                    urls.push(url.to_owned());
+                }
+            }
+        }
+        if let Some(media) = self.extra.get("media").and_then(Value::as_array) {
+            for item in media {
+                if let Some(url) = item.get("url").and_then(Value::as_str) {
+                    urls.push(url.to_owned());
+                }
+            }
+        }
+        urls
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMS: &str = r#"{
+        "id": "md-1", "providerMessageId": "SM123", "timestamp": "2026-11-01T10:00:00.500Z",
+        "fromAddress": "+15550100", "toAddress": "+15550199", "direction": "inbound",
+        "messengerType": "sms", "textBody": "hi there", "status": "received",
+        "conversationId": "c-1", "selfUri": "/api/v2/conversations/messages/c-1/messages/md-1",
+        "media": [{"url": "https://media.example/m.jpg", "mediaType": "image/jpeg", "contentLengthBytes": 10}]
+    }"#;
+
+    const WEB: &str = r#"{
+        "id": "md-2", "timestamp": "2026-11-01T10:01:00Z", "direction": "outbound", "messengerType": "webmessaging",
+        "status": "delivery-success", "conversationId": "c-1",
+        "normalizedMessage": {"id": "md-2", "type": "Structured", "channel": {"time": "2026-11-01T10:01:00Z"},
+            "content": [{"contentType": "Attachment", "attachment": {"mediaType": "File", "url": "https://media.example/f.pdf"}}]}
+    }"#;
+
+    fn round_trip(raw: &str) -> MessageData {
+        let original: Value = serde_json::from_str(raw).unwrap();
+        let m: MessageData = serde_json::from_value(original.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&m).unwrap(), original);
+        m
+    }
+
+    #[test]
+    fn sms_message_data_round_trips() {
+        let m = round_trip(SMS);
+        assert_eq!(m.messenger_type, Some(MessengerType::Sms));
+        assert_eq!(m.status, Some(MessageStatus::Received));
+        assert_eq!(m.web_direction(), Some(Direction::Inbound));
+        assert_eq!(m.normalized_type(), Some(MessageType::Text));
+        assert_eq!(
+            m.attachment_urls(),
+            vec!["https://media.example/m.jpg".to_owned()]
+        );
+    }
+
+    #[test]
+    fn normalized_message_gives_type_and_attachments() {
+        let m = round_trip(WEB);
+        assert_eq!(m.normalized_type(), Some(MessageType::Structured));
+        assert_eq!(m.status, Some(MessageStatus::DeliverySuccess));
+        assert_eq!(
+            m.attachment_urls(),
+            vec!["https://media.example/f.pdf".to_owned()]
+        );
+    }
+
+    #[test]
+    fn unknown_values_survive() {
+        let m = round_trip(
+            r#"{"id": "x", "direction": "sideways", "messengerType": "carrier-pigeon", "status": "lost", "newThing": 1}"#,
+        );
+        assert_eq!(
+            m.messenger_type,
+            Some(MessengerType::Unknown("carrier-pigeon".into()))
+        );
+        assert_eq!(
+            m.web_direction(),
+            Some(Direction::Unknown("sideways".into()))
+        );
+        assert!(m.status.as_ref().unwrap().is_unknown());
+        assert_eq!(m.normalized_type(), None);
+    }
+}

@@ -1,0 +1,14 @@
+//! Wire models: the guest-side [`WebMessagingMessage`], the agent-side [`MessageData`], and
+//! the [`EntityList`] page around them.
+
+mod message_data;
+mod open_enum;
+mod web_messaging;
+
+pub use message_data::{MessageData, MessageDirection, MessageStatus, MessengerType};
+pub use web_messaging::{
+    ContentType, Direction, EntityList, EventType, MediaType, MessageType, OriginatingEntity,
+    ReceiptStatus, WebMessagingAttachment, WebMessagingButtonResponse, WebMessagingCard,
+    WebMessagingCarousel, WebMessagingChannel, WebMessagingContent, WebMessagingEvent,
+    WebMessagingMessage, WebMessagingQuickReply, WebMessagingReason, WebMessagingRecipient,
+};
