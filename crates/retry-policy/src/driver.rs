@@ -126,3 +126,345 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::{Backoff, Jitter};
+    use crate::budget::RetryBudget;
+    use std::cell::RefCell;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Debug, PartialEq)]
+    enum Failure {
+        Unavailable(u32),
+        Limited(Duration),
+        NotFound,
+    }
+
+    impl RetryableError for Failure {
+        fn retry_class(&self) -> RetryClass {
+            match self {
+                Failure::Unavailable(_) => RetryClass::from_status(503, None),
+                Failure::Limited(d) => RetryClass::from_status(429, Some(*d)),
+                Failure::NotFound => RetryClass::from_status(404, None),
+            }
+        }
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn constant(max_attempts: u32, delay: Duration) -> RetryPolicy {
+        RetryPolicy::builder()
+            .max_attempts(max_attempts)
+            .backoff(Backoff::constant(delay))
+            .no_budget()
+            .build()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_attempts_and_returns_the_last_error() {
+        let policy = constant(4, ms(100));
+        let calls = RefCell::new(Vec::new());
+        let err = retry(&policy, |attempt| {
+            calls.borrow_mut().push(attempt);
+            async move { Err::<(), _>(Failure::Unavailable(attempt)) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.attempts, 4);
+        assert_eq!(err.last, Failure::Unavailable(4));
+        assert_eq!(err.reason, GiveUp::MaxAttempts);
+        assert_eq!(err.elapsed, ms(300));
+        assert_eq!(*calls.borrow(), vec![1, 2, 3, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn succeeds_after_failures_and_refunds_the_budget() {
+        let budget = RetryBudget::new(100, 5, 10, 1);
+        let policy = RetryPolicy::builder()
+            .backoff(Backoff::constant(ms(50)))
+            .budget(budget.clone())
+            .build();
+        let start = Instant::now();
+        let value = retry(&policy, |attempt| async move {
+            if attempt < 3 {
+                Err(Failure::Unavailable(attempt))
+            } else {
+                Ok(attempt * 10)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, 30);
+        assert_eq!(start.elapsed(), ms(100));
+        assert_eq!(budget.available(), 100 - 10 + 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn notify_is_called_once_per_retry() {
+        let policy = RetryPolicy::builder()
+            .max_attempts(4)
+            .backoff(Backoff::exponential(ms(100), ms(1000)).jitter(Jitter::None))
+            .no_budget()
+            .build();
+        let mut seen = Vec::new();
+        let err = retry_notify(
+            &policy,
+            |attempt| async move { Err::<(), _>(Failure::Unavailable(attempt)) },
+            |e, attempt, delay| seen.push((format!("{e:?}"), attempt, delay)),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.attempts, 4);
+        assert_eq!(
+            seen,
+            vec![
+                ("Unavailable(1)".to_string(), 1, ms(100)),
+                ("Unavailable(2)".to_string(), 2, ms(200)),
+                ("Unavailable(3)".to_string(), 3, ms(400)),
+            ]
+        );
+    }
+
+    /// Every wait is exactly the delay the policy computed (decorrelated jitter from a seed), measured
+    /// on tokio's clock between attempt starts.
+    #[tokio::test(start_paused = true)]
+    async fn waits_exactly_the_computed_delays() {
+        let build = || {
+            RetryPolicy::builder()
+                .max_attempts(6)
+                .backoff(Backoff::exponential(ms(200), ms(3000)).jitter(Jitter::Decorrelated))
+                .no_budget()
+                .seed(2024)
+                .build()
+        };
+        let mirror = build();
+        let mut expected = Vec::new();
+        let mut prev = None;
+        for attempt in 1..6 {
+            let d = mirror
+                .next_delay(attempt, Duration::ZERO, &RetryClass::retry(), prev)
+                .unwrap();
+            expected.push(d);
+            prev = Some(d);
+        }
+        let starts = RefCell::new(Vec::new());
+        let mut notified = Vec::new();
+        let err = retry_notify(
+            &build(),
+            |attempt| {
+                starts.borrow_mut().push(Instant::now());
+                async move { Err::<(), _>(Failure::Unavailable(attempt)) }
+            },
+            |_, _, d| notified.push(d),
+        )
+        .await
+        .unwrap_err();
+        let starts = starts.into_inner();
+        let gaps: Vec<_> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(gaps, expected);
+        assert_eq!(notified, expected);
+        assert_eq!(err.elapsed, expected.iter().sum::<Duration>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn honours_retry_after_and_its_floor() {
+        let policy = constant(5, ms(10));
+        let starts = RefCell::new(Vec::new());
+        let script = [ms(2000), Duration::ZERO, ms(1500)];
+        let value = retry(&policy, |attempt| {
+            starts.borrow_mut().push(Instant::now());
+            let step = script.get(attempt as usize - 1).copied();
+            async move {
+                match step {
+                    Some(d) => Err(Failure::Limited(d)),
+                    None => Ok("ok"),
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, "ok");
+        let starts = starts.into_inner();
+        let gaps: Vec<_> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(
+            gaps,
+            vec![ms(2000), ms(1000), ms(1500)],
+            "Retry-After 0 waits the 1 s floor"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_past_the_cap_gives_up_without_waiting() {
+        let policy = RetryPolicy::default();
+        let start = Instant::now();
+        let err = retry(&policy, |_| async {
+            Err::<(), _>(Failure::Limited(Duration::from_secs(500)))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.attempts, 1);
+        assert_eq!(err.elapsed, Duration::ZERO);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(
+            err.reason,
+            GiveUp::RetryAfterTooLong {
+                retry_after: Duration::from_secs(500),
+                cap: Duration::from_secs(180)
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_errors_are_not_retried() {
+        let start = Instant::now();
+        let err = retry(&RetryPolicy::default(), |_| async {
+            Err::<(), _>(Failure::NotFound)
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (err.attempts, err.reason, err.last),
+            (1, GiveUp::Permanent, Failure::NotFound)
+        );
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_classifier_overrides_the_error_per_call() {
+        let policy = constant(3, ms(10));
+        // 404 is permanent by default; this call knows the resource is still being created.
+        let err = retry_with(
+            &policy,
+            |_| async { Err::<(), _>(Failure::NotFound) },
+            |_| RetryClass::retry(),
+            |_, _, _| {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((err.attempts, err.reason), (3, GiveUp::MaxAttempts));
+        // And the reverse: never retry a 503 on this call.
+        let err = retry_with(
+            &policy,
+            |n| async move { Err::<(), _>(Failure::Unavailable(n)) },
+            |_| RetryClass::Fail,
+            |_, _, _| {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((err.attempts, err.reason), (1, GiveUp::Permanent));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_drained_budget_stops_retries_across_calls() {
+        let policy = RetryPolicy::builder()
+            .max_attempts(10)
+            .backoff(Backoff::constant(ms(10)))
+            .budget(RetryBudget::new(15, 5, 10, 1))
+            .build();
+        let err = retry(
+            &policy,
+            |n| async move { Err::<(), _>(Failure::Unavailable(n)) },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((err.attempts, err.reason), (4, GiveUp::BudgetExhausted));
+        // A clone (another caller) finds the bucket empty too: one attempt, no retry.
+        let clone = policy.clone();
+        let err = retry(
+            &clone,
+            |n| async move { Err::<(), _>(Failure::Unavailable(n)) },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((err.attempts, err.reason), (1, GiveUp::BudgetExhausted));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_elapsed_stops_before_a_wait_that_would_pass_it() {
+        let policy = RetryPolicy::builder()
+            .max_attempts(100)
+            .max_elapsed(Duration::from_secs(1))
+            .backoff(Backoff::constant(ms(300)))
+            .no_budget()
+            .build();
+        let err = retry(&policy, |n| async move {
+            tokio::time::sleep(ms(50)).await; // each attempt takes time too
+            Err::<(), _>(Failure::Unavailable(n))
+        })
+        .await
+        .unwrap_err();
+        // attempts start at 0, 350, 700; after the third (750 ms) a 300 ms wait would pass 1 s.
+        assert_eq!((err.attempts, err.reason), (3, GiveUp::MaxElapsed));
+        assert_eq!(err.elapsed, ms(750));
+    }
+
+    /// The fields of one tracing event, by name.
+    type EventFields = Vec<(String, String)>;
+
+    /// Collects the fields of every tracing event.
+    #[derive(Clone, Default)]
+    struct Events(Arc<Mutex<Vec<EventFields>>>);
+
+    struct Fields<'a>(&'a mut Vec<(String, String)>);
+
+    impl tracing::field::Visit for Fields<'_> {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            self.0
+                .push((field.name().to_string(), format!("{value:?}")));
+        }
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            self.0.push((field.name().to_string(), value.to_string()));
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Events {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut fields = Vec::new();
+            event.record(&mut Fields(&mut fields));
+            self.0.lock().unwrap().push(fields);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_tracing_event_per_attempt() {
+        use tracing_subscriber::layer::SubscriberExt;
+        let events = Events::default();
+        let _guard =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(events.clone()));
+        let policy = constant(3, ms(100));
+        let _ = retry(
+            &policy,
+            |n| async move { Err::<(), _>(Failure::Unavailable(n)) },
+        )
+        .await;
+        let events = events.0.lock().unwrap().clone();
+        let pick = |e: &Vec<(String, String)>, k: &str| {
+            e.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone())
+        };
+        let summary: Vec<_> = events
+            .iter()
+            .map(|e| (pick(e, "attempt"), pick(e, "delay_ms"), pick(e, "reason")))
+            .collect();
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(
+            summary,
+            vec![
+                (s("1"), s("100"), s("backoff")),
+                (s("2"), s("100"), s("backoff")),
+                (
+                    s("3"),
+                    s("0"),
+                    s("the maximum number of attempts was reached")
+                ),
+            ]
+        );
+    }
+}

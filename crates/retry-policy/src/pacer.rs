@@ -346,3 +346,255 @@ fn limiter(rate: f64, burst: NonZeroU32, clock: TokioClock, drained: bool) -> Op
     }
     Some(Arc::new(limiter))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// The most instants in any half-open window `[t, t + width)` starting at a recorded instant
+    /// (the busiest window always starts at one).
+    fn busiest_window(times: &[Instant], width: Duration) -> usize {
+        let mut sorted = times.to_vec();
+        sorted.sort();
+        sorted
+            .iter()
+            .map(|start| {
+                sorted
+                    .iter()
+                    .filter(|t| **t >= *start && **t < *start + width)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    async fn two_tasks(pacer: &Pacer, each: usize) -> Vec<Instant> {
+        let times = Arc::new(Mutex::new(Vec::new()));
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let pacer = pacer.clone();
+                let times = times.clone();
+                tokio::spawn(async move {
+                    for _ in 0..each {
+                        pacer.acquire().await;
+                        times.lock().unwrap().push(Instant::now());
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        times.lock().unwrap().clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_tasks_never_exceed_ten_in_any_second() {
+        let pacer = Pacer::per_second(10.0, 1);
+        let start = Instant::now();
+        let times = two_tasks(&pacer, 25).await;
+        assert_eq!(times.len(), 50);
+        assert!(busiest_window(&times, Duration::from_secs(1)) <= 10);
+        // Not slower than the pace either: 50 requests, 49 intervals of 100 ms.
+        assert_eq!(times.iter().max().unwrap().duration_since(start), ms(4900));
+        // Every window starting anywhere, not just at a request, holds at most 10.
+        let mut t = start;
+        while t < start + Duration::from_secs(5) {
+            let n = times
+                .iter()
+                .filter(|x| **x >= t && **x < t + Duration::from_secs(1))
+                .count();
+            assert!(n <= 10, "{n} requests in the second from {:?}", t - start);
+            t += ms(10);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_stays_within_the_gcra_bound() {
+        let pacer = Pacer::per_second(10.0, 5);
+        let times = two_tasks(&pacer, 30).await;
+        // GCRA: burst + rate * window - 1 in any one-second window.
+        assert_eq!(busiest_window(&times, Duration::from_secs(1)), 14);
+        // The first five go at once.
+        let first = *times.iter().min().unwrap();
+        assert_eq!(times.iter().filter(|t| **t == first).count(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_set_through_one_clone_delays_the_other() {
+        let a = Pacer::per_second(100.0, 1);
+        let b = a.clone();
+        assert!(a.shares_pace_with(&b));
+        let start = Instant::now();
+        a.pause_for(Duration::from_secs(2));
+        assert_eq!(b.paused_until(), Some(start + Duration::from_secs(2)));
+        b.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        assert_eq!(a.paused_until(), None, "the pause is over");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_reaches_a_holder_already_waiting_for_a_slot() {
+        let a = Pacer::per_second(1.0, 1);
+        let b = a.clone();
+        let start = Instant::now();
+        a.acquire().await; // the next slot is at 1 s
+        let waiter = tokio::spawn(async move {
+            b.acquire().await;
+            Instant::now()
+        });
+        tokio::time::sleep(ms(100)).await;
+        a.pause_for(Duration::from_secs(3)); // until 3.1 s
+        let done = waiter.await.unwrap();
+        assert_eq!(done - start, ms(3100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pauses_extend_and_never_shorten() {
+        let p = Pacer::unlimited();
+        let start = Instant::now();
+        p.pause_for(Duration::from_secs(5));
+        p.pause_for(Duration::from_secs(1));
+        assert_eq!(p.paused_until(), Some(start + Duration::from_secs(5)));
+        p.pause_for(Duration::from_secs(8));
+        assert_eq!(p.paused_until(), Some(start + Duration::from_secs(8)));
+        p.pause_for(Duration::MAX); // absurd, but no panic
+        assert!(p.paused_until().unwrap() > start + Duration::from_secs(86_400 * 365));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_lowers_the_rate_and_never_raises_it_past_the_configured() {
+        let p = Pacer::per_second(10.0, 1);
+        let other = p.clone();
+        // 120 allowed a minute = 2 a second.
+        p.observe(&RateLimitInfo::new(
+            Some(120),
+            Some(3),
+            None,
+            Some(Duration::from_secs(50)),
+        ));
+        assert_eq!(other.rate_per_second(), 2.0);
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..4 {
+            other.acquire().await;
+            times.push(Instant::now() - start);
+        }
+        // The new limiter starts with its burst spent: the first slot is one interval away.
+        assert_eq!(times, vec![ms(500), ms(1000), ms(1500), ms(2000)]);
+        // The server allows 100 a second: we stay at the configured 10.
+        p.observe(&RateLimitInfo::new(Some(6000), None, None, None));
+        assert_eq!(p.rate_per_second(), 10.0);
+        assert_eq!(p.configured_rate_per_second(), 10.0);
+        // A change under 1% is ignored; no limit, or a zero limit, changes nothing.
+        p.observe(&RateLimitInfo::new(Some(597), None, None, None));
+        assert_eq!(p.rate_per_second(), 10.0);
+        p.observe(&RateLimitInfo::new(None, Some(5), Some(5), None));
+        p.observe(&RateLimitInfo::new(Some(0), None, None, None));
+        assert_eq!(p.rate_per_second(), 10.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_uses_the_limit_window() {
+        let p = Pacer::per_second(10.0, 1);
+        p.set_limit_window(Duration::from_secs(10));
+        p.observe(&RateLimitInfo::new(Some(30), None, None, None));
+        assert_eq!(p.rate_per_second(), 3.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn observe_pauses_when_nothing_remains() {
+        let p = Pacer::per_second(10.0, 1);
+        let start = Instant::now();
+        p.observe(&RateLimitInfo::new(
+            Some(600),
+            Some(600),
+            Some(0),
+            Some(Duration::from_secs(7)),
+        ));
+        assert_eq!(p.paused_until(), Some(start + Duration::from_secs(7)));
+        p.observe(&RateLimitInfo::new(
+            Some(600),
+            Some(600),
+            Some(0),
+            Some(Duration::MAX),
+        ));
+        assert_eq!(p.paused_until(), Some(start + MAX_OBSERVED_PAUSE));
+        p.acquire().await;
+        assert_eq!(start.elapsed(), MAX_OBSERVED_PAUSE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unlimited_never_waits_but_honours_pauses() {
+        let p = Pacer::unlimited();
+        let start = Instant::now();
+        for _ in 0..1000 {
+            p.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        p.observe(&RateLimitInfo::new(Some(60), Some(1), Some(59), None));
+        assert_eq!(p.rate_per_second(), f64::INFINITY);
+        p.pause_for(ms(250));
+        p.acquire().await;
+        assert_eq!(start.elapsed(), ms(250));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn constructors_clamp_bad_settings() {
+        assert_eq!(Pacer::per_minute(300, 1).rate_per_second(), 5.0);
+        assert_eq!(
+            Pacer::per_second(f64::INFINITY, 1).rate_per_second(),
+            f64::INFINITY
+        );
+        for bad in [0.0, -3.0, f64::NAN, f64::NEG_INFINITY, 1e-9] {
+            assert_eq!(
+                Pacer::per_second(bad, 1).rate_per_second(),
+                MIN_RATE_PER_SECOND,
+                "{bad}"
+            );
+        }
+        assert_eq!(Pacer::per_second(5.0, 0).burst(), 1);
+        // A rate too high to pace (interval under 1 ns) does not wait.
+        let fast = Pacer::per_second(1e12, 1);
+        let start = Instant::now();
+        for _ in 0..100 {
+            fast.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        let p = Pacer::per_second(10.0, 1);
+        p.set_rate(f64::NAN);
+        assert_eq!(p.rate_per_second(), 10.0);
+        p.set_rate(0.0);
+        assert_eq!(p.rate_per_second(), MIN_RATE_PER_SECOND);
+        p.set_rate(1e6);
+        assert_eq!(p.rate_per_second(), 10.0);
+        assert!(format!("{p:?}").contains("rate_per_second: 10.0"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_acquire_takes_no_slot() {
+        let p = Pacer::per_second(1.0, 1);
+        let start = Instant::now();
+        p.acquire().await;
+        assert!(tokio::time::timeout(ms(10), p.acquire()).await.is_err());
+        p.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokio_clock_follows_paused_time() {
+        let clock = TokioClock::new();
+        let before = clock.now();
+        tokio::time::advance(ms(1234)).await;
+        let after = clock.now();
+        assert_eq!(Duration::from(after) - Duration::from(before), ms(1234));
+        assert_eq!(
+            clock.instant_of(after),
+            clock.origin + Duration::from(after)
+        );
+    }
+}

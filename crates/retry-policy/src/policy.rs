@@ -146,6 +146,9 @@ impl RetryPolicy {
     /// `elapsed + delay` passes `max_elapsed` it gives up with [`GiveUp::MaxElapsed`] rather than
     /// sleep for nothing. Last, the retry is paid for from the budget (a timeout costs more);
     /// an empty budget gives [`GiveUp::BudgetExhausted`]. Nothing is spent when giving up.
+    ///
+    /// Delays are rounded up to whole milliseconds, the resolution of tokio's timer, so the
+    /// delay returned is the delay the driver actually waits.
     pub fn next_delay(
         &self,
         attempt: u32,
@@ -173,6 +176,7 @@ impl RetryPolicy {
             Some(ra) => ra.max(self.retry_after_floor),
             None => self.backoff_delay(attempt, prev_delay),
         };
+        let delay = ceil_to_millis(delay);
         if elapsed.saturating_add(delay) > self.max_elapsed {
             return Err(GiveUp::MaxElapsed);
         }
@@ -200,6 +204,16 @@ impl RetryPolicy {
                 self.backoff.delay(retry, prev, &mut *rng)
             }
         }
+    }
+}
+
+/// `d` rounded up to a whole millisecond (saturating).
+fn ceil_to_millis(d: Duration) -> Duration {
+    let rem = d.subsec_nanos() % 1_000_000;
+    if rem == 0 {
+        d
+    } else {
+        d.saturating_add(Duration::from_nanos(u64::from(1_000_000 - rem)))
     }
 }
 
@@ -297,5 +311,321 @@ impl RetryPolicyBuilder {
                 None => RngSource::Thread,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::Jitter;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn secs(n: u64) -> Duration {
+        Duration::from_secs(n)
+    }
+
+    fn after(d: Duration) -> RetryClass {
+        RetryClass::retry_after(Some(d))
+    }
+
+    fn plain(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy::builder()
+            .max_attempts(max_attempts)
+            .backoff(Backoff::exponential(ms(100), secs(1)).jitter(Jitter::None))
+            .no_budget()
+            .build()
+    }
+
+    #[test]
+    fn defaults() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.max_attempts(), 4);
+        assert_eq!(p.max_elapsed(), secs(300));
+        assert_eq!(p.retry_after_cap(), secs(180));
+        assert_eq!(p.retry_after_floor(), secs(1));
+        assert_eq!(p.backoff(), &Backoff::exponential(ms(500), secs(30)));
+        assert_eq!(p.backoff().jitter_kind(), Jitter::Full);
+        assert_eq!(p.budget().map(RetryBudget::available), Some(500));
+        let none = RetryPolicy::no_retry();
+        assert_eq!(none.max_attempts(), 1);
+        assert!(none.budget().is_none());
+        assert_eq!(
+            none.next_delay(1, Duration::ZERO, &RetryClass::retry(), None),
+            Err(GiveUp::MaxAttempts)
+        );
+        assert_eq!(
+            RetryPolicy::builder()
+                .max_attempts(0)
+                .build()
+                .max_attempts(),
+            1
+        );
+    }
+
+    #[test]
+    fn retry_after_over_the_cap_gives_up_at_once() {
+        let p = RetryPolicy::default();
+        let budget = p.budget().unwrap().clone();
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &after(secs(500)), None),
+            Err(GiveUp::RetryAfterTooLong {
+                retry_after: secs(500),
+                cap: secs(180)
+            })
+        );
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &after(Duration::MAX), None),
+            Err(GiveUp::RetryAfterTooLong {
+                retry_after: Duration::MAX,
+                cap: secs(180)
+            })
+        );
+        assert_eq!(budget.available(), 500, "giving up spends nothing");
+        // Exactly the cap is still honoured.
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &after(secs(180)), None),
+            Ok(secs(180))
+        );
+        let strict = RetryPolicy::builder().retry_after_cap(secs(5)).build();
+        assert!(matches!(
+            strict.next_delay(1, Duration::ZERO, &after(secs(6)), None),
+            Err(GiveUp::RetryAfterTooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn retry_after_is_floored() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &after(Duration::ZERO), None),
+            Ok(secs(1))
+        );
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &after(ms(300)), None),
+            Ok(secs(1))
+        );
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &after(secs(2)), None),
+            Ok(secs(2))
+        );
+        let p = RetryPolicy::builder().retry_after_floor(ms(250)).build();
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &after(Duration::ZERO), None),
+            Ok(ms(250))
+        );
+        let p = RetryPolicy::builder()
+            .retry_after_floor(Duration::ZERO)
+            .build();
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &after(Duration::ZERO), None),
+            Ok(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn retry_after_replaces_the_backoff() {
+        let p = plain(10);
+        assert_eq!(
+            p.next_delay(5, Duration::ZERO, &after(secs(3)), None),
+            Ok(secs(3))
+        );
+        assert_eq!(
+            p.next_delay(5, Duration::ZERO, &RetryClass::retry(), None),
+            Ok(secs(1))
+        );
+    }
+
+    #[test]
+    fn max_attempts() {
+        let p = plain(3);
+        let r = RetryClass::retry();
+        assert_eq!(p.next_delay(1, Duration::ZERO, &r, None), Ok(ms(100)));
+        assert_eq!(p.next_delay(2, Duration::ZERO, &r, None), Ok(ms(200)));
+        assert_eq!(
+            p.next_delay(3, Duration::ZERO, &r, None),
+            Err(GiveUp::MaxAttempts)
+        );
+        assert_eq!(
+            p.next_delay(99, Duration::ZERO, &r, None),
+            Err(GiveUp::MaxAttempts)
+        );
+    }
+
+    #[test]
+    fn permanent_errors_give_up_first() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &RetryClass::Fail, None),
+            Err(GiveUp::Permanent)
+        );
+        assert_eq!(p.budget().unwrap().available(), 500);
+    }
+
+    #[test]
+    fn max_elapsed() {
+        let p = RetryPolicy::builder()
+            .max_attempts(100)
+            .max_elapsed(secs(10))
+            .backoff(Backoff::constant(secs(3)))
+            .no_budget()
+            .build();
+        let r = RetryClass::retry();
+        assert_eq!(
+            p.next_delay(1, secs(7), &r, None),
+            Ok(secs(3)),
+            "ends exactly at the limit"
+        );
+        assert_eq!(
+            p.next_delay(1, secs(7) + ms(1), &r, None),
+            Err(GiveUp::MaxElapsed)
+        );
+        assert_eq!(p.next_delay(1, secs(60), &r, None), Err(GiveUp::MaxElapsed));
+        assert_eq!(
+            p.next_delay(1, Duration::MAX, &r, None),
+            Err(GiveUp::MaxElapsed)
+        );
+        assert_eq!(
+            p.next_delay(1, secs(8), &after(secs(1)), None),
+            Ok(secs(1)),
+            "a short Retry-After still fits"
+        );
+        assert_eq!(
+            p.next_delay(1, secs(8), &after(secs(5)), None),
+            Err(GiveUp::MaxElapsed)
+        );
+    }
+
+    #[test]
+    fn budget_drains_and_refunds() {
+        let p = RetryPolicy::builder()
+            .max_attempts(100)
+            .backoff(Backoff::constant(ms(10)))
+            .budget(RetryBudget::new(20, 5, 10, 1))
+            .build();
+        let r = RetryClass::retry();
+        for attempt in 1..=4 {
+            assert_eq!(p.next_delay(attempt, Duration::ZERO, &r, None), Ok(ms(10)));
+        }
+        assert_eq!(
+            p.next_delay(5, Duration::ZERO, &r, None),
+            Err(GiveUp::BudgetExhausted)
+        );
+        for _ in 0..9 {
+            p.on_success();
+        }
+        assert_eq!(p.budget().unwrap().available(), 9);
+        assert_eq!(
+            p.next_delay(1, Duration::ZERO, &RetryClass::timeout(), None),
+            Err(GiveUp::BudgetExhausted),
+            "a timeout retry costs 10"
+        );
+        assert_eq!(p.next_delay(1, Duration::ZERO, &r, None), Ok(ms(10)));
+        assert_eq!(p.budget().unwrap().available(), 4);
+    }
+
+    #[test]
+    fn budget_is_shared_across_clones_and_policies() {
+        let p = RetryPolicy::builder()
+            .backoff(Backoff::constant(ms(10)))
+            .budget(RetryBudget::new(10, 5, 10, 1))
+            .build();
+        let clone = p.clone();
+        let other = RetryPolicy::builder()
+            .budget(p.budget().unwrap().clone())
+            .build();
+        let r = RetryClass::retry();
+        assert!(p.next_delay(1, Duration::ZERO, &r, None).is_ok());
+        assert!(clone.next_delay(1, Duration::ZERO, &r, None).is_ok());
+        assert_eq!(
+            other.next_delay(1, Duration::ZERO, &r, None),
+            Err(GiveUp::BudgetExhausted)
+        );
+        other.on_success();
+        assert_eq!(p.budget().unwrap().available(), 1);
+        assert!(
+            p.budget()
+                .unwrap()
+                .shares_bucket_with(clone.budget().unwrap())
+        );
+    }
+
+    #[test]
+    fn seeded_policies_repeat_and_clones_share_the_rng() {
+        let build = || {
+            RetryPolicy::builder()
+                .max_attempts(50)
+                .backoff(Backoff::exponential(ms(100), secs(5)))
+                .no_budget()
+                .seed(7)
+                .build()
+        };
+        let r = RetryClass::retry();
+        let a = build();
+        let seq: Vec<_> = (1..=20)
+            .map(|n| a.next_delay(n, Duration::ZERO, &r, None).unwrap())
+            .collect();
+        let b = build();
+        let b2 = b.clone();
+        // Alternating between clones draws the same single sequence.
+        let interleaved: Vec<_> = (1..=20)
+            .map(|n| {
+                let p = if n % 2 == 0 { &b } else { &b2 };
+                p.next_delay(n, Duration::ZERO, &r, None).unwrap()
+            })
+            .collect();
+        assert_eq!(seq, interleaved);
+        assert!(seq.iter().any(|d| *d != seq[0]), "jitter varies: {seq:?}");
+        let c = RetryPolicy::builder()
+            .max_attempts(50)
+            .backoff(Backoff::exponential(ms(100), secs(5)))
+            .no_budget()
+            .seed(8)
+            .build();
+        let other: Vec<_> = (1..=20)
+            .map(|n| c.next_delay(n, Duration::ZERO, &r, None).unwrap())
+            .collect();
+        assert_ne!(seq, other);
+    }
+
+    #[test]
+    fn delays_are_whole_milliseconds() {
+        assert_eq!(ceil_to_millis(Duration::from_nanos(1)), ms(1));
+        assert_eq!(ceil_to_millis(Duration::from_nanos(1_999_999)), ms(2));
+        assert_eq!(ceil_to_millis(ms(7)), ms(7));
+        assert_eq!(ceil_to_millis(Duration::MAX), Duration::MAX);
+        let p = RetryPolicy::builder()
+            .max_attempts(1000)
+            .backoff(Backoff::exponential(ms(3), secs(2)))
+            .no_budget()
+            .seed(1)
+            .build();
+        for n in 1..500 {
+            let d = p
+                .next_delay(n, Duration::ZERO, &RetryClass::retry(), None)
+                .unwrap();
+            assert_eq!(d.subsec_nanos() % 1_000_000, 0, "{d:?}");
+            assert!(d <= secs(2));
+        }
+        let d = p
+            .next_delay(
+                1,
+                Duration::ZERO,
+                &after(Duration::from_nanos(1_500_000_001)),
+                None,
+            )
+            .unwrap();
+        assert_eq!(d, ms(1501));
+    }
+
+    #[test]
+    fn debug_names_the_settings() {
+        let s = format!("{:?}", RetryPolicy::builder().seed(3).build());
+        assert!(
+            s.contains("max_attempts: 4") && s.contains("seed: 3"),
+            "{s}"
+        );
     }
 }
