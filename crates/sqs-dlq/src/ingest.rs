@@ -1,0 +1,474 @@
+//! Webhook ingest (feature `http`): an axum [`Router`] that takes webhook POSTs (Genesys Cloud
+//! outbound webhooks, EventBridge API destinations, anything that POSTs JSON) and puts each body
+//! on a [`Queue`] before answering, so the sender's 5-second wait is never spent on processing.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use secrecy::SecretString;
+//! use sqs_dlq::{MemoryQueue, WebhookIngest};
+//!
+//! # async fn serve() -> std::io::Result<()> {
+//! let queue = MemoryQueue::new("webhooks");
+//! let app = axum::Router::new().nest(
+//!     "/webhooks/genesys",
+//!     WebhookIngest::builder(queue)
+//!         .signing_secret(SecretString::from("shared-secret"))
+//!         .timestamp_tolerance(Duration::from_secs(300))
+//!         .forward_header("x-genesys-webhook-id")
+//!         .router(),
+//! );
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
+//!
+//! # What a request goes through
+//! 1. **Size**: a `Content-Length` over the limit (default 256 KiB, the SQS message size most
+//!    senders assume) is refused at once with 413; a body that grows past it while streaming
+//!    gets 413 too. A body that breaks off while being read gets 400.
+//! 2. **Signature** (when a secret is set): `X-Signature-256: sha256=<hex>` must be the
+//!    HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"`, where `timestamp` is the
+//!    `X-Signature-Timestamp` header in Unix seconds and `body` the raw bytes. The timestamp must
+//!    be within the tolerance (default 5 minutes, either way) of the receiver's clock, so a
+//!    captured request cannot be replayed later. The comparison is constant-time. Several
+//!    secrets may be set for rotation; any of them verifies. Missing, malformed, stale or wrong
+//!    signatures get 401. The signature is checked before the body is parsed, so unauthenticated
+//!    input is never parsed. [`sign`] computes the header value for senders.
+//! 3. **JSON**: the body must be one well-formed JSON value (it is not re-encoded: the queue
+//!    gets the bytes as sent); otherwise 400.
+//! 4. **Queue**: `SendMessage` with the body and the forwarded headers as message attributes.
+//!    Success → `202 {"messageId": "..."}`. A throttled, unreachable or missing queue → 503 with
+//!    `Retry-After: 1`, so the sender retries; a message the queue refuses as invalid → 400.
+//!
+//! The whole request has a deadline (default 4 s, under the 5 s senders wait); past it the
+//! answer is 503 and the sender retries (a send that completes after the deadline may leave a
+//! duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
+//! `{"error": "<code>", "message": "<text>"}`.
+//!
+//! # What it does not do
+//! TLS (put it behind your load balancer or `axum-server`), authentication other than the
+//! signature, deduplication (the consumer's idempotency store does that), or processing.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::queue::{
+    AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
+};
+
+/// Header carrying `sha256=<hex HMAC>`.
+pub const SIGNATURE_HEADER: &str = "x-signature-256";
+/// Header carrying the Unix time (seconds) the sender signed at.
+pub const TIMESTAMP_HEADER: &str = "x-signature-timestamp";
+/// Default body limit: 256 KiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default signature timestamp tolerance: 5 minutes.
+pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
+/// Default deadline for answering: 4 s (senders such as Genesys Cloud wait 5 s).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The `X-Signature-256` value (`sha256=<hex>`) for `body` signed at `timestamp` (Unix seconds)
+/// with `secret`: the HMAC-SHA256 of `"{timestamp}.{body}"`.
+///
+/// ```
+/// let value = sqs_dlq::ingest::sign(b"secret", 1_700_000_000, br#"{"a":1}"#);
+/// assert!(value.starts_with("sha256=") && value.len() == 7 + 64);
+/// ```
+pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    format!("sha256={}", hex::encode(mac(secret, timestamp, body)))
+}
+
+fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
+    let mut mac = match HmacSha256::new_from_slice(secret) {
+        Ok(mac) => mac,
+        Err(_) => return [0; 32],
+    };
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
+/// Builds the ingest [`Router`]; start with [`WebhookIngest::builder`].
+#[derive(Debug)]
+pub struct WebhookIngest;
+
+impl WebhookIngest {
+    /// Ingest into `queue`. Defaults: path `/`, 256 KiB limit, no signature check, 5 minute
+    /// timestamp tolerance, 4 s deadline, no forwarded headers.
+    pub fn builder(queue: impl Queue) -> WebhookIngestBuilder {
+        WebhookIngestBuilder {
+            queue: Arc::new(queue),
+            path: "/".to_owned(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            secrets: Vec::new(),
+            tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
+            deadline: DEFAULT_DEADLINE,
+            forward_headers: Vec::new(),
+        }
+    }
+}
+
+/// Settings of the ingest router.
+#[must_use]
+pub struct WebhookIngestBuilder {
+    queue: Arc<dyn Queue>,
+    path: String,
+    max_body_bytes: usize,
+    secrets: Vec<SecretString>,
+    tolerance: Duration,
+    deadline: Duration,
+    forward_headers: Vec<HeaderName>,
+}
+
+impl std::fmt::Debug for WebhookIngestBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookIngestBuilder")
+            .field("queue", &self.queue.name())
+            .field("path", &self.path)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("secrets", &self.secrets.len())
+            .field("tolerance", &self.tolerance)
+            .field("deadline", &self.deadline)
+            .field("forward_headers", &self.forward_headers)
+            .finish()
+    }
+}
+
+impl WebhookIngestBuilder {
+    /// The route the POSTs arrive on (default `/`; or nest the router under a prefix).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Largest body accepted; larger gets 413.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Requires a valid `X-Signature-256` under this secret. Call again to accept several
+    /// (secret rotation).
+    pub fn signing_secret(mut self, secret: SecretString) -> Self {
+        self.secrets.push(secret);
+        self
+    }
+
+    /// How far `X-Signature-Timestamp` may be from now, either way.
+    pub fn timestamp_tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// Time to answer a request, reading the body and sending to the queue included; past it
+    /// the answer is 503.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Copies this request header, when present, into a message attribute of the same name
+    /// (for example `x-genesys-webhook-id`). At most ten are kept (an SQS limit).
+    pub fn forward_header(mut self, name: &'static str) -> Self {
+        if self.forward_headers.len() < MAX_MESSAGE_ATTRIBUTES {
+            self.forward_headers.push(HeaderName::from_static(name));
+        }
+        self
+    }
+
+    /// The router, with a single `POST` route.
+    pub fn router(self) -> Router {
+        let path = self.path.clone();
+        let state = Arc::new(IngestState {
+            queue: self.queue,
+            max_body_bytes: self.max_body_bytes,
+            secrets: self.secrets,
+            tolerance: self.tolerance,
+            deadline: self.deadline,
+            forward_headers: self.forward_headers,
+        });
+        Router::new()
+            .route(&path, post(ingest))
+            .with_state(state)
+    }
+}
+
+struct IngestState {
+    queue: Arc<dyn Queue>,
+    max_body_bytes: usize,
+    secrets: Vec<SecretString>,
+    tolerance: Duration,
+    deadline: Duration,
+    forward_headers: Vec<HeaderName>,
+}
+
+/// Why a request was refused.
+#[derive(Debug)]
+enum Rejection {
+    TooLarge { limit: usize },
+    BodyUnreadable,
+    SignatureMissing,
+    SignatureMalformed,
+    SignatureExpired,
+    SignatureInvalid,
+    InvalidJson(String),
+    QueueRejected,
+    QueueUnavailable,
+    DeadlineExceeded,
+}
+
+impl Rejection {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            Rejection::TooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("body exceeds {limit} bytes"),
+            ),
+            Rejection::BodyUnreadable => (
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                "the body could not be read to its end".to_owned(),
+            ),
+            Rejection::SignatureMissing => (
+                StatusCode::UNAUTHORIZED,
+                "signature_missing",
+                format!("{SIGNATURE_HEADER} and {TIMESTAMP_HEADER} are required"),
+            ),
+            Rejection::SignatureMalformed => (
+                StatusCode::UNAUTHORIZED,
+                "signature_malformed",
+                format!(
+                    "{SIGNATURE_HEADER} must be sha256=<64 hex digits> and {TIMESTAMP_HEADER} Unix seconds"
+                ),
+            ),
+            Rejection::SignatureExpired => (
+                StatusCode::UNAUTHORIZED,
+                "signature_expired",
+                format!("{TIMESTAMP_HEADER} is outside the accepted window"),
+            ),
+            Rejection::SignatureInvalid => (
+                StatusCode::UNAUTHORIZED,
+                "signature_invalid",
+                "the signature does not match the body".to_owned(),
+            ),
+            Rejection::InvalidJson(detail) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {detail}"),
+            ),
+            Rejection::QueueRejected => (
+                StatusCode::BAD_REQUEST,
+                "rejected_by_queue",
+                "the queue refused the message as invalid".to_owned(),
+            ),
+            Rejection::QueueUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_unavailable",
+                "the queue is unavailable; retry later".to_owned(),
+            ),
+            Rejection::DeadlineExceeded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "deadline_exceeded",
+                "the request could not be queued in time; retry later".to_owned(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        let body = serde_json::json!({ "error": code, "message": message });
+        let mut response = (status, axum::Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+async fn ingest(
+    State(state): State<Arc<IngestState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = tokio::time::timeout(state.deadline, accept(&state, &headers, body)).await;
+    match result {
+        Ok(Ok(message_id)) => {
+            tracing::debug!(target: "sqs_dlq::ingest", %message_id, "webhook queued");
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(serde_json::json!({ "messageId": message_id })),
+            )
+                .into_response()
+        }
+        Ok(Err(rejection)) => {
+            let (status, code, _) = rejection.parts();
+            tracing::info!(target: "sqs_dlq::ingest", status = status.as_u16(), code, "webhook refused");
+            rejection.into_response()
+        }
+        Err(_elapsed) => {
+            tracing::warn!(
+                target: "sqs_dlq::ingest",
+                deadline_ms = state.deadline.as_millis() as u64,
+                "webhook not queued within the deadline"
+            );
+            Rejection::DeadlineExceeded.into_response()
+        }
+    }
+}
+
+async fn accept(
+    state: &IngestState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<String, Rejection> {
+    let limit = state.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Rejection::TooLarge { limit });
+    }
+    let body = read_limited(body, limit).await?;
+
+    if !state.secrets.is_empty() {
+        verify_signature(state, headers, &body)?;
+    }
+
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+        return Err(Rejection::InvalidJson(e.to_string()));
+    }
+    // Valid JSON is valid UTF-8; this cannot fail after the check above.
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|e| Rejection::InvalidJson(e.to_string()))?;
+
+    let mut attributes = Attributes::new();
+    for name in &state.forward_headers {
+        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            attributes.insert(
+                name.as_str().to_owned(),
+                AttributeValue::String(value.to_owned()),
+            );
+        }
+    }
+    let message = OutgoingMessage::new(text).with_attributes(attributes);
+    match state.queue.send(message).await {
+        Ok(message_id) => Ok(message_id),
+        Err(QueueError::InvalidRequest(detail)) => {
+            tracing::warn!(target: "sqs_dlq::ingest", queue = state.queue.name(), %detail, "queue refused the webhook");
+            Err(Rejection::QueueRejected)
+        }
+        Err(error) => {
+            tracing::warn!(target: "sqs_dlq::ingest", queue = state.queue.name(), %error, "queue send failed");
+            Err(Rejection::QueueUnavailable)
+        }
+    }
+}
+
+async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Rejection> {
+    let mut stream = body.into_data_stream();
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Rejection::BodyUnreadable)?;
+        if buf.len() + chunk.len() > limit {
+            return Err(Rejection::TooLarge { limit });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn verify_signature(state: &IngestState, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
+    let (Some(signature), Some(timestamp)) =
+        (headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER))
+    else {
+        return Err(Rejection::SignatureMissing);
+    };
+    let timestamp: i64 = timestamp
+        .to_str()
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or(Rejection::SignatureMalformed)?;
+    let provided = signature
+        .to_str()
+        .ok()
+        .and_then(|s| s.trim().strip_prefix("sha256="))
+        .and_then(|hex_digits| hex::decode(hex_digits).ok())
+        .filter(|bytes| bytes.len() == 32)
+        .ok_or(Rejection::SignatureMalformed)?;
+
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let tolerance = i64::try_from(state.tolerance.as_secs()).unwrap_or(i64::MAX);
+    if now.abs_diff(timestamp) > tolerance.unsigned_abs() {
+        return Err(Rejection::SignatureExpired);
+    }
+
+    // Check every secret (no early exit) so timing does not tell which one matched.
+    let mut matched = subtle::Choice::from(0);
+    for secret in &state.secrets {
+        let expected = mac(secret.expose_secret().as_bytes(), timestamp, body);
+        matched |= expected.ct_eq(provided.as_slice());
+    }
+    if bool::from(matched) {
+        Ok(())
+    } else {
+        Err(Rejection::SignatureInvalid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_matches_a_known_vector() {
+        // python3: hmac.new(b"secret", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+        let value = sign(b"secret", 1_700_000_000, br#"{"a":1}"#);
+        assert_eq!(
+            value,
+            "sha256=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686"
+        );
+    }
+
+    #[test]
+    fn rejections_map_to_statuses() {
+        let cases = [
+            (Rejection::TooLarge { limit: 1 }, 413),
+            (Rejection::BodyUnreadable, 400),
+            (Rejection::SignatureMissing, 401),
+            (Rejection::SignatureExpired, 401),
+            (Rejection::InvalidJson("x".into()), 400),
+            (Rejection::QueueUnavailable, 503),
+            (Rejection::DeadlineExceeded, 503),
+        ];
+        for (rejection, status) in cases {
+            let response = rejection.into_response();
+            assert_eq!(response.status().as_u16(), status);
+        }
+    }
+}
