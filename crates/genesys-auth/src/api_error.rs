@@ -1,7 +1,7 @@
 //! The typed error of a failed API answer, parsed from Genesys' error body.
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use http::HeaderMap;
 
@@ -55,7 +55,7 @@ impl ApiError {
             code: field("code"),
             message: field("message"),
             correlation_id,
-            retry_after: retry_after_header(headers),
+            retry_after: retry_policy::retry_after(headers),
             body_snippet: snippet(body),
         }
     }
@@ -78,23 +78,6 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
-
-/// `Retry-After` as delta-seconds or an HTTP date; anything else is `None`.
-pub(crate) fn retry_after_header(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(
-        date.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
-}
 
 /// The start of a body for an error message: at most [`SNIPPET_BYTES`] bytes, lossy UTF-8, cut
 /// on a character boundary, with a note of the full length when cut.
@@ -170,15 +153,16 @@ mod tests {
     fn retry_after_dates_and_garbage() {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("soon"));
-        assert_eq!(retry_after_header(&h), None);
+        assert_eq!(retry_policy::retry_after(&h), None);
         h.insert(
             "retry-after",
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
-        assert_eq!(retry_after_header(&h), Some(Duration::ZERO));
-        let future = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        assert_eq!(retry_policy::retry_after(&h), Some(Duration::ZERO));
+        let future =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
         h.insert("retry-after", HeaderValue::from_str(&future).unwrap());
-        let d = retry_after_header(&h).unwrap();
+        let d = retry_policy::retry_after(&h).unwrap();
         assert!(
             d > Duration::from_secs(100) && d <= Duration::from_secs(120),
             "{d:?}"

@@ -119,7 +119,7 @@ pub enum GenesysError {
         /// The policy's cap.
         cap: Duration,
         /// The answer that asked for it.
-        error: ApiError,
+        error: Box<ApiError>,
     },
     /// The request timed out (connect or whole-request timeout).
     #[error("the request timed out: {source}")]
@@ -180,13 +180,8 @@ impl GenesysError {
     /// retries). `None` for transport, timeout, auth and input errors.
     pub fn status(&self) -> Option<u16> {
         match self {
-            GenesysError::Api(e) | GenesysError::RetryAfterTooLong { error: e, .. } => {
-                Some(e.status)
-            }
             GenesysError::Decode { status, .. } => Some(*status),
-            GenesysError::RetriesExhausted { last, .. }
-            | GenesysError::RetryBudgetExhausted { last, .. } => last.status(),
-            _ => None,
+            other => other.api_error().map(|e| e.status),
         }
     }
 
@@ -197,20 +192,14 @@ impl GenesysError {
 
     /// The correlation id of the API answer behind this error, if any.
     pub fn correlation_id(&self) -> Option<&str> {
-        match self {
-            GenesysError::Api(e) | GenesysError::RetryAfterTooLong { error: e, .. } => {
-                e.correlation_id.as_deref()
-            }
-            GenesysError::RetriesExhausted { last, .. }
-            | GenesysError::RetryBudgetExhausted { last, .. } => last.correlation_id(),
-            _ => None,
-        }
+        self.api_error().and_then(|e| e.correlation_id.as_deref())
     }
 
     /// The [`ApiError`] behind this error, if any (looking through retries).
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            GenesysError::Api(e) | GenesysError::RetryAfterTooLong { error: e, .. } => Some(e),
+            GenesysError::Api(e) => Some(e),
+            GenesysError::RetryAfterTooLong { error, .. } => Some(error),
             GenesysError::RetriesExhausted { last, .. }
             | GenesysError::RetryBudgetExhausted { last, .. } => last.api_error(),
             _ => None,

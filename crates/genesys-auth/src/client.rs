@@ -1,0 +1,479 @@
+//! [`GenesysClient`]: the one request pipeline.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use retry_policy::{GiveUp, Pacer, RateLimitInfo, RetryClass, RetryPolicy};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use tracing::field::Empty;
+use url::Url;
+
+use crate::api_error::ApiError;
+use crate::body::{BodyError, read_limited};
+use crate::credentials::ClientCredentials;
+use crate::error::GenesysError;
+use crate::metrics::{ClientMetrics, Counters, bump};
+use crate::path::validate_request_path;
+use crate::provider::ClientCredentialsProvider;
+use crate::region::{Region, validate_base};
+use crate::request::{ApiRequest, ApiResponse};
+use crate::token::{AccessToken, TokenProvider};
+
+/// Default connect timeout (10 s).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default whole-request timeout, body included (60 s).
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default limit of a response body (16 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// The `User-Agent` sent: crate name and version.
+pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+
+/// The client every Genesys call goes through:
+/// pace (shared [`Pacer`]) → bearer ([`TokenProvider`]) → send with timeouts → classify →
+/// on 401 invalidate the token and retry once → on 429/5xx/timeouts/connection failures retry
+/// per [`RetryPolicy`], honouring `Retry-After` (a 429 pauses the pacer for every holder) →
+/// a typed [`GenesysError`]. Every answer's rate-limit headers go to [`Pacer::observe`].
+/// Each request runs in a `genesys_request` tracing span (method, path, status, attempt,
+/// latency_ms).
+///
+/// Cheap to clone: clones share the connection pool, pacer, policy (and its retry budget),
+/// token provider and metrics.
+#[derive(Clone)]
+pub struct GenesysClient {
+    shared: Arc<Shared>,
+    tokens: Arc<dyn TokenProvider>,
+}
+
+struct Shared {
+    http: reqwest::Client,
+    api_base: Url,
+    pacer: Pacer,
+    policy: RetryPolicy,
+    max_body: usize,
+    counters: Arc<Counters>,
+}
+
+impl GenesysClient {
+    /// A builder. Set a region and either credentials or a token provider.
+    pub fn builder() -> GenesysClientBuilder {
+        GenesysClientBuilder::default()
+    }
+
+    /// A client for another identity (e.g. a guest JWT) that shares this one's connection
+    /// pool, pacer, retry policy and metrics.
+    pub fn with_token_provider(&self, provider: Arc<dyn TokenProvider>) -> GenesysClient {
+        GenesysClient {
+            shared: Arc::clone(&self.shared),
+            tokens: provider,
+        }
+    }
+
+    /// The API base URL (with a trailing `/`).
+    pub fn api_base(&self) -> &Url {
+        &self.shared.api_base
+    }
+
+    /// The shared pacer.
+    pub fn pacer(&self) -> &Pacer {
+        &self.shared.pacer
+    }
+
+    /// The client's retry policy.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.shared.policy
+    }
+
+    /// The token provider.
+    pub fn token_provider(&self) -> &Arc<dyn TokenProvider> {
+        &self.tokens
+    }
+
+    /// A snapshot of the counters (shared by clones).
+    pub fn metrics(&self) -> ClientMetrics {
+        self.shared.counters.snapshot()
+    }
+
+    /// `GET {api}{path}?{query}` and decode the JSON answer.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, GenesysError> {
+        self.send(ApiRequest::get(path).query(query)).await?.json()
+    }
+
+    /// `POST {api}{path}` with a JSON body and decode the JSON answer.
+    pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, GenesysError> {
+        self.send(ApiRequest::post(path).json(body)?).await?.json()
+    }
+
+    /// Sends a request through the pipeline and returns the 2xx answer.
+    pub async fn send(&self, request: ApiRequest) -> Result<ApiResponse, GenesysError> {
+        validate_request_path(&request.path)?;
+        let url = self.url_for(&request);
+        let span = tracing::debug_span!(
+            "genesys_request",
+            method = %request.method,
+            path = %request.path,
+            status = Empty,
+            attempt = Empty,
+            latency_ms = Empty,
+        );
+        self.run(&request, url).instrument(span).await
+    }
+
+    fn url_for(&self, request: &ApiRequest) -> Url {
+        let mut url = self.shared.api_base.clone();
+        let base = url.path().trim_end_matches('/');
+        let path = format!("{base}{}", request.path);
+        url.set_path(&path);
+        if !request.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query.iter());
+        }
+        url
+    }
+
+    async fn run(&self, request: &ApiRequest, url: Url) -> Result<ApiResponse, GenesysError> {
+        let shared = &*self.shared;
+        let policy = request.retry_policy.as_ref().unwrap_or(&shared.policy);
+        let span = tracing::Span::current();
+        let started = Instant::now();
+        let mut attempt = 0u32; // every send
+        let mut policy_attempt = 0u32; // sends that count against the policy
+        let mut refreshed = false;
+        let mut prev_delay = None;
+        loop {
+            attempt += 1;
+            policy_attempt += 1;
+            shared.pacer.acquire().await;
+            let token = self.tokens.access_token().await?;
+            bump(&shared.counters.requests);
+            let sent = Instant::now();
+            let outcome = self.send_once(request, &url, &token).await;
+            let latency_ms = sent.elapsed().as_secs_f64() * 1000.0;
+            span.record("attempt", attempt);
+            span.record("latency_ms", latency_ms);
+            let (error, class, status) = match outcome {
+                Ok(response) => {
+                    let status = response.status;
+                    span.record("status", status);
+                    if let Some(info) = RateLimitInfo::from_headers(&response.headers) {
+                        shared.pacer.observe(&info);
+                    }
+                    if (200..300).contains(&status) {
+                        policy.on_success();
+                        tracing::debug!(attempt, status, latency_ms, "request succeeded");
+                        return Ok(response);
+                    }
+                    let api = ApiError::from_response(status, &response.headers, &response.body);
+                    tracing::debug!(
+                        attempt,
+                        status,
+                        latency_ms,
+                        code = api.code.as_deref(),
+                        correlation_id = api.correlation_id.as_deref(),
+                        "request failed"
+                    );
+                    if status == 401 {
+                        bump(&shared.counters.unauthorized);
+                        if !refreshed {
+                            refreshed = true;
+                            self.tokens.invalidate(&token);
+                            let fresh = self.tokens.access_token().await?;
+                            if fresh != token {
+                                policy_attempt -= 1;
+                                continue;
+                            }
+                            // The provider cannot renew (a static token): stop here.
+                        }
+                    }
+                    if status == 429 {
+                        bump(&shared.counters.rate_limited);
+                        let pause = api
+                            .retry_after
+                            .unwrap_or_default()
+                            .max(policy.retry_after_floor())
+                            .min(policy.retry_after_cap());
+                        shared.pacer.pause_for(pause);
+                    } else if status >= 500 {
+                        bump(&shared.counters.server_errors);
+                    }
+                    let class = RetryClass::from_status(status, api.retry_after);
+                    (GenesysError::Api(api), class, Some(status))
+                }
+                Err(error) => {
+                    tracing::debug!(attempt, latency_ms, error = %error, "request failed");
+                    let class = match &error {
+                        GenesysError::Timeout { .. } => {
+                            bump(&shared.counters.timeouts);
+                            RetryClass::timeout()
+                        }
+                        GenesysError::Transport { source } => {
+                            bump(&shared.counters.transport_errors);
+                            if source.is_connect() || request.method.is_idempotent() {
+                                RetryClass::retry()
+                            } else {
+                                RetryClass::Fail
+                            }
+                        }
+                        _ => RetryClass::Fail,
+                    };
+                    (error, class, None)
+                }
+            };
+            match policy.next_delay(policy_attempt, started.elapsed(), &class, prev_delay) {
+                Ok(delay) => {
+                    bump(&shared.counters.retries);
+                    tracing::debug!(
+                        attempt,
+                        status,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    prev_delay = Some(delay);
+                }
+                Err(GiveUp::RetryAfterTooLong { retry_after, cap }) => {
+                    return Err(match error {
+                        GenesysError::Api(error) => GenesysError::RetryAfterTooLong {
+                            retry_after,
+                            cap,
+                            error: Box::new(error),
+                        },
+                        other => other,
+                    });
+                }
+                Err(GiveUp::Permanent) => return Err(error),
+                Err(GiveUp::BudgetExhausted) => {
+                    return Err(GenesysError::RetryBudgetExhausted {
+                        attempts: attempt,
+                        last: Box::new(error),
+                    });
+                }
+                Err(_) if policy_attempt == 1 => return Err(error),
+                Err(_) => {
+                    return Err(GenesysError::RetriesExhausted {
+                        attempts: attempt,
+                        elapsed: started.elapsed(),
+                        last: Box::new(error),
+                    });
+                }
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        request: &ApiRequest,
+        url: &Url,
+        token: &AccessToken,
+    ) -> Result<ApiResponse, GenesysError> {
+        let shared = &*self.shared;
+        let mut builder = shared
+            .http
+            .request(request.method.clone(), url.clone())
+            .headers(request.headers.clone())
+            .bearer_auth(token.expose())
+            .header(ACCEPT, "application/json");
+        if let Some((body, content_type)) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, content_type.clone())
+                .body(body.clone());
+        }
+        let mut response = builder.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        let body = match read_limited(&mut response, shared.max_body).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return Err(GenesysError::BodyTooLarge {
+                    limit: shared.max_body,
+                });
+            }
+            Err(BodyError::Read(e)) => return Err(transport(e)),
+        };
+        Ok(ApiResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn transport(e: reqwest::Error) -> GenesysError {
+    if e.is_timeout() {
+        GenesysError::Timeout { source: e }
+    } else {
+        GenesysError::Transport { source: e }
+    }
+}
+
+/// The pooled HTTP client: rustls with the platform's roots plus `extra_roots`, certificate
+/// verification always on, timeouts, and the crate's User-Agent.
+pub(crate) fn http_client(
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    extra_roots: Vec<reqwest::Certificate>,
+) -> Result<reqwest::Client, GenesysError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(connect_timeout)
+        .timeout(request_timeout)
+        .redirect(reqwest::redirect::Policy::none());
+    if !extra_roots.is_empty() {
+        builder = builder.tls_certs_merge(extra_roots);
+    }
+    builder
+        .build()
+        .map_err(|source| GenesysError::Transport { source })
+}
+
+impl fmt::Debug for GenesysClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenesysClient")
+            .field("api_base", &self.shared.api_base.as_str())
+            .field("tokens", &self.tokens)
+            .field("pacer", &self.shared.pacer)
+            .field("max_body", &self.shared.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`GenesysClient`].
+#[derive(Default)]
+#[must_use]
+pub struct GenesysClientBuilder {
+    region: Option<Region>,
+    credentials: Option<ClientCredentials>,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    pacer: Option<Pacer>,
+    policy: Option<RetryPolicy>,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    max_body: Option<usize>,
+    roots: Vec<reqwest::Certificate>,
+}
+
+impl GenesysClientBuilder {
+    /// Where the API (and, with credentials, the login service) is. Required.
+    pub fn region(mut self, region: Region) -> Self {
+        self.region = Some(region);
+        self
+    }
+
+    /// An OAuth client: the client builds a [`ClientCredentialsProvider`] sharing its pool and
+    /// retry policy. Replaces a token provider set before.
+    pub fn credentials(mut self, credentials: ClientCredentials) -> Self {
+        self.credentials = Some(credentials);
+        self.tokens = None;
+        self
+    }
+
+    /// Any token provider (a [`crate::StaticToken`], a provider shared between clients...).
+    /// Replaces credentials set before.
+    pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.tokens = Some(provider);
+        self.credentials = None;
+        self
+    }
+
+    /// The pacer (share one between every client of an organization). Default:
+    /// `Pacer::per_minute(300, 10)`, the platform's default limit per OAuth client.
+    pub fn pacer(mut self, pacer: Pacer) -> Self {
+        self.pacer = Some(pacer);
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Timeout of one attempt, body included (default 60 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// Largest response body read (default 16 MiB); a larger one gives
+    /// [`GenesysError::BodyTooLarge`] without being read further.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body = Some(limit);
+        self
+    }
+
+    /// Trusts one more root certificate (a corporate proxy, a test CA), in addition to the
+    /// platform's roots. Certificate verification cannot be turned off.
+    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.roots.push(certificate);
+        self
+    }
+
+    /// The client. Fails when the region or the identity is missing, a custom URL is not
+    /// `http(s)://host/...`, or the HTTP client cannot be built.
+    pub fn build(self) -> Result<GenesysClient, GenesysError> {
+        let region = self
+            .region
+            .ok_or_else(|| GenesysError::InvalidInput("a region is required".to_owned()))?;
+        let api_base = region.api_base();
+        validate_base(&api_base)
+            .map_err(|why| GenesysError::InvalidInput(format!("API URL {api_base}: {why}")))?;
+        let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        let request_timeout = self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT);
+        let http = http_client(connect_timeout, request_timeout, self.roots)?;
+        let policy = self.policy.unwrap_or_default();
+        let counters = Arc::new(Counters::default());
+        let tokens: Arc<dyn TokenProvider> = match (self.tokens, self.credentials) {
+            (Some(tokens), _) => tokens,
+            (None, Some(credentials)) => Arc::new(
+                ClientCredentialsProvider::builder(credentials, region)
+                    .http_client(http.clone())
+                    .retry_policy(policy.clone())
+                    .token_counter(Arc::clone(&counters.token_requests))
+                    .build()?,
+            ),
+            (None, None) => {
+                return Err(GenesysError::InvalidInput(
+                    "credentials or a token provider are required".to_owned(),
+                ));
+            }
+        };
+        Ok(GenesysClient {
+            shared: Arc::new(Shared {
+                http,
+                api_base,
+                pacer: self.pacer.unwrap_or_else(|| Pacer::per_minute(300, 10)),
+                policy,
+                max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+                counters,
+            }),
+            tokens,
+        })
+    }
+}
+
+impl fmt::Debug for GenesysClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GenesysClientBuilder")
+            .field("region", &self.region)
+            .field("credentials", &self.credentials)
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
+}
