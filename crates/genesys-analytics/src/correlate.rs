@@ -466,10 +466,11 @@ mod tests {
                 .take(size)
                 .map(|(id, _)| AnalyticsConversation::new(id.clone()))
                 .collect();
-            let mut out = ConversationPage::default();
-            out.conversations = page;
-            out.total_hits = Some(matching.len() as u64);
-            Ok(out)
+            Ok(ConversationPage {
+                conversations: page,
+                total_hits: Some(matching.len() as u64),
+                ..ConversationPage::default()
+            })
         }
 
         fn query_all(

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use genesys_auth::GenesysError;
 
 use crate::jobs::JobState;
 
@@ -82,6 +83,10 @@ pub enum AnalyticsError {
         /// The cap in force.
         cap: u64,
     },
+    /// The request failed in the `GenesysClient` pipeline (after its retries): API error
+    /// (status, code, correlation id), timeout, transport, auth, body too large, invalid input.
+    #[error("analytics request failed: {0}")]
+    Request(#[source] Box<GenesysError>),
     /// The answer was not the JSON expected (not JSON, wrong types, cut short). Nothing was
     /// guessed; the body snippet shows what came.
     #[error("{endpoint} answered with a body that is not the expected JSON: {source}")]
@@ -114,6 +119,18 @@ pub enum AnalyticsError {
         /// The job.
         job_id: String,
     },
+    /// The job submission was answered without a job id.
+    #[error("the job submission was answered without a jobId")]
+    MissingJobId,
+    /// The job results answered the same cursor they were asked with (the stream would never
+    /// end); the pages read so far were delivered.
+    #[error("analytics job {job_id} results repeat the cursor {cursor:?}")]
+    CursorRepeated {
+        /// The job.
+        job_id: String,
+        /// The repeated cursor.
+        cursor: String,
+    },
     /// The job was not fulfilled within the wait's deadline; it may still finish: wait again.
     #[error("analytics job {job_id} still {last_state} after {waited:?}")]
     JobDeadline {
@@ -126,7 +143,26 @@ pub enum AnalyticsError {
     },
 }
 
+impl From<GenesysError> for AnalyticsError {
+    fn from(e: GenesysError) -> Self {
+        Self::Request(Box::new(e))
+    }
+}
+
 impl AnalyticsError {
+    /// The `GenesysClient` error behind this one, if the request failed there.
+    pub fn request_error(&self) -> Option<&GenesysError> {
+        match self {
+            Self::Request(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the API answer behind this error, if any.
+    pub fn status(&self) -> Option<u16> {
+        self.request_error().and_then(GenesysError::status)
+    }
+
     /// Whether this is an answer cut short (the body ended inside the JSON).
     pub fn is_truncated(&self) -> bool {
         matches!(self, Self::InvalidResponse { source, .. }

@@ -3,10 +3,14 @@
 //! `GET …/details/jobs/{id}/results?cursor=` → [`JobResultsPage`].
 
 use std::fmt;
+use std::future::Future;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use retry_policy::Backoff;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tokio::time::Instant;
 
 use crate::error::AnalyticsError;
 use crate::model::{AnalyticsConversation, null_as_default};
@@ -129,6 +133,87 @@ pub(crate) fn progress(job_id: &JobId, status: &JobStatus) -> Result<Progress, A
     }
 }
 
+/// How [`AnalyticsClient::wait_job`](crate::AnalyticsClient::wait_job) polls: a backoff between
+/// polls and an overall deadline.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct JobWait {
+    backoff: Backoff,
+    timeout: Duration,
+}
+
+impl JobWait {
+    /// Polls for at most `timeout`, backing off exponentially from 500 ms to 15 s with full
+    /// jitter.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            backoff: Backoff::exponential(Duration::from_millis(500), Duration::from_secs(15)),
+            timeout,
+        }
+    }
+
+    /// The delay between polls.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The overall deadline.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The backoff between polls.
+    pub fn backoff_policy(&self) -> &Backoff {
+        &self.backoff
+    }
+}
+
+impl Default for JobWait {
+    /// Ten minutes.
+    fn default() -> Self {
+        Self::new(Duration::from_secs(600))
+    }
+}
+
+/// Polls `status` until the job is FULFILLED, a terminal failure, or the deadline. The last
+/// poll happens at the deadline at the latest. Uses tokio time (paused-time tests work).
+pub(crate) async fn wait<F, Fut>(
+    job: &JobId,
+    wait: &JobWait,
+    mut status: F,
+) -> Result<JobStatus, AnalyticsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<JobStatus, AnalyticsError>>,
+{
+    let started = Instant::now();
+    let deadline = started + wait.timeout;
+    let mut polls: u32 = 0;
+    let mut previous: Option<Duration> = None;
+    loop {
+        let current = status().await?;
+        polls = polls.saturating_add(1);
+        if progress(job, &current)? == Progress::Fulfilled {
+            tracing::info!(job_id = %job, polls, waited_ms = started.elapsed().as_millis() as u64, "analytics job fulfilled");
+            return Ok(current);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(AnalyticsError::JobDeadline {
+                job_id: job.as_str().to_owned(),
+                waited: now - started,
+                last_state: current.state,
+            });
+        }
+        let delay = wait.backoff.delay(polls, previous, &mut rand::rng());
+        previous = Some(delay);
+        tracing::debug!(job_id = %job, state = %current.state, polls, delay_ms = delay.as_millis() as u64, "analytics job not ready");
+        tokio::time::sleep(delay.min(deadline - now)).await;
+    }
+}
+
 /// One page of a job's results. An absent `cursor` means this is the last page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -228,6 +313,90 @@ mod tests {
         let last: JobResultsPage = serde_json::from_str("{}").unwrap();
         assert!(last.conversations.is_empty());
         assert!(last.cursor.is_none());
+    }
+
+    fn scripted(
+        states: &[&str],
+    ) -> impl FnMut() -> std::future::Ready<Result<JobStatus, AnalyticsError>> {
+        let mut states: Vec<JobStatus> = states
+            .iter()
+            .rev()
+            .map(|s| JobStatus::new(JobState::from(*s)))
+            .collect();
+        move || {
+            let next = states
+                .pop()
+                .unwrap_or_else(|| JobStatus::new(JobState::Pending));
+            std::future::ready(Ok(next))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_polls_with_backoff_until_fulfilled() {
+        let id = JobId::new("j");
+        let w = JobWait::new(Duration::from_secs(60)).backoff(
+            Backoff::exponential(Duration::from_secs(1), Duration::from_secs(4))
+                .jitter(retry_policy::Jitter::None),
+        );
+        let t0 = Instant::now();
+        let s = wait(
+            &id,
+            &w,
+            scripted(&["QUEUED", "QUEUED", "PENDING", "PENDING", "FULFILLED"]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.state, JobState::Fulfilled);
+        // 1 + 2 + 4 + 4 seconds between the five polls
+        assert_eq!(t0.elapsed(), Duration::from_secs(11));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_ends_with_typed_errors() {
+        let id = JobId::new("j");
+        let w = JobWait::new(Duration::from_secs(60))
+            .backoff(Backoff::constant(Duration::from_secs(1)));
+        assert!(matches!(
+            wait(&id, &w, scripted(&["QUEUED", "FAILED"])).await,
+            Err(AnalyticsError::JobFailed { .. })
+        ));
+        assert!(matches!(
+            wait(&id, &w, scripted(&["CANCELLED"])).await,
+            Err(AnalyticsError::JobCancelled { .. })
+        ));
+        assert!(matches!(
+            wait(&id, &w, scripted(&["PENDING", "EXPIRED"])).await,
+            Err(AnalyticsError::JobExpired { .. })
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_gives_up_at_the_deadline_after_a_last_poll() {
+        let id = JobId::new("j");
+        let w = JobWait::new(Duration::from_millis(2500))
+            .backoff(Backoff::constant(Duration::from_secs(1)));
+        let polls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counter = polls.clone();
+        let t0 = Instant::now();
+        let err = wait(&id, &w, move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::future::ready(Ok(JobStatus::new(JobState::Unknown("WARMING".into()))))
+        })
+        .await
+        .unwrap_err();
+        match err {
+            AnalyticsError::JobDeadline {
+                waited, last_state, ..
+            } => {
+                assert_eq!(waited, Duration::from_millis(2500));
+                assert_eq!(last_state, JobState::Unknown("WARMING".into()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t0.elapsed(), Duration::from_millis(2500));
+        // polls at 0, 1, 2 and the deadline 2.5 s
+        assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 4);
+        assert_eq!(JobWait::default().timeout(), Duration::from_secs(600));
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! correlation of many conversation ids, and the async jobs API.
 
 mod analytics;
+mod client;
 mod correlate;
 mod decode;
-#[allow(dead_code)]
 mod endpoints;
 mod error;
 mod jobs;
@@ -13,12 +13,13 @@ mod query;
 mod tolerant;
 
 pub use analytics::{Analytics, RESULT_CAP};
+pub use client::AnalyticsClient;
 pub use correlate::{
     CorrelateOptions, CorrelateOptionsBuilder, Correlation, CorrelationFailure, CorrelationWindow,
 };
 pub use decode::parse_conversation_page;
 pub use error::{AnalyticsError, QueryError};
-pub use jobs::{JobId, JobResultsPage, JobState, JobStatus};
+pub use jobs::{JobId, JobResultsPage, JobState, JobStatus, JobWait};
 pub use model::{
     AnalyticsConversation, ConversationPage, Direction, DisconnectType, MediaType, MessageType,
     Participant, Purpose, Segment, SegmentType, Session,

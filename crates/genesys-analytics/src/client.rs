@@ -1,0 +1,230 @@
+//! [`AnalyticsClient`]: the [`Analytics`] trait and the jobs API over a [`GenesysClient`].
+//!
+//! Every request goes through the `GenesysClient` pipeline (shared pacer, bearer token,
+//! retries honouring `Retry-After`, typed errors); this module adds paths, bodies and models,
+//! and no retry loop of its own.
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use genesys_auth::{ApiRequest, GenesysClient, encode_path_segment};
+use serde::de::DeserializeOwned;
+
+use crate::analytics::{Analytics, RESULT_CAP, paginate};
+use crate::correlate::{self, CorrelateOptions, Correlation};
+use crate::decode::decode;
+use crate::endpoints;
+use crate::error::{AnalyticsError, QueryError};
+use crate::jobs::{JobId, JobResultsPage, JobStatus, JobSubmission, JobWait};
+use crate::model::{AnalyticsConversation, ConversationPage};
+use crate::query::ConversationQuery;
+
+/// Conversation details over HTTP. Cheap to clone (the `GenesysClient` inside is an `Arc`).
+///
+/// ```no_run
+/// # async fn run(genesys: genesys_auth::GenesysClient) -> Result<(), genesys_analytics::AnalyticsError> {
+/// use genesys_analytics::{Analytics, AnalyticsClient, CorrelateOptions, CorrelationWindow};
+///
+/// let analytics = AnalyticsClient::new(genesys).with_correlate_options(
+///     CorrelateOptions::builder().window(CorrelationWindow::last_days(7)).build()?,
+/// );
+/// let ids = vec!["5f1c…".to_owned(), "77aa…".to_owned()];
+/// let found = analytics.correlate(&ids).await?;
+/// println!("{} found in {} requests", found.found.len(), found.requests());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AnalyticsClient {
+    client: GenesysClient,
+    result_cap: u64,
+    correlate: CorrelateOptions,
+}
+
+impl AnalyticsClient {
+    /// An analytics client over `client`, with the 100,000 result cap and the default
+    /// [`CorrelateOptions`].
+    pub fn new(client: GenesysClient) -> Self {
+        Self {
+            client,
+            result_cap: RESULT_CAP,
+            correlate: CorrelateOptions::default(),
+        }
+    }
+
+    /// The most results [`Analytics::query_all`] accepts to page through (default 100,000,
+    /// the platform's cap per query).
+    #[must_use]
+    pub fn with_result_cap(mut self, cap: u64) -> Self {
+        self.result_cap = cap;
+        self
+    }
+
+    /// How [`Analytics::correlate`] chunks, where it looks, how many requests it runs at once.
+    #[must_use]
+    pub fn with_correlate_options(mut self, options: CorrelateOptions) -> Self {
+        self.correlate = options;
+        self
+    }
+
+    /// The client every request goes through (its metrics count this crate's requests).
+    pub fn genesys(&self) -> &GenesysClient {
+        &self.client
+    }
+
+    /// The result cap in force.
+    pub fn result_cap(&self) -> u64 {
+        self.result_cap
+    }
+
+    /// The correlation settings in force.
+    pub fn correlate_options(&self) -> &CorrelateOptions {
+        &self.correlate
+    }
+
+    /// [`Analytics::correlate`] with other settings for this call.
+    pub async fn correlate_with(
+        &self,
+        conversation_ids: &[String],
+        options: &CorrelateOptions,
+    ) -> Result<Correlation, AnalyticsError> {
+        correlate::run(self, conversation_ids, options).await
+    }
+
+    /// Sends `request` and decodes a 2xx body as `T` (anything else is a typed error).
+    async fn call<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        request: ApiRequest,
+    ) -> Result<T, AnalyticsError> {
+        let answer = self.client.send(request).await?;
+        decode(endpoint, &answer.body)
+    }
+
+    /// Submits `query` as an async job (`POST …/details/jobs`; its paging is left out, jobs
+    /// have none). Use it for what [`Analytics::query_all`] refuses as too big.
+    pub async fn submit_job(&self, query: &ConversationQuery) -> Result<JobId, AnalyticsError> {
+        let request = ApiRequest::post(endpoints::JOBS).json(&query.job_body())?;
+        let submitted: JobSubmission = self.call(endpoints::JOBS, request).await?;
+        if submitted.job_id.trim().is_empty() {
+            return Err(AnalyticsError::MissingJobId);
+        }
+        tracing::info!(job_id = %submitted.job_id, interval = %query.interval(), "analytics job submitted");
+        Ok(JobId::new(submitted.job_id))
+    }
+
+    /// The job's current state (one request).
+    pub async fn job_status(&self, job: &JobId) -> Result<JobStatus, AnalyticsError> {
+        let path = endpoints::job(&encode_path_segment(job.as_str())?);
+        self.call(endpoints::JOB, ApiRequest::get(path)).await
+    }
+
+    /// Cancels a job (`DELETE …/details/jobs/{id}`).
+    pub async fn cancel_job(&self, job: &JobId) -> Result<(), AnalyticsError> {
+        let path = endpoints::job(&encode_path_segment(job.as_str())?);
+        self.client.send(ApiRequest::delete(path)).await?;
+        Ok(())
+    }
+
+    /// Polls the job's state with `wait`'s backoff until it is FULFILLED. FAILED, CANCELLED
+    /// and EXPIRED end the wait with their typed error; the deadline with
+    /// [`AnalyticsError::JobDeadline`] (the job may still finish: wait again).
+    pub async fn wait_job(&self, job: &JobId, wait: &JobWait) -> Result<JobStatus, AnalyticsError> {
+        crate::jobs::wait(job, wait, || self.job_status(job)).await
+    }
+
+    /// The job's results, page after page, following the cursor until a page comes without
+    /// one. `page_size` is passed through (`None` = the platform's default).
+    pub fn job_results(
+        &self,
+        job: &JobId,
+        page_size: Option<u32>,
+    ) -> BoxStream<'static, Result<JobResultsPage, AnalyticsError>> {
+        let client = self.clone();
+        let job = job.clone();
+        // state: Some(cursor to send) while there is a page to read
+        stream::unfold(Some(None::<String>), move |cursor| {
+            let client = client.clone();
+            let job = job.clone();
+            async move {
+                let cursor = cursor?;
+                let page = client
+                    .job_results_page(&job, cursor.as_deref(), page_size)
+                    .await;
+                match page {
+                    Err(e) => Some((Err(e), None)),
+                    Ok(page) => {
+                        let next = match page.cursor.as_deref() {
+                            None | Some("") => None,
+                            Some(c) if Some(c) == cursor.as_deref() => {
+                                let e = AnalyticsError::CursorRepeated {
+                                    job_id: job.as_str().to_owned(),
+                                    cursor: c.to_owned(),
+                                };
+                                return Some((Err(e), None));
+                            }
+                            Some(c) => Some(Some(c.to_owned())),
+                        };
+                        Some((Ok(page), next))
+                    }
+                }
+            }
+        })
+        .boxed()
+    }
+
+    /// One page of a job's results.
+    async fn job_results_page(
+        &self,
+        job: &JobId,
+        cursor: Option<&str>,
+        page_size: Option<u32>,
+    ) -> Result<JobResultsPage, AnalyticsError> {
+        let path = endpoints::job_results(&encode_path_segment(job.as_str())?);
+        let mut request = ApiRequest::get(path);
+        if let Some(cursor) = cursor {
+            request = request.query(&[("cursor", cursor)]);
+        }
+        if let Some(size) = page_size {
+            if size == 0 {
+                return Err(QueryError::InvalidSetting {
+                    setting: "page_size",
+                    reason: "must be at least 1",
+                }
+                .into());
+            }
+            request = request.query(&[("pageSize", size)]);
+        }
+        self.call(endpoints::JOB_RESULTS, request).await
+    }
+}
+
+#[async_trait]
+impl Analytics for AnalyticsClient {
+    async fn query(&self, query: &ConversationQuery) -> Result<ConversationPage, AnalyticsError> {
+        let request = ApiRequest::post(endpoints::QUERY).json(query)?;
+        self.call(endpoints::QUERY, request).await
+    }
+
+    fn query_all(
+        &self,
+        query: ConversationQuery,
+    ) -> BoxStream<'_, Result<ConversationPage, AnalyticsError>> {
+        paginate(self, query, self.result_cap)
+    }
+
+    async fn details(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<AnalyticsConversation>, AnalyticsError> {
+        let path = endpoints::details(&encode_path_segment(conversation_id)?);
+        match self.client.send(ApiRequest::get(path)).await {
+            Ok(answer) => decode(endpoints::DETAILS, &answer.body).map(Some),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn correlate(&self, conversation_ids: &[String]) -> Result<Correlation, AnalyticsError> {
+        correlate::run(self, conversation_ids, &self.correlate).await
+    }
+}
