@@ -1,0 +1,550 @@
+//! Dead-letter receiver (feature `http`): an axum [`Router`] that takes one dead letter per
+//! POST, checks it, and replays it through a [`Replay`] to the configured target.
+//!
+//! ```no_run
+//! use secrecy::SecretString;
+//! use sqs_dlq::{DeadLetterReceiver, HttpTarget, Replay};
+//!
+//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
+//! let app = DeadLetterReceiver::builder(Replay::builder(target).build())
+//!     .path("/dead-letter")
+//!     .hmac_secret(SecretString::from("shared-secret"))
+//!     .bearer_secret(SecretString::from("another-secret"))
+//!     .router()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # A request's path
+//! 1. **Size**: a `Content-Length` over the limit (default 256 KiB) → 413 at once; a body
+//!    growing past it while streaming → 413.
+//! 2. **Authentication** (required: the builder refuses to build without a secret), either:
+//!    - `Authorization: Bearer <secret>`, compared in constant time; or
+//!    - `X-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw body under the shared
+//!      secret, compared in constant time. With
+//!      [`DeadLetterReceiverBuilder::signature_timestamp_tolerance`] the signature covers
+//!      `"{X-Signature-Timestamp}.{body}"` instead and stale timestamps are refused, as in
+//!      [`crate::ingest`], which stops captured requests from being replayed.
+//!
+//!    Missing or wrong credentials → 401. Nothing is parsed before this step.
+//! 3. **Shape** (JSON, else 400). Accepted:
+//!    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
+//!      byte for byte. DLQ attributes may come in headers: `X-Dlq-Error-Code`,
+//!      `X-Dlq-Error-Message`, `X-Dlq-Rule-Arn`, `X-Dlq-Target-Arn`, `X-Dlq-Retry-Attempts`,
+//!      `X-Dlq-Exhausted-Retry-Condition`, and `X-Dlq-Message-Id`;
+//!    - *a wrapper* `{"event": <event object, or the event as a JSON string>,
+//!      "attributes": {"ERROR_CODE": "THROTTLING", "RETRY_ATTEMPTS": "3", ...},
+//!      "messageId": "..."}`; attribute values may also be SQS-typed objects
+//!      (`{"StringValue": "...", "DataType": "String"}` or `stringValue`/`dataType`). Pass the
+//!      event as a string to have it replayed byte for byte; an object is re-serialized;
+//!    - *an SQS message record* as AWS Lambda and forwarders pass it:
+//!      `{"messageId", "body": "<the event as a string>", "messageAttributes": {...}}`.
+//!
+//!    The event must be an EventBridge event → else 400.
+//! 4. **Replay** through [`Replay::replay_letter`] (its category policy applies: unsafe
+//!    categories are refused with 422 unless the `Replay` is forced; a raw event without
+//!    attributes is category `unknown`). Accepted → `200 {"status":"processed","attempt":n}`
+//!    with `n` the `X-Attempt-Count` the target accepted; refused or unreachable after retries →
+//!    `502 {"status":"failed","error":"replay_failed",...}`.
+//!
+//! Every error answer is JSON: `{"error": "<code>", "message": "<text>"}`.
+//!
+//! # What it does not do
+//! TLS, queueing (a 502 tells the sender to keep its copy), deduplication (targets should
+//! deduplicate on the event id, sent as `X-Event-Id`).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::dead_letter::{
+    ATTR_ERROR_CODE, ATTR_ERROR_MESSAGE, ATTR_EXHAUSTED_RETRY_CONDITION, ATTR_RETRY_ATTEMPTS,
+    ATTR_RULE_ARN, ATTR_TARGET_ARN, DeadLetter,
+};
+use crate::queue::{AttributeValue, Attributes};
+use crate::replay::{Replay, ReplayLetterError, SkipReason};
+
+/// Header carrying `sha256=<hex HMAC>`.
+pub const SIGNATURE_HEADER: &str = "x-signature-256";
+/// Header carrying the signing time (Unix seconds) in the timestamped scheme.
+pub const SIGNATURE_TIMESTAMP_HEADER: &str = "x-signature-timestamp";
+/// Header carrying the DLQ message id.
+pub const MESSAGE_ID_HEADER: &str = "x-dlq-message-id";
+/// Default body limit: 256 KiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Attribute headers and the EventBridge attribute each carries.
+pub const ATTRIBUTE_HEADERS: [(&str, &str); 6] = [
+    ("x-dlq-error-code", ATTR_ERROR_CODE),
+    ("x-dlq-error-message", ATTR_ERROR_MESSAGE),
+    ("x-dlq-rule-arn", ATTR_RULE_ARN),
+    ("x-dlq-target-arn", ATTR_TARGET_ARN),
+    ("x-dlq-retry-attempts", ATTR_RETRY_ATTEMPTS),
+    ("x-dlq-exhausted-retry-condition", ATTR_EXHAUSTED_RETRY_CONDITION),
+];
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Why the receiver could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiverError {
+    /// Neither an HMAC secret nor a bearer secret was set: the endpoint would be open.
+    #[error("the dead-letter receiver needs an HMAC secret or a bearer secret")]
+    NoAuthentication,
+}
+
+/// The `X-Signature-256` value for `body` under `secret` (HMAC-SHA256 of the raw body).
+///
+/// ```
+/// let v = sqs_dlq::receiver::signature(b"secret", b"{}");
+/// assert!(v.starts_with("sha256=") && v.len() == 71);
+/// ```
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    format!("sha256={}", hex::encode(mac(secret, None, body)))
+}
+
+/// The `X-Signature-256` value in the timestamped scheme: HMAC-SHA256 of `"{timestamp}.{body}"`.
+pub fn timestamped_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
+    format!("sha256={}", hex::encode(mac(secret, Some(timestamp), body)))
+}
+
+fn mac(secret: &[u8], timestamp: Option<i64>, body: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length: this cannot fail.
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret) else {
+        return [0; 32];
+    };
+    if let Some(ts) = timestamp {
+        mac.update(ts.to_string().as_bytes());
+        mac.update(b".");
+    }
+    mac.update(body);
+    mac.finalize().into_bytes().into()
+}
+
+/// Builds the receiver's [`Router`]; start with [`DeadLetterReceiver::builder`].
+#[derive(Debug)]
+pub struct DeadLetterReceiver;
+
+impl DeadLetterReceiver {
+    /// A receiver replaying through `replay`.
+    pub fn builder(replay: Replay) -> DeadLetterReceiverBuilder {
+        DeadLetterReceiverBuilder {
+            replay: Arc::new(replay),
+            path: "/".to_owned(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            hmac_secrets: Vec::new(),
+            bearer_secrets: Vec::new(),
+            timestamp_tolerance: None,
+        }
+    }
+}
+
+/// Settings of the receiver.
+pub struct DeadLetterReceiverBuilder {
+    replay: Arc<Replay>,
+    path: String,
+    max_body_bytes: usize,
+    hmac_secrets: Vec<SecretString>,
+    bearer_secrets: Vec<SecretString>,
+    timestamp_tolerance: Option<Duration>,
+}
+
+impl std::fmt::Debug for DeadLetterReceiverBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeadLetterReceiverBuilder")
+            .field("path", &self.path)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("hmac_secrets", &self.hmac_secrets.len())
+            .field("bearer_secrets", &self.bearer_secrets.len())
+            .field("timestamp_tolerance", &self.timestamp_tolerance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeadLetterReceiverBuilder {
+    /// The route (default `/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+    /// Largest accepted body (default 256 KiB).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+    /// Accepts `X-Signature-256` under this secret (call again to add one, for rotation).
+    pub fn hmac_secret(mut self, secret: SecretString) -> Self {
+        self.hmac_secrets.push(secret);
+        self
+    }
+    /// Accepts `Authorization: Bearer <secret>` (call again to add one, for rotation).
+    pub fn bearer_secret(mut self, secret: SecretString) -> Self {
+        self.bearer_secrets.push(secret);
+        self
+    }
+    /// Signatures cover `"{X-Signature-Timestamp}.{body}"` and the timestamp must be within
+    /// `tolerance` of the receiver's clock.
+    pub fn signature_timestamp_tolerance(mut self, tolerance: Duration) -> Self {
+        self.timestamp_tolerance = Some(tolerance);
+        self
+    }
+    /// The router with its single `POST` route.
+    pub fn router(self) -> Result<Router, ReceiverError> {
+        if self.hmac_secrets.is_empty() && self.bearer_secrets.is_empty() {
+            return Err(ReceiverError::NoAuthentication);
+        }
+        let path = self.path.clone();
+        let state = Arc::new(ReceiverState {
+            replay: self.replay,
+            max_body_bytes: self.max_body_bytes,
+            hmac_secrets: self.hmac_secrets,
+            bearer_digests: self
+                .bearer_secrets
+                .iter()
+                .map(|s| Sha256::digest(s.expose_secret().as_bytes()).into())
+                .collect(),
+            timestamp_tolerance: self.timestamp_tolerance,
+        });
+        Ok(Router::new().route(&path, post(receive)).with_state(state))
+    }
+}
+
+struct ReceiverState {
+    replay: Arc<Replay>,
+    max_body_bytes: usize,
+    hmac_secrets: Vec<SecretString>,
+    /// SHA-256 of each bearer secret: comparing digests keeps the comparison constant-time
+    /// whatever the length of what was sent.
+    bearer_digests: Vec<[u8; 32]>,
+    timestamp_tolerance: Option<Duration>,
+}
+
+#[derive(Debug)]
+enum Refusal {
+    TooLarge(usize),
+    BodyUnreadable,
+    AuthMissing,
+    AuthInvalid,
+    InvalidJson(String),
+    NotADeadLetter(String),
+    Skipped(SkipReason, String),
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            Refusal::TooLarge(limit) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body is larger than {limit} bytes"),
+            ),
+            Refusal::BodyUnreadable => (
+                StatusCode::BAD_REQUEST,
+                "body_unreadable",
+                "the body could not be read".to_owned(),
+            ),
+            Refusal::AuthMissing => (
+                StatusCode::UNAUTHORIZED,
+                "auth_missing",
+                "send Authorization: Bearer <secret> or X-Signature-256".to_owned(),
+            ),
+            Refusal::AuthInvalid => (
+                StatusCode::UNAUTHORIZED,
+                "auth_invalid",
+                "the credentials or signature do not match".to_owned(),
+            ),
+            Refusal::InvalidJson(e) => (StatusCode::BAD_REQUEST, "invalid_json", e),
+            Refusal::NotADeadLetter(e) => (StatusCode::BAD_REQUEST, "not_a_dead_letter", e),
+            Refusal::Skipped(reason, message_id) => {
+                let body = json!({
+                    "status": "skipped",
+                    "error": "not_replayed",
+                    "message": reason.to_string(),
+                    "reason": reason,
+                    "messageId": message_id,
+                });
+                return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response();
+            }
+        };
+        (status, axum::Json(json!({"error": code, "message": message}))).into_response()
+    }
+}
+
+async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, body: Body) -> Response {
+    let letter = match accept(&state, &headers, body).await {
+        Ok(letter) => letter,
+        Err(refusal) => {
+            tracing::info!(target: "sqs_dlq::receiver", refusal = ?refusal_kind(&refusal), "dead letter refused");
+            return refusal.into_response();
+        }
+    };
+    match state.replay.replay_letter(&letter).await {
+        Ok(accepted) => {
+            tracing::info!(target: "sqs_dlq::receiver", message_id = letter.message_id(), attempt = accepted.attempt, "dead letter replayed");
+            (
+                StatusCode::OK,
+                axum::Json(json!({
+                    "status": "processed",
+                    "attempt": accepted.attempt,
+                    "messageId": letter.message_id(),
+                })),
+            )
+                .into_response()
+        }
+        Err(ReplayLetterError::Skipped(reason)) => {
+            Refusal::Skipped(reason, letter.message_id().to_owned()).into_response()
+        }
+        Err(ReplayLetterError::Rejected(rejected)) => {
+            tracing::warn!(target: "sqs_dlq::receiver", message_id = letter.message_id(), reason = %rejected.reason, "dead letter replay failed");
+            (
+                StatusCode::BAD_GATEWAY,
+                axum::Json(json!({
+                    "status": "failed",
+                    "error": "replay_failed",
+                    "message": rejected.reason,
+                    "upstreamStatus": rejected.status,
+                    "attempts": rejected.tries,
+                    "retryable": rejected.retryable,
+                    "messageId": letter.message_id(),
+                })),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn refusal_kind(r: &Refusal) -> &'static str {
+    match r {
+        Refusal::TooLarge(_) => "too_large",
+        Refusal::BodyUnreadable => "unreadable",
+        Refusal::AuthMissing => "auth_missing",
+        Refusal::AuthInvalid => "auth_invalid",
+        Refusal::InvalidJson(_) => "invalid_json",
+        Refusal::NotADeadLetter(_) => "not_a_dead_letter",
+        Refusal::Skipped(..) => "skipped",
+    }
+}
+
+async fn accept(state: &ReceiverState, headers: &HeaderMap, body: Body) -> Result<DeadLetter, Refusal> {
+    let limit = state.max_body_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Refusal::TooLarge(limit));
+    }
+    let body = read_limited(body, limit).await?;
+    authenticate(state, headers, &body)?;
+    let text = std::str::from_utf8(&body).map_err(|e| Refusal::InvalidJson(format!("the body is not UTF-8: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| Refusal::InvalidJson(e.to_string()))?;
+    let letter = letter_from(text, value, headers)?;
+    if let Some(error) = letter.parse_error() {
+        return Err(Refusal::NotADeadLetter(error.to_string()));
+    }
+    Ok(letter)
+}
+
+async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Refusal> {
+    let mut stream = body.into_data_stream();
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Refusal::BodyUnreadable)?;
+        if buf.len() + chunk.len() > limit {
+            return Err(Refusal::TooLarge(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let v = v.trim();
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim())
+        });
+    let signature = headers.get(SIGNATURE_HEADER);
+    if bearer.is_none() && signature.is_none() {
+        return Err(Refusal::AuthMissing);
+    }
+    let mut ok = subtle::Choice::from(0);
+    if let Some(token) = bearer {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        for expected in &state.bearer_digests {
+            ok |= expected.ct_eq(&digest);
+        }
+    }
+    if let Some(provided) = signature
+        .and_then(|s| s.to_str().ok())
+        .and_then(|s| s.trim().strip_prefix("sha256="))
+        .and_then(|h| hex::decode(h).ok())
+        .filter(|b| b.len() == 32)
+    {
+        let timestamp = match state.timestamp_tolerance {
+            None => Some(None),
+            Some(tolerance) => fresh_timestamp(headers, tolerance).map(Some),
+        };
+        if let Some(timestamp) = timestamp {
+            for secret in &state.hmac_secrets {
+                let expected = mac(secret.expose_secret().as_bytes(), timestamp, body);
+                ok |= expected.ct_eq(provided.as_slice());
+            }
+        }
+    }
+    if bool::from(ok) { Ok(()) } else { Err(Refusal::AuthInvalid) }
+}
+
+fn fresh_timestamp(headers: &HeaderMap, tolerance: Duration) -> Option<i64> {
+    let ts: i64 = headers
+        .get(SIGNATURE_TIMESTAMP_HEADER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_secs()).ok())?;
+    (now.abs_diff(ts) <= tolerance.as_secs()).then_some(ts)
+}
+
+/// Turns an accepted request into a dead letter (see the module docs for the shapes).
+fn letter_from(raw: &str, value: Value, headers: &HeaderMap) -> Result<DeadLetter, Refusal> {
+    let Value::Object(map) = value else {
+        return Err(Refusal::NotADeadLetter("the body is not a JSON object".to_owned()));
+    };
+    let header_id = headers
+        .get(MESSAGE_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (body, attributes, message_id) = if map.contains_key("detail-type") {
+        let mut attributes = Attributes::new();
+        for (header_name, attribute) in ATTRIBUTE_HEADERS {
+            if let Some(v) = headers.get(header_name).and_then(|v| v.to_str().ok()) {
+                attributes.insert(attribute.to_owned(), AttributeValue::String(v.to_owned()));
+            }
+        }
+        (raw.to_owned(), attributes, header_id)
+    } else if let Some(event) = map.get("event") {
+        let body = match event {
+            Value::String(s) => s.clone(),
+            Value::Object(_) => event.to_string(),
+            _ => return Err(Refusal::NotADeadLetter("`event` must be an object or a string".to_owned())),
+        };
+        let attributes = attributes_from(map.get("attributes"))?;
+        let id = map.get("messageId").and_then(Value::as_str).map(str::to_owned);
+        (body, attributes, id.or(header_id))
+    } else if let Some(Value::String(body)) = map.get("body") {
+        let attributes = attributes_from(map.get("messageAttributes"))?;
+        let id = map.get("messageId").and_then(Value::as_str).map(str::to_owned);
+        (body.clone(), attributes, id.or(header_id))
+    } else {
+        return Err(Refusal::NotADeadLetter(
+            "expected an EventBridge event, {\"event\", \"attributes\"} or an SQS record {\"body\", \"messageAttributes\"}".to_owned(),
+        ));
+    };
+    let id = match message_id {
+        Some(id) => id,
+        None => crate::dead_letter::parse_event(&body)
+            .map(|e| e.id)
+            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string()),
+    };
+    Ok(DeadLetter::parse(id, body, attributes))
+}
+
+fn attributes_from(value: Option<&Value>) -> Result<Attributes, Refusal> {
+    let mut out = Attributes::new();
+    let Some(value) = value else {
+        return Ok(out);
+    };
+    let Value::Object(map) = value else {
+        return Err(Refusal::NotADeadLetter("attributes must be an object".to_owned()));
+    };
+    for (name, v) in map {
+        let (text, number) = match v {
+            Value::String(s) => (s.clone(), false),
+            Value::Number(n) => (n.to_string(), true),
+            Value::Object(o) => {
+                let text = ["StringValue", "stringValue"]
+                    .iter()
+                    .find_map(|k| o.get(*k).and_then(Value::as_str));
+                let kind = ["DataType", "dataType"]
+                    .iter()
+                    .find_map(|k| o.get(*k).and_then(Value::as_str))
+                    .unwrap_or("String");
+                match text {
+                    Some(t) => (t.to_owned(), kind.starts_with("Number")),
+                    // Binary attributes carry nothing the receiver uses.
+                    None => continue,
+                }
+            }
+            _ => {
+                return Err(Refusal::NotADeadLetter(format!(
+                    "attribute {name} must be a string, a number or an SQS attribute object"
+                )));
+            }
+        };
+        let value = if number {
+            AttributeValue::Number(text)
+        } else {
+            AttributeValue::String(text)
+        };
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_matches_a_known_vector() {
+        // python3: hmac.new(b"secret", b'{"a":1}', hashlib.sha256).hexdigest()
+        assert_eq!(
+            signature(b"secret", br#"{"a":1}"#),
+            format!("sha256={}", hex::encode(mac(b"secret", None, br#"{"a":1}"#)))
+        );
+        assert_ne!(signature(b"secret", b"x"), timestamped_signature(b"secret", 1, b"x"));
+    }
+
+    #[test]
+    fn attributes_in_three_spellings() {
+        let v = json!({
+            "ERROR_CODE": "THROTTLING",
+            "RETRY_ATTEMPTS": 3,
+            "TARGET_ARN": {"StringValue": "arn:x", "DataType": "String"},
+            "ERROR_MESSAGE": {"stringValue": "boom", "dataType": "String"},
+            "BIN": {"binaryValue": "AAE=", "dataType": "Binary"},
+        });
+        let a = attributes_from(Some(&v)).unwrap();
+        assert_eq!(a["ERROR_CODE"], AttributeValue::String("THROTTLING".into()));
+        assert_eq!(a["RETRY_ATTEMPTS"], AttributeValue::Number("3".into()));
+        assert_eq!(a["TARGET_ARN"], AttributeValue::String("arn:x".into()));
+        assert_eq!(a["ERROR_MESSAGE"], AttributeValue::String("boom".into()));
+        assert!(!a.contains_key("BIN"));
+        assert!(attributes_from(Some(&json!([1]))).is_err());
+    }
+}
