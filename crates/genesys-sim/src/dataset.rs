@@ -309,7 +309,7 @@ impl Dataset {
         let structured = rng.random_range(0..3u8);
         let receipt_status = ["Delivered", "Read", "Sent", "Read", "Delivered", "Failed"]
             [rng.random_range(0..6usize)];
-        let event = rng.random_range(0..2u8);
+        let event = rng.random_range(0..3u8);
         let attachment = match kind {
             MsgType::Text | MsgType::Structured
                 if rng.random_bool(self.attachment_share.clamp(0.0, 1.0)) =>
@@ -479,10 +479,17 @@ impl Dataset {
                 }
             }
             MsgType::Event => {
-                v["events"] = if m.event == 0 {
-                    json!([{"eventType": "Typing", "typing": {"type": "On", "duration": 5000}}])
-                } else {
-                    json!([{"eventType": "Presence", "presence": {"type": "Join"}}])
+                v["events"] = match m.event {
+                    0 => json!([{"eventType": "Presence", "presence": {"type": "Join"}}]),
+                    1 => json!([{"eventType": "Presence", "presence": {"type": "Disconnect"}}]),
+                    _ => json!([{
+                        "eventType": "CoBrowse",
+                        "coBrowse": {
+                            "type": "Offering",
+                            "sessionId": format!("cobrowse-{}-{}", m.conv, m.index),
+                            "sessionJoinToken": format!("join-{}-{}", m.conv, m.index),
+                        },
+                    }]),
                 };
             }
             _ => {}

@@ -243,9 +243,18 @@ pub(crate) async fn send(
         "conversationId": conv.public.id,
         "selfUri": format!("/api/v2/conversations/messages/{}/messages/{message_id}", conv.public.id),
     });
+    let mut normalized = json!({
+        "id": message_id,
+        "channel": {"time": iso(now), "messageId": message_id},
+        "type": "Text",
+        "direction": "Outbound",
+        "originatingEntity": "Human",
+    });
     if let Some(t) = &text {
         answer["textBody"] = json!(t);
+        normalized["text"] = json!(t);
     }
+    answer["normalizedMessage"] = normalized;
     record_sent(
         &state,
         SentMessage {
