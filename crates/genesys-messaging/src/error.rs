@@ -1,0 +1,92 @@
+//! The crate's error type.
+
+use std::time::Duration;
+
+use genesys_auth::GenesysError;
+
+/// What went wrong, named for what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MessagingError {
+    /// A setting is invalid (checked before any request).
+    #[error("invalid setting `{setting}`: {reason}")]
+    InvalidConfig {
+        /// The setting.
+        setting: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The requested page size is outside `1..=max` (checked before any request).
+    #[error("page size {requested} is outside 1..={max}")]
+    PageSizeOutOfRange {
+        /// What was asked.
+        requested: u32,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// An id that goes into a URL path is not acceptable (empty, `.`, `..`, control characters).
+    #[error("invalid id for a URL path: {0}")]
+    InvalidId(#[source] Box<GenesysError>),
+    /// A page could not be fetched (after the client's own retries).
+    #[error("history page {page} failed: {source}")]
+    Page {
+        /// 1-based page number.
+        page: u32,
+        /// The client's error.
+        #[source]
+        source: Box<GenesysError>,
+    },
+    /// The conversation (its list of message ids) could not be read.
+    #[error("conversation {conversation_id} could not be read: {source}")]
+    Conversation {
+        /// The conversation.
+        conversation_id: String,
+        /// The client's error.
+        #[source]
+        source: Box<GenesysError>,
+    },
+    /// The message text is longer than the channel allows; nothing was sent.
+    #[error("text has {chars} characters; the {channel} limit is {limit}")]
+    TextTooLong {
+        /// Characters in the text.
+        chars: usize,
+        /// The channel's limit.
+        limit: usize,
+        /// The channel.
+        channel: String,
+    },
+    /// The message has nothing to send (no text, media or template).
+    #[error("message has no text, media or template")]
+    EmptyMessage,
+    /// A send failed (after the client's own retries).
+    #[error("send failed: {0}")]
+    Send(#[source] Box<GenesysError>),
+    /// The sender was shut down before the message was sent.
+    #[error("the sender is shut down")]
+    SenderClosed,
+    /// A page task ended abnormally (panicked or was cancelled).
+    #[error("history page {page} task failed: {detail}")]
+    TaskFailed {
+        /// 1-based page.
+        page: u32,
+        /// What the runtime said.
+        detail: String,
+    },
+}
+
+impl MessagingError {
+    /// The HTTP status behind the error, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Page { source, .. } | Self::Conversation { source, .. } | Self::Send(source) => {
+                source.status()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Helper for sinks and senders that only need a duration in tracing fields.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

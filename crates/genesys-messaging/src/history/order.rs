@@ -1,0 +1,195 @@
+//! Timestamp order: counting violations, and an optional bounded sort window.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use chrono::{DateTime, Utc};
+
+/// Which way the source lists messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TimeOrder {
+    /// Page 1 holds the most recent messages (the guest history's order).
+    #[default]
+    NewestFirst,
+    /// Page 1 holds the oldest messages.
+    OldestFirst,
+}
+
+impl TimeOrder {
+    /// True when `next` may follow `prev` in this order (equal times are in order).
+    pub fn in_order(self, prev: DateTime<Utc>, next: DateTime<Utc>) -> bool {
+        match self {
+            Self::NewestFirst => next <= prev,
+            Self::OldestFirst => next >= prev,
+        }
+    }
+}
+
+/// Counts messages whose time breaks the expected order relative to the previous message.
+#[derive(Debug)]
+pub(crate) struct OrderTracker {
+    order: TimeOrder,
+    last: Option<DateTime<Utc>>,
+    pub(crate) violations: u64,
+}
+
+impl OrderTracker {
+    pub(crate) fn new(order: TimeOrder) -> Self {
+        Self {
+            order,
+            last: None,
+            violations: 0,
+        }
+    }
+
+    /// Records a time; returns false when it is out of order.
+    pub(crate) fn observe(&mut self, time: Option<DateTime<Utc>>) -> bool {
+        let Some(t) = time else { return true };
+        let ok = self.last.is_none_or(|prev| self.order.in_order(prev, t));
+        if !ok {
+            self.violations += 1;
+        }
+        self.last = Some(t);
+        ok
+    }
+}
+
+/// Re-orders items displaced by less than `capacity` positions: holds up to `capacity` items
+/// and releases the one that comes first in the expected order. Memory is bounded by
+/// `capacity`; an item displaced further than that comes out late (and is counted by the
+/// output-side [`OrderTracker`]).
+#[derive(Debug)]
+pub(crate) struct SortWindow<T> {
+    order: TimeOrder,
+    capacity: usize,
+    seq: u64,
+    heap: BinaryHeap<Reverse<Keyed<T>>>,
+}
+
+#[derive(Debug)]
+struct Keyed<T> {
+    key: (i64, u64),
+    item: T,
+}
+
+impl<T> PartialEq for Keyed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl<T> Eq for Keyed<T> {}
+impl<T> PartialOrd for Keyed<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Keyed<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl<T> SortWindow<T> {
+    pub(crate) fn new(order: TimeOrder, capacity: usize) -> Self {
+        Self {
+            order,
+            capacity: capacity.max(1),
+            seq: 0,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Adds an item; returns the item that leaves the window, if the window is full.
+    /// Items without a time keep their arrival position relative to their neighbours.
+    pub(crate) fn push(&mut self, time: Option<DateTime<Utc>>, item: T) -> Option<T> {
+        let micros = time
+            .map(|t| t.timestamp_micros())
+            .unwrap_or(match self.order {
+                TimeOrder::OldestFirst => i64::MIN,
+                TimeOrder::NewestFirst => i64::MAX,
+            });
+        let primary = match self.order {
+            TimeOrder::OldestFirst => micros,
+            TimeOrder::NewestFirst => micros.checked_neg().unwrap_or(i64::MAX),
+        };
+        self.seq += 1;
+        self.heap.push(Reverse(Keyed {
+            key: (primary, self.seq),
+            item,
+        }));
+        if self.heap.len() > self.capacity {
+            self.pop()
+        } else {
+            None
+        }
+    }
+
+    /// Releases the next item (draining at the end).
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        self.heap.pop().map(|Reverse(k)| k.item)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: u32) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(i64::from(s), 0)
+    }
+
+    #[test]
+    fn tracker_counts_violations_in_both_orders() {
+        let mut asc = OrderTracker::new(TimeOrder::OldestFirst);
+        for s in [1, 2, 2, 5, 3, 6] {
+            asc.observe(t(s));
+        }
+        assert_eq!(asc.violations, 1);
+        let mut desc = OrderTracker::new(TimeOrder::NewestFirst);
+        for s in [9, 8, 8, 9, 1] {
+            desc.observe(t(s));
+        }
+        assert_eq!(desc.violations, 1);
+        assert!(
+            desc.observe(None),
+            "messages without a time are not violations"
+        );
+    }
+
+    #[test]
+    fn sort_window_repairs_small_displacements() {
+        let mut w = SortWindow::new(TimeOrder::OldestFirst, 3);
+        let mut out = Vec::new();
+        for s in [1, 3, 2, 4, 6, 5, 7, 8] {
+            if let Some(x) = w.push(t(s), s) {
+                out.push(x);
+            }
+        }
+        while let Some(x) = w.pop() {
+            out.push(x);
+        }
+        assert_eq!(out, vec![1, 2, 3, 4, 5, 6, 7, 8]);
+
+        let mut w = SortWindow::new(TimeOrder::NewestFirst, 2);
+        let mut out = Vec::new();
+        for s in [9, 7, 8, 5, 6] {
+            if let Some(x) = w.push(t(s), s) {
+                out.push(x);
+            }
+        }
+        while let Some(x) = w.pop() {
+            out.push(x);
+        }
+        assert_eq!(out, vec![9, 8, 7, 6, 5]);
+    }
+
+    #[test]
+    fn equal_times_keep_arrival_order() {
+        let mut w = SortWindow::new(TimeOrder::OldestFirst, 10);
+        for (i, s) in [1, 1, 1].into_iter().enumerate() {
+            assert!(w.push(t(s), i).is_none());
+        }
+        assert_eq!((w.pop(), w.pop(), w.pop()), (Some(0), Some(1), Some(2)));
+    }
+}
