@@ -84,7 +84,9 @@ impl Category {
     /// One sentence on why replay is (un)safe, for reports and skip reasons.
     pub fn replay_advice(self) -> &'static str {
         match self {
-            Category::RateLimited => "safe: the target refused the rate, not the event; replay paced",
+            Category::RateLimited => {
+                "safe: the target refused the rate, not the event; replay paced"
+            }
             Category::EndpointUnreachable => {
                 "safe once the target is back: the event never reached a working target"
             }
@@ -95,7 +97,9 @@ impl Category {
             Category::PayloadRejected => {
                 "unsafe: the target rejected these exact bytes; transform or fix the schema first"
             }
-            Category::Unknown => "unsafe: nothing says a replay would behave differently; inspect first",
+            Category::Unknown => {
+                "unsafe: nothing says a replay would behave differently; inspect first"
+            }
         }
     }
 }
@@ -108,7 +112,9 @@ impl fmt::Display for Category {
 
 /// A category name that is not one of [`Category::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown category {0:?}; expected one of rate_limited, auth_rejected, endpoint_unreachable, target_missing, payload_rejected, unknown")]
+#[error(
+    "unknown category {0:?}; expected one of rate_limited, auth_rejected, endpoint_unreachable, target_missing, payload_rejected, unknown"
+)]
 pub struct UnknownCategory(pub String);
 
 impl FromStr for Category {
@@ -154,10 +160,16 @@ pub struct Classification {
 pub fn classify(attributes: &DlqAttributes) -> Classification {
     let by_code = match attributes.error_code.as_ref() {
         Some(ErrorCode::Throttling) => Some(Category::RateLimited),
-        Some(ErrorCode::NoPermissions | ErrorCode::FailedToAssumeRole) => Some(Category::AuthRejected),
-        Some(ErrorCode::ConnectionFailure | ErrorCode::Timeout) => Some(Category::EndpointUnreachable),
+        Some(ErrorCode::NoPermissions | ErrorCode::FailedToAssumeRole) => {
+            Some(Category::AuthRejected)
+        }
+        Some(ErrorCode::ConnectionFailure | ErrorCode::Timeout) => {
+            Some(Category::EndpointUnreachable)
+        }
         Some(ErrorCode::NoResource) => Some(Category::TargetMissing),
-        Some(ErrorCode::InvalidJson | ErrorCode::InvalidParameter) => Some(Category::PayloadRejected),
+        Some(ErrorCode::InvalidJson | ErrorCode::InvalidParameter) => {
+            Some(Category::PayloadRejected)
+        }
         _ => None,
     };
     if let Some(category) = by_code {
@@ -167,7 +179,9 @@ pub fn classify(attributes: &DlqAttributes) -> Classification {
         };
     }
     let message = attributes.error_message.as_deref().unwrap_or("");
-    if let Some((status, category)) = http_status_in(message).and_then(|s| category_for_status(s).map(|c| (s, c))) {
+    if let Some((status, category)) =
+        http_status_in(message).and_then(|s| category_for_status(s).map(|c| (s, c)))
+    {
         return Classification {
             category,
             basis: Basis::HttpStatus { status },
@@ -221,12 +235,18 @@ pub fn http_status_in(message: &str) -> Option<u16> {
             i += 1;
         }
         let end = i;
-        let standalone = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'-' && *b != b'_');
+        let standalone = |b: Option<&u8>| {
+            b.is_none_or(|b| !b.is_ascii_alphanumeric() && *b != b'-' && *b != b'_')
+        };
         let before_ok = start == 0 || standalone(bytes.get(start - 1));
         // "1.1" in "HTTP/1.1" or "429.5" are not statuses: a '.' followed by a digit continues a number.
         let after_ok = standalone(bytes.get(end))
-            && !(bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit))
-            && !(start > 0 && bytes[start - 1] == b'.' && start > 1 && bytes[start - 2].is_ascii_digit());
+            && !(bytes.get(end) == Some(&b'.')
+                && bytes.get(end + 1).is_some_and(u8::is_ascii_digit))
+            && !(start > 0
+                && bytes[start - 1] == b'.'
+                && start > 1
+                && bytes[start - 2].is_ascii_digit());
         if end - start != 3 || !before_ok || !after_ok {
             continue;
         }
@@ -249,7 +269,11 @@ pub fn http_status_in(message: &str) -> Option<u16> {
             lone.push(status);
         }
     }
-    if lone.len() == 1 { lone.first().copied() } else { None }
+    if lone.len() == 1 {
+        lone.first().copied()
+    } else {
+        None
+    }
 }
 
 /// Phrases of `ERROR_MESSAGE` and the category they point to, checked in this order.
@@ -334,14 +358,38 @@ mod tests {
     #[test]
     fn target_errors_by_status() {
         let cases = [
-            ("Received response status [401] from target", Category::AuthRejected),
-            ("Received response status [403] from target", Category::AuthRejected),
-            ("Received response status [404] from target", Category::TargetMissing),
-            ("Received response status [400] from target", Category::PayloadRejected),
-            ("Received response status [413] from target", Category::PayloadRejected),
-            ("Received response status [429] from target", Category::RateLimited),
-            ("Received response status [503] from target", Category::EndpointUnreachable),
-            (r#"{"statusCode":500,"message":"boom"}"#, Category::EndpointUnreachable),
+            (
+                "Received response status [401] from target",
+                Category::AuthRejected,
+            ),
+            (
+                "Received response status [403] from target",
+                Category::AuthRejected,
+            ),
+            (
+                "Received response status [404] from target",
+                Category::TargetMissing,
+            ),
+            (
+                "Received response status [400] from target",
+                Category::PayloadRejected,
+            ),
+            (
+                "Received response status [413] from target",
+                Category::PayloadRejected,
+            ),
+            (
+                "Received response status [429] from target",
+                Category::RateLimited,
+            ),
+            (
+                "Received response status [503] from target",
+                Category::EndpointUnreachable,
+            ),
+            (
+                r#"{"statusCode":500,"message":"boom"}"#,
+                Category::EndpointUnreachable,
+            ),
         ];
         for code in ["ERROR_FROM_TARGET", "SDK_CLIENT_ERROR"] {
             for (message, expected) in cases {
@@ -356,7 +404,10 @@ mod tests {
     fn status_extraction_ignores_ids_and_versions() {
         assert_eq!(http_status_in("HTTP/1.1 401 Unauthorized"), Some(401));
         assert_eq!(http_status_in("request 5a429b failed"), None);
-        assert_eq!(http_status_in("arn:aws:events:us-east-1:123456789012:rule/x failed with 502"), Some(502));
+        assert_eq!(
+            http_status_in("arn:aws:events:us-east-1:123456789012:rule/x failed with 502"),
+            Some(502)
+        );
         assert_eq!(http_status_in("took 250 ms and 300 ms"), None);
         assert_eq!(http_status_in("req-429-x"), None);
         assert_eq!(http_status_in("version 2.404.1"), None);
@@ -365,13 +416,25 @@ mod tests {
 
     #[test]
     fn falls_back_to_text_then_unknown() {
-        let c = classify(&attrs("ERROR_FROM_TARGET", "Connection refused by upstream"));
-        assert_eq!((c.category, c.basis), (Category::EndpointUnreachable, Basis::MessageText));
+        let c = classify(&attrs(
+            "ERROR_FROM_TARGET",
+            "Connection refused by upstream",
+        ));
+        assert_eq!(
+            (c.category, c.basis),
+            (Category::EndpointUnreachable, Basis::MessageText)
+        );
         let c = classify(&attrs("SOMETHING_NEW", "Rate exceeded"));
         assert_eq!(c.category, Category::RateLimited);
         let c = classify(&attrs("INTERNAL_ERROR", ""));
-        assert_eq!((c.category, c.basis), (Category::Unknown, Basis::NoEvidence));
-        assert_eq!(classify(&DlqAttributes::default()).category, Category::Unknown);
+        assert_eq!(
+            (c.category, c.basis),
+            (Category::Unknown, Basis::NoEvidence)
+        );
+        assert_eq!(
+            classify(&DlqAttributes::default()).category,
+            Category::Unknown
+        );
     }
 
     #[test]
@@ -381,9 +444,15 @@ mod tests {
             json,
             r#"["rate_limited","auth_rejected","endpoint_unreachable","target_missing","payload_rejected","unknown"]"#
         );
-        let safe: Vec<_> = Category::ALL.into_iter().filter(|c| c.replay_safe()).collect();
+        let safe: Vec<_> = Category::ALL
+            .into_iter()
+            .filter(|c| c.replay_safe())
+            .collect();
         assert_eq!(safe, [Category::RateLimited, Category::EndpointUnreachable]);
-        assert_eq!("Auth-Rejected".parse::<Category>(), Ok(Category::AuthRejected));
+        assert_eq!(
+            "Auth-Rejected".parse::<Category>(),
+            Ok(Category::AuthRejected)
+        );
         assert!("nope".parse::<Category>().is_err());
     }
 }

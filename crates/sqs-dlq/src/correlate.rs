@@ -179,22 +179,22 @@ mod tests {
     #[tokio::test]
     async fn batches_dedupes_and_respects_max_batch() {
         let correlator = Recording::default();
-        let ids = (0..100).map(|i| format!("a{i}")).chain(std::iter::once("a1".to_owned()));
+        let ids = (0..100)
+            .map(|i| format!("a{i}"))
+            .chain(std::iter::once("a1".to_owned()));
         let out = correlate_all(&correlator, ids, 50).await;
         assert_eq!(out.len(), 100);
         assert_eq!(*correlator.calls.lock().unwrap(), vec![40, 40, 20]);
-        assert_eq!(out["a1"], CorrelationOutcome::Found(serde_json::json!({"id": "a1"})));
+        assert_eq!(
+            out["a1"],
+            CorrelationOutcome::Found(serde_json::json!({"id": "a1"}))
+        );
     }
 
     #[tokio::test]
     async fn a_failed_batch_marks_only_its_ids() {
         let correlator = Recording::default();
-        let out = correlate_all(
-            &correlator,
-            ["boom", "xmissing", "ok"].map(String::from),
-            1,
-        )
-        .await;
+        let out = correlate_all(&correlator, ["boom", "xmissing", "ok"].map(String::from), 1).await;
         assert!(matches!(out["boom"], CorrelationOutcome::Failed(_)));
         assert_eq!(out["xmissing"], CorrelationOutcome::NotFound);
         assert!(matches!(out["ok"], CorrelationOutcome::Found(_)));

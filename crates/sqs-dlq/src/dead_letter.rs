@@ -112,8 +112,14 @@ const KNOWN_CODES: &[(&str, ErrorCode)] = &[
         ErrorCode::ResourceModificationCollision,
     ),
     ("SDK_CLIENT_ERROR", ErrorCode::SdkClientError),
-    ("THIRD_ACCOUNT_HOP_DETECTED", ErrorCode::ThirdAccountHopDetected),
-    ("THIRD_REGION_HOP_DETECTED", ErrorCode::ThirdRegionHopDetected),
+    (
+        "THIRD_ACCOUNT_HOP_DETECTED",
+        ErrorCode::ThirdAccountHopDetected,
+    ),
+    (
+        "THIRD_REGION_HOP_DETECTED",
+        ErrorCode::ThirdRegionHopDetected,
+    ),
     ("THROTTLING", ErrorCode::Throttling),
     ("TIMEOUT", ErrorCode::Timeout),
     ("TRANSIENT_ASSUME_ROLE", ErrorCode::TransientAssumeRole),
@@ -338,7 +344,11 @@ pub struct EventDetail {
 #[non_exhaustive]
 pub struct EventMetadata {
     /// `CorrelationId`: Genesys' id for this notification.
-    #[serde(rename = "CorrelationId", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CorrelationId",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub correlation_id: Option<String>,
 }
 
@@ -433,7 +443,11 @@ impl DeadLetter {
     /// Builds a dead letter from a body and attributes that did not come through a queue
     /// receive (for example the HTTP receiver). It has no receipt handle and a receive count
     /// of 0.
-    pub fn parse(message_id: impl Into<String>, body: impl Into<String>, attributes: Attributes) -> Self {
+    pub fn parse(
+        message_id: impl Into<String>,
+        body: impl Into<String>,
+        attributes: Attributes,
+    ) -> Self {
         let raw_body = body.into();
         let event = parse_event(&raw_body);
         let dlq = DlqAttributes::from_attributes(&attributes);
@@ -564,17 +578,24 @@ pub fn conversation_id(event: &EventBridgeEvent) -> Option<String> {
     {
         return Some(id);
     }
-    let conversation_topic = is_conversation_topic(topic) || is_conversation_topic(&event.detail_type);
+    let conversation_topic =
+        is_conversation_topic(topic) || is_conversation_topic(&event.detail_type);
     if conversation_topic {
-        return body.get("id").and_then(Value::as_str).and_then(canonical_uuid);
+        return body
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(canonical_uuid);
     }
     None
 }
 
-const CONVERSATION_TOPIC_PREFIXES: &[&str] = &["v2.conversations.", "v2.detail.events.conversation."];
+const CONVERSATION_TOPIC_PREFIXES: &[&str] =
+    &["v2.conversations.", "v2.detail.events.conversation."];
 
 fn is_conversation_topic(topic: &str) -> bool {
-    CONVERSATION_TOPIC_PREFIXES.iter().any(|p| topic.starts_with(p))
+    CONVERSATION_TOPIC_PREFIXES
+        .iter()
+        .any(|p| topic.starts_with(p))
 }
 
 /// The conversation id in a topic name `v2.conversations.{id}.…` or
@@ -628,7 +649,13 @@ mod tests {
         let event = parse_event(&body).unwrap();
         assert_eq!(event.detail_type, "v2.conversations.{id}.transcription");
         assert_eq!(
-            event.detail.metadata.as_ref().unwrap().correlation_id.as_deref(),
+            event
+                .detail
+                .metadata
+                .as_ref()
+                .unwrap()
+                .correlation_id
+                .as_deref(),
             Some("c-1")
         );
         assert!(event.event_time().is_some());
@@ -636,8 +663,14 @@ mod tests {
 
     #[test]
     fn tells_not_json_from_not_an_event() {
-        assert!(matches!(parse_event("{oops"), Err(ParseError::NotJson { .. })));
-        assert!(matches!(parse_event("[1,2]"), Err(ParseError::NotAnEvent { .. })));
+        assert!(matches!(
+            parse_event("{oops"),
+            Err(ParseError::NotJson { .. })
+        ));
+        assert!(matches!(
+            parse_event("[1,2]"),
+            Err(ParseError::NotAnEvent { .. })
+        ));
         assert!(matches!(
             parse_event(r#"{"hello":"world"}"#),
             Err(ParseError::NotAnEvent { .. })
@@ -648,7 +681,11 @@ mod tests {
     #[test]
     fn conversation_id_from_topics_and_bodies() {
         let upper = CONV.to_uppercase();
-        let ev = parse_event(&event_json(&format!("v2.conversations.{upper}.transcription"), "{}")).unwrap();
+        let ev = parse_event(&event_json(
+            &format!("v2.conversations.{upper}.transcription"),
+            "{}",
+        ))
+        .unwrap();
         assert_eq!(conversation_id(&ev).as_deref(), Some(CONV));
 
         let ev = parse_event(&event_json(
@@ -696,8 +733,14 @@ mod tests {
     #[test]
     fn attributes_are_typed_and_kept_raw() {
         let mut attrs = Attributes::new();
-        attrs.insert(ATTR_ERROR_CODE.into(), AttributeValue::String("THROTTLING".into()));
-        attrs.insert(ATTR_RETRY_ATTEMPTS.into(), AttributeValue::Number("not a number".into()));
+        attrs.insert(
+            ATTR_ERROR_CODE.into(),
+            AttributeValue::String("THROTTLING".into()),
+        );
+        attrs.insert(
+            ATTR_RETRY_ATTEMPTS.into(),
+            AttributeValue::Number("not a number".into()),
+        );
         attrs.insert(
             ATTR_EXHAUSTED_RETRY_CONDITION.into(),
             AttributeValue::String("MaximumEventAgeInSeconds".into()),

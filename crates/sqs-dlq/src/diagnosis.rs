@@ -26,7 +26,9 @@ use retry_policy::{RetryClass, RetryPolicy, RetryableError};
 
 use crate::correlate::{Correlator, correlate_all};
 use crate::dead_letter::DeadLetter;
-use crate::queue::{MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError, ReceiveOptions};
+use crate::queue::{
+    MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError, ReceiveOptions,
+};
 use crate::report::{ReportRecord, ReportWriter, RootCauseReport};
 
 /// A queue call's error, classified for the retry driver: throttling and outages are retried.
@@ -49,7 +51,9 @@ impl RetryableError for QueueCall {
 #[non_exhaustive]
 pub enum DiagnosisError {
     /// Receiving from the queue failed (after retries for transient errors).
-    #[error("receiving from the dead-letter queue failed; {released} message(s) released: {source}")]
+    #[error(
+        "receiving from the dead-letter queue failed; {released} message(s) released: {source}"
+    )]
     Receive {
         /// The queue error.
         #[source]
@@ -58,7 +62,9 @@ pub enum DiagnosisError {
         released: usize,
     },
     /// The report could not be written; nothing was deleted.
-    #[error("the report could not be written; nothing deleted, {released} message(s) released: {source}")]
+    #[error(
+        "the report could not be written; nothing deleted, {released} message(s) released: {source}"
+    )]
     WriteReport {
         /// The writer's error.
         #[source]
@@ -222,7 +228,10 @@ impl<Q: Queue> DiagnosisBuilder<Q> {
 impl<Q: Queue> Diagnosis<Q> {
     /// Drains, categorizes, correlates, writes the report through `writer`, then releases (or,
     /// with `acknowledge`, deletes) the messages.
-    pub async fn run(&self, writer: &mut dyn ReportWriter) -> Result<DiagnosisOutcome, DiagnosisError> {
+    pub async fn run(
+        &self,
+        writer: &mut dyn ReportWriter,
+    ) -> Result<DiagnosisOutcome, DiagnosisError> {
         let (letters, seen_again) = match self.drain().await {
             Ok(drained) => drained,
             Err((source, held)) => {
@@ -249,7 +258,8 @@ impl<Q: Queue> Diagnosis<Q> {
                 ReportRecord::new(letter, outcome)
             })
             .collect();
-        let report = RootCauseReport::from_records(self.queue.name(), self.acknowledge, requested, records);
+        let report =
+            RootCauseReport::from_records(self.queue.name(), self.acknowledge, requested, records);
 
         if let Err(source) = writer.write_report(&report).await {
             tracing::error!(queue = self.queue.name(), error = %source, "report not written; releasing every message");
@@ -350,7 +360,10 @@ impl<Q: Queue> Diagnosis<Q> {
 fn handles(letters: &[DeadLetter]) -> Vec<(String, String)> {
     letters
         .iter()
-        .filter_map(|l| l.receipt_handle().map(|h| (l.message_id().to_owned(), h.to_owned())))
+        .filter_map(|l| {
+            l.receipt_handle()
+                .map(|h| (l.message_id().to_owned(), h.to_owned()))
+        })
         .collect()
 }
 
@@ -363,7 +376,10 @@ pub(crate) async fn release<Q: Queue + ?Sized>(
     if entries.is_empty() {
         return (0, Vec::new());
     }
-    let call = entries.iter().map(|(_, h)| (h.clone(), Duration::ZERO)).collect();
+    let call = entries
+        .iter()
+        .map(|(_, h)| (h.clone(), Duration::ZERO))
+        .collect();
     match queue.change_visibility_batch(call).await {
         Ok(outcome) => {
             let problems = problems(&entries, outcome.failed);
@@ -414,7 +430,10 @@ pub(crate) async fn delete<Q: Queue + ?Sized>(
     }
 }
 
-fn problems(entries: &[(String, String)], failed: Vec<crate::queue::BatchEntryFailure>) -> Vec<EntryProblem> {
+fn problems(
+    entries: &[(String, String)],
+    failed: Vec<crate::queue::BatchEntryFailure>,
+) -> Vec<EntryProblem> {
     failed
         .into_iter()
         .map(|f| EntryProblem {

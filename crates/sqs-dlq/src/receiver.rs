@@ -95,7 +95,10 @@ pub const ATTRIBUTE_HEADERS: [(&str, &str); 6] = [
     ("x-dlq-rule-arn", ATTR_RULE_ARN),
     ("x-dlq-target-arn", ATTR_TARGET_ARN),
     ("x-dlq-retry-attempts", ATTR_RETRY_ATTEMPTS),
-    ("x-dlq-exhausted-retry-condition", ATTR_EXHAUSTED_RETRY_CONDITION),
+    (
+        "x-dlq-exhausted-retry-condition",
+        ATTR_EXHAUSTED_RETRY_CONDITION,
+    ),
 ];
 
 type HmacSha256 = Hmac<Sha256>;
@@ -282,11 +285,19 @@ impl IntoResponse for Refusal {
                 return (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response();
             }
         };
-        (status, axum::Json(json!({"error": code, "message": message}))).into_response()
+        (
+            status,
+            axum::Json(json!({"error": code, "message": message})),
+        )
+            .into_response()
     }
 }
 
-async fn receive(State(state): State<Arc<ReceiverState>>, headers: HeaderMap, body: Body) -> Response {
+async fn receive(
+    State(state): State<Arc<ReceiverState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let letter = match accept(&state, &headers, body).await {
         Ok(letter) => letter,
         Err(refusal) => {
@@ -341,7 +352,11 @@ fn refusal_kind(r: &Refusal) -> &'static str {
     }
 }
 
-async fn accept(state: &ReceiverState, headers: &HeaderMap, body: Body) -> Result<DeadLetter, Refusal> {
+async fn accept(
+    state: &ReceiverState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<DeadLetter, Refusal> {
     let limit = state.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -352,8 +367,10 @@ async fn accept(state: &ReceiverState, headers: &HeaderMap, body: Body) -> Resul
     }
     let body = read_limited(body, limit).await?;
     authenticate(state, headers, &body)?;
-    let text = std::str::from_utf8(&body).map_err(|e| Refusal::InvalidJson(format!("the body is not UTF-8: {e}")))?;
-    let value: Value = serde_json::from_str(text).map_err(|e| Refusal::InvalidJson(e.to_string()))?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| Refusal::InvalidJson(format!("the body is not UTF-8: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| Refusal::InvalidJson(e.to_string()))?;
     let letter = letter_from(text, value, headers)?;
     if let Some(error) = letter.parse_error() {
         return Err(Refusal::NotADeadLetter(error.to_string()));
@@ -412,7 +429,11 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Resu
             }
         }
     }
-    if bool::from(ok) { Ok(()) } else { Err(Refusal::AuthInvalid) }
+    if bool::from(ok) {
+        Ok(())
+    } else {
+        Err(Refusal::AuthInvalid)
+    }
 }
 
 fn fresh_timestamp(headers: &HeaderMap, tolerance: Duration) -> Option<i64> {
@@ -433,7 +454,9 @@ fn fresh_timestamp(headers: &HeaderMap, tolerance: Duration) -> Option<i64> {
 /// Turns an accepted request into a dead letter (see the module docs for the shapes).
 fn letter_from(raw: &str, value: Value, headers: &HeaderMap) -> Result<DeadLetter, Refusal> {
     let Value::Object(map) = value else {
-        return Err(Refusal::NotADeadLetter("the body is not a JSON object".to_owned()));
+        return Err(Refusal::NotADeadLetter(
+            "the body is not a JSON object".to_owned(),
+        ));
     };
     let header_id = headers
         .get(MESSAGE_ID_HEADER)
@@ -451,14 +474,24 @@ fn letter_from(raw: &str, value: Value, headers: &HeaderMap) -> Result<DeadLette
         let body = match event {
             Value::String(s) => s.clone(),
             Value::Object(_) => event.to_string(),
-            _ => return Err(Refusal::NotADeadLetter("`event` must be an object or a string".to_owned())),
+            _ => {
+                return Err(Refusal::NotADeadLetter(
+                    "`event` must be an object or a string".to_owned(),
+                ));
+            }
         };
         let attributes = attributes_from(map.get("attributes"))?;
-        let id = map.get("messageId").and_then(Value::as_str).map(str::to_owned);
+        let id = map
+            .get("messageId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         (body, attributes, id.or(header_id))
     } else if let Some(Value::String(body)) = map.get("body") {
         let attributes = attributes_from(map.get("messageAttributes"))?;
-        let id = map.get("messageId").and_then(Value::as_str).map(str::to_owned);
+        let id = map
+            .get("messageId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         (body.clone(), attributes, id.or(header_id))
     } else {
         return Err(Refusal::NotADeadLetter(
@@ -480,7 +513,9 @@ fn attributes_from(value: Option<&Value>) -> Result<Attributes, Refusal> {
         return Ok(out);
     };
     let Value::Object(map) = value else {
-        return Err(Refusal::NotADeadLetter("attributes must be an object".to_owned()));
+        return Err(Refusal::NotADeadLetter(
+            "attributes must be an object".to_owned(),
+        ));
     };
     for (name, v) in map {
         let (text, number) = match v {
@@ -525,9 +560,15 @@ mod tests {
         // python3: hmac.new(b"secret", b'{"a":1}', hashlib.sha256).hexdigest()
         assert_eq!(
             signature(b"secret", br#"{"a":1}"#),
-            format!("sha256={}", hex::encode(mac(b"secret", None, br#"{"a":1}"#)))
+            format!(
+                "sha256={}",
+                hex::encode(mac(b"secret", None, br#"{"a":1}"#))
+            )
         );
-        assert_ne!(signature(b"secret", b"x"), timestamped_signature(b"secret", 1, b"x"));
+        assert_ne!(
+            signature(b"secret", b"x"),
+            timestamped_signature(b"secret", 1, b"x")
+        );
     }
 
     #[test]

@@ -30,11 +30,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::category::Category;
-use crate::diagnosis::{QueueCall, release};
 use crate::dead_letter::DeadLetter;
+use crate::diagnosis::{QueueCall, release};
 use crate::queue::{
-    AttributeValue, MAX_MESSAGE_ATTRIBUTES, MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME,
-    OutgoingMessage, Queue, QueueError, ReceiveOptions,
+    AttributeValue, MAX_MESSAGE_ATTRIBUTES, MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT,
+    MAX_WAIT_TIME, OutgoingMessage, Queue, QueueError, ReceiveOptions,
 };
 
 /// Header carrying the attempt number (`RETRY_ATTEMPTS` + attempt of this replay).
@@ -101,7 +101,9 @@ pub enum ReplayError {
     #[error("the HTTP client could not be built: {0}")]
     Client(#[source] reqwest::Error),
     /// Receiving from the DLQ failed; what was received and not delivered was released.
-    #[error("receiving from the dead-letter queue failed; {released} message(s) released: {source}")]
+    #[error(
+        "receiving from the dead-letter queue failed; {released} message(s) released: {source}"
+    )]
     Receive {
         /// The queue error.
         #[source]
@@ -246,10 +248,14 @@ impl PostError {
 impl std::fmt::Display for PostError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PostError::Status { status, snippet, .. } if snippet.is_empty() => {
+            PostError::Status {
+                status, snippet, ..
+            } if snippet.is_empty() => {
                 write!(f, "target answered {status}")
             }
-            PostError::Status { status, snippet, .. } => {
+            PostError::Status {
+                status, snippet, ..
+            } => {
                 write!(f, "target answered {status}: {snippet}")
             }
             PostError::Timeout(e) => write!(f, "timed out: {e}"),
@@ -266,7 +272,9 @@ impl RetryableError for PostError {
                 status,
                 retry_after,
                 ..
-            } if *status == 429 || *status == 408 || *status >= 500 => RetryClass::retry_after(*retry_after),
+            } if *status == 429 || *status == 408 || *status >= 500 => {
+                RetryClass::retry_after(*retry_after)
+            }
             PostError::Status { .. } | PostError::Request(_) => RetryClass::Fail,
             PostError::Timeout(_) => RetryClass::timeout(),
             PostError::Transport(_) => RetryClass::retry(),
@@ -339,7 +347,12 @@ impl HttpTarget {
         .await;
         match result {
             Ok((status, attempt, tries)) => {
-                tracing::info!(message_id = letter.message_id(), status, attempt, "dead letter replayed");
+                tracing::info!(
+                    message_id = letter.message_id(),
+                    status,
+                    attempt,
+                    "dead letter replayed"
+                );
                 Ok(Accepted {
                     attempt,
                     tries,
@@ -351,7 +364,10 @@ impl HttpTarget {
                 let retryable = e.last.retry_class().is_retry();
                 tracing::warn!(message_id = letter.message_id(), attempts = e.attempts, error = %e.last, "replay failed");
                 Err(Rejected {
-                    reason: format!("{} (after {} attempt(s): {:?})", e.last, e.attempts, e.reason),
+                    reason: format!(
+                        "{} (after {} attempt(s): {:?})",
+                        e.last, e.attempts, e.reason
+                    ),
                     status: e.last.status(),
                     tries: e.attempts,
                     retryable,
@@ -441,8 +457,14 @@ impl QueueTarget {
             Default::default()
         };
         for (name, value) in [
-            (REPLAY_SOURCE_HEADER, AttributeValue::String(REPLAY_SOURCE.to_owned())),
-            (ATTEMPT_COUNT_HEADER, AttributeValue::Number(letter.next_attempt().to_string())),
+            (
+                REPLAY_SOURCE_HEADER,
+                AttributeValue::String(REPLAY_SOURCE.to_owned()),
+            ),
+            (
+                ATTEMPT_COUNT_HEADER,
+                AttributeValue::Number(letter.next_attempt().to_string()),
+            ),
         ] {
             if attributes.len() < MAX_MESSAGE_ATTRIBUTES {
                 attributes.insert(name.to_owned(), value);
@@ -472,11 +494,14 @@ impl ReplayTarget for QueueTarget {
                 }
             })
             .await;
-            let mut chunk_results: Vec<Option<Result<Accepted, Rejected>>> = vec![None; chunk.len()];
+            let mut chunk_results: Vec<Option<Result<Accepted, Rejected>>> =
+                vec![None; chunk.len()];
             match outcome {
                 Ok(outcome) => {
                     for (index, id) in outcome.ok {
-                        if let (Some(slot), Some(letter)) = (chunk_results.get_mut(index), chunk.get(index)) {
+                        if let (Some(slot), Some(letter)) =
+                            (chunk_results.get_mut(index), chunk.get(index))
+                        {
                             *slot = Some(Ok(Accepted {
                                 attempt: letter.next_attempt(),
                                 tries: 1,
@@ -554,10 +579,18 @@ impl std::fmt::Display for SkipReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SkipReason::Unsafe { category } => {
-                write!(f, "{category} is not safe to replay as-is ({}); use force", category.replay_advice())
+                write!(
+                    f,
+                    "{category} is not safe to replay as-is ({}); use force",
+                    category.replay_advice()
+                )
             }
-            SkipReason::FilteredOut { category } => write!(f, "{category} is not among the selected categories"),
-            SkipReason::NotAnEvent { error } => write!(f, "not an EventBridge event ({error}); use force"),
+            SkipReason::FilteredOut { category } => {
+                write!(f, "{category} is not among the selected categories")
+            }
+            SkipReason::NotAnEvent { error } => {
+                write!(f, "not an EventBridge event ({error}); use force")
+            }
             SkipReason::DryRun => f.write_str("dry run: would be replayed"),
         }
     }
@@ -622,7 +655,10 @@ pub struct ReplayReport {
 impl ReplayReport {
     /// Ids of the replayed messages.
     pub fn replayed_ids(&self) -> Vec<&str> {
-        self.replayed.iter().map(|m| m.message_id.as_str()).collect()
+        self.replayed
+            .iter()
+            .map(|m| m.message_id.as_str())
+            .collect()
     }
     /// Ids of the failed messages.
     pub fn failed_ids(&self) -> Vec<&str> {
@@ -718,7 +754,10 @@ impl ReplayBuilder {
     }
     /// Replays only this category (call again to add more).
     pub fn only(mut self, category: Category) -> Self {
-        self.inner.only.get_or_insert_with(BTreeSet::new).insert(category);
+        self.inner
+            .only
+            .get_or_insert_with(BTreeSet::new)
+            .insert(category);
         self
     }
     /// Decides and reports without sending or deleting anything.
@@ -854,9 +893,10 @@ impl Replay {
                 }
                 processed += 1;
                 new += 1;
-                let decision = self.decide(&letter).and_then(|()| {
-                    if self.dry_run { Err(SkipReason::DryRun) } else { Ok(()) }
-                });
+                let decision = match self.decide(&letter) {
+                    Ok(()) if self.dry_run => Err(SkipReason::DryRun),
+                    other => other,
+                };
                 match decision {
                     Ok(()) => to_send.push(letter),
                     Err(reason) => {
@@ -871,7 +911,8 @@ impl Replay {
                 }
             }
             if !to_send.is_empty() {
-                self.deliver_and_delete(dlq, to_send, &mut report, &mut held, &mut seen).await;
+                self.deliver_and_delete(dlq, to_send, &mut report, &mut held, &mut seen)
+                    .await;
             }
             if new == 0 {
                 break;
@@ -974,9 +1015,14 @@ mod tests {
     #[test]
     fn target_urls_are_checked() {
         assert!(HttpTarget::builder("ftp://x/y").build().is_err());
+        assert!(HttpTarget::builder("/relative/path").build().is_err());
         assert!(HttpTarget::builder("not a url").build().is_err());
-        assert!(HttpTarget::builder("http:///nohost").build().is_err());
-        assert!(HttpTarget::builder("https://events.example.com/in").build().is_ok());
+        assert!(HttpTarget::builder("http://").build().is_err());
+        assert!(
+            HttpTarget::builder("https://events.example.com/in")
+                .build()
+                .is_ok()
+        );
     }
 
     #[test]
@@ -992,7 +1038,14 @@ mod tests {
         for s in [400, 401, 403, 404, 413, 301] {
             assert!(!status(s).retry_class().is_retry(), "{s}");
         }
-        assert!(PostError::Transport("refused".into()).retry_class().is_retry());
-        assert_eq!(PostError::Timeout("t".into()).retry_class(), RetryClass::timeout());
+        assert!(
+            PostError::Transport("refused".into())
+                .retry_class()
+                .is_retry()
+        );
+        assert_eq!(
+            PostError::Timeout("t".into()).retry_class(),
+            RetryClass::timeout()
+        );
     }
 }

@@ -182,7 +182,9 @@ impl ReportRecord {
             (Some(_), Some(CorrelationOutcome::Found(v))) => {
                 (CorrelationStatus::Found, Some(v.clone()), None)
             }
-            (Some(_), Some(CorrelationOutcome::NotFound)) => (CorrelationStatus::NotFound, None, None),
+            (Some(_), Some(CorrelationOutcome::NotFound)) => {
+                (CorrelationStatus::NotFound, None, None)
+            }
             (Some(_), Some(CorrelationOutcome::Failed(e))) => {
                 (CorrelationStatus::Failed, None, Some(e.clone()))
             }
@@ -205,7 +207,10 @@ impl ReportRecord {
             rule_arn: dlq.rule_arn.clone(),
             target_arn: dlq.target_arn.clone(),
             retry_attempts: dlq.retry_attempts,
-            exhausted_retry_condition: dlq.exhausted_retry_condition.as_ref().map(|c| c.as_str().to_owned()),
+            exhausted_retry_condition: dlq
+                .exhausted_retry_condition
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
             receive_count: letter.receive_count(),
             event_id: event.map(|e| e.id.clone()),
             detail_type: event.map(|e| e.detail_type.clone()),
@@ -238,8 +243,10 @@ impl RootCauseReport {
         correlation_requested: usize,
         records: Vec<ReportRecord>,
     ) -> Self {
-        let mut by_category: BTreeMap<String, usize> =
-            Category::ALL.iter().map(|c| (c.as_str().to_owned(), 0)).collect();
+        let mut by_category: BTreeMap<String, usize> = Category::ALL
+            .iter()
+            .map(|c| (c.as_str().to_owned(), 0))
+            .collect();
         let mut by_error_code = BTreeMap::new();
         let mut by_topic = BTreeMap::new();
         let mut by_target = BTreeMap::new();
@@ -252,7 +259,9 @@ impl RootCauseReport {
             let code = r.error_code.clone().unwrap_or_else(|| NONE.to_owned());
             let topic = r.topic_key();
             let target = r.target_arn.clone().unwrap_or_else(|| NONE.to_owned());
-            *by_category.entry(r.category.as_str().to_owned()).or_default() += 1;
+            *by_category
+                .entry(r.category.as_str().to_owned())
+                .or_default() += 1;
             *by_error_code.entry(code.clone()).or_default() += 1;
             *by_topic.entry(topic.clone()).or_default() += 1;
             *by_target.entry(target.clone()).or_default() += 1;
@@ -270,16 +279,18 @@ impl RootCauseReport {
         }
         let mut groups: Vec<ReportGroup> = groups
             .into_iter()
-            .map(|((category, error_code, topic, target), message_ids)| ReportGroup {
-                category,
-                error_code,
-                topic,
-                target,
-                count: message_ids.len(),
-                message_ids,
-            })
+            .map(
+                |((category, error_code, topic, target), message_ids)| ReportGroup {
+                    category,
+                    error_code,
+                    topic,
+                    target,
+                    count: message_ids.len(),
+                    message_ids,
+                },
+            )
             .collect();
-        groups.sort_by(|a, b| b.count.cmp(&a.count));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         Self {
             version: REPORT_SCHEMA_VERSION,
             generated_at: chrono::Utc::now(),
@@ -321,8 +332,18 @@ impl RootCauseReport {
         let _ = writeln!(out, "| Category | Messages | Replay as-is |");
         let _ = writeln!(out, "|---|---:|---|");
         for category in Category::ALL {
-            let count = self.by_category.get(category.as_str()).copied().unwrap_or(0);
-            let _ = writeln!(out, "| {} | {} | {} |", category, count, category.replay_advice());
+            let count = self
+                .by_category
+                .get(category.as_str())
+                .copied()
+                .unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                category,
+                count,
+                category.replay_advice()
+            );
         }
         if !self.groups.is_empty() {
             let _ = writeln!(out);
@@ -393,9 +414,12 @@ impl FileReportWriter {
 
 async fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "report path has no file name"))?;
+    let file_name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "report path has no file name",
+        )
+    })?;
     let mut tmp_name = file_name.to_os_string();
     tmp_name.push(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
     let tmp = path.with_file_name(tmp_name);
@@ -448,8 +472,14 @@ mod tests {
     fn letter(id: &str, code: &str, body: &str) -> DeadLetter {
         let mut attrs = Attributes::new();
         attrs.insert("ERROR_CODE".into(), AttributeValue::String(code.into()));
-        attrs.insert("TARGET_ARN".into(), AttributeValue::String("arn:t|1".into()));
-        attrs.insert("BIN".into(), AttributeValue::Binary(bytes::Bytes::from_static(b"\x00")));
+        attrs.insert(
+            "TARGET_ARN".into(),
+            AttributeValue::String("arn:t|1".into()),
+        );
+        attrs.insert(
+            "BIN".into(),
+            AttributeValue::Binary(bytes::Bytes::from_static(b"\x00")),
+        );
         DeadLetter::parse(id, body, attrs)
     }
 
@@ -499,8 +529,16 @@ mod tests {
         let back: RootCauseReport =
             serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
         assert_eq!(back, report);
-        assert!(std::fs::read_to_string(&md_path).unwrap().contains("acknowledged"));
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temp files left");
+        assert!(
+            std::fs::read_to_string(&md_path)
+                .unwrap()
+                .contains("acknowledged")
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temp files left"
+        );
     }
 
     #[tokio::test]

@@ -23,16 +23,27 @@ fn every_fixture_gets_its_expected_category() {
             "{}",
             f.name
         );
-        assert_eq!(letter.conversation_id(), f.expected.conversation_id, "{}", f.name);
+        assert_eq!(
+            letter.conversation_id(),
+            f.expected.conversation_id,
+            "{}",
+            f.name
+        );
         let parse = letter.parse_error().map(|e| {
-            serde_json::to_value(e).unwrap()["kind"].as_str().unwrap().to_owned()
+            serde_json::to_value(e).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
         });
         assert_eq!(parse, f.expected.parse_error, "{}", f.name);
         // Never a dropped byte.
         assert_eq!(letter.raw_body(), f.body, "{}", f.name);
         assert_eq!(letter.attributes(), &f.attributes);
         assert_eq!(letter.message_id(), f.message_id);
-        assert_eq!(letter.receipt_handle(), Some(format!("handle-{}", f.message_id).as_str()));
+        assert_eq!(
+            letter.receipt_handle(),
+            Some(format!("handle-{}", f.message_id).as_str())
+        );
     }
 }
 
@@ -46,10 +57,22 @@ fn fixtures_cover_every_category_and_code_family() {
         );
     }
     for code in [
-        "THROTTLING", "NO_PERMISSIONS", "FAILED_TO_ASSUME_ROLE", "CONNECTION_FAILURE", "TIMEOUT",
-        "NO_RESOURCE", "INVALID_JSON", "INVALID_PARAMETER", "ERROR_FROM_TARGET", "SDK_CLIENT_ERROR",
+        "THROTTLING",
+        "NO_PERMISSIONS",
+        "FAILED_TO_ASSUME_ROLE",
+        "CONNECTION_FAILURE",
+        "TIMEOUT",
+        "NO_RESOURCE",
+        "INVALID_JSON",
+        "INVALID_PARAMETER",
+        "ERROR_FROM_TARGET",
+        "SDK_CLIENT_ERROR",
     ] {
-        assert!(all.iter().any(|f| f.expected.error_code.as_deref() == Some(code)), "{code}");
+        assert!(
+            all.iter()
+                .any(|f| f.expected.error_code.as_deref() == Some(code)),
+            "{code}"
+        );
     }
 }
 
@@ -64,12 +87,28 @@ fn envelope_fields_are_read() {
     assert!(event.source.starts_with("aws.partner/genesys.com/cloud/"));
     assert_eq!(event.detail.version.as_deref(), Some("2"));
     assert!(event.detail.event_body.as_ref().unwrap()["transcripts"].is_array());
-    assert!(event.detail.metadata.as_ref().unwrap().correlation_id.is_some());
-    assert_eq!(event.detail.timestamp.as_deref(), Some("2026-11-21T09:49:26.031Z"));
+    assert!(
+        event
+            .detail
+            .metadata
+            .as_ref()
+            .unwrap()
+            .correlation_id
+            .is_some()
+    );
+    assert_eq!(
+        event.detail.timestamp.as_deref(),
+        Some("2026-11-21T09:49:26.031Z")
+    );
     let dlq = letter.dlq_attributes();
     assert_eq!(dlq.retry_attempts, Some(185));
     assert_eq!(letter.next_attempt(), 186);
-    assert!(dlq.rule_arn.as_deref().unwrap().starts_with("arn:aws:events:"));
+    assert!(
+        dlq.rule_arn
+            .as_deref()
+            .unwrap()
+            .starts_with("arn:aws:events:")
+    );
     assert!(dlq.target_arn.is_some());
     assert_eq!(dlq.error_code, Some(ErrorCode::Throttling));
 }
@@ -99,10 +138,17 @@ fn body_strategy() -> impl Strategy<Value = String> {
         any::<String>(),
         proptest::sample::select(bodies.clone()),
         // Truncated and mangled real bodies.
-        (proptest::sample::select(bodies), any::<prop::sample::Index>()).prop_map(|(b, i)| {
-            let cut = i.index(b.len().max(1));
-            b.char_indices().take_while(|(pos, _)| *pos < cut).map(|(_, c)| c).collect()
-        }),
+        (
+            proptest::sample::select(bodies),
+            any::<prop::sample::Index>()
+        )
+            .prop_map(|(b, i)| {
+                let cut = i.index(b.len().max(1));
+                b.char_indices()
+                    .take_while(|(pos, _)| *pos < cut)
+                    .map(|(_, c)| c)
+                    .collect()
+            }),
         "\\{\"detail\":\\{\"topicName\":\"v2\\.conversations\\.[^\"]{0,40}\\.x\"\\}[^}]{0,20}\\}",
     ]
 }

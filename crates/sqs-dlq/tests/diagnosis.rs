@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dlq_support::{conversation, fixtures, letter_message, seed};
 use sqs_dlq::{
-    Correlation, CorrelateError, Correlator, Diagnosis, DiagnosisError, FileReportWriter,
+    CorrelateError, Correlation, Correlator, Diagnosis, DiagnosisError, FileReportWriter,
     MemoryQueue, MemoryReportWriter, Queue, ReportWriter, RootCauseReport,
 };
 
@@ -63,14 +63,21 @@ async fn diagnosis_is_non_destructive_and_counts_each_message_once() {
     assert_eq!(report.total, all.len());
     assert_eq!(outcome.released, all.len());
     assert_eq!(outcome.deleted, 0);
-    let ids: BTreeSet<_> = report.records.iter().map(|r| r.message_id.clone()).collect();
+    let ids: BTreeSet<_> = report
+        .records
+        .iter()
+        .map(|r| r.message_id.clone())
+        .collect();
     assert_eq!(ids.len(), all.len(), "a message counted twice");
     // All back on the queue and visible at once.
     assert_eq!(bodies(&queue), before);
     assert_eq!(queue.depth().visible, all.len() as u64);
 
     // Expected categories, and every original body byte for byte.
-    let expected: BTreeMap<_, _> = all.iter().map(|f| (f.body.clone(), f.expected.category.clone())).collect();
+    let expected: BTreeMap<_, _> = all
+        .iter()
+        .map(|f| (f.body.clone(), f.expected.category.clone()))
+        .collect();
     for r in &report.records {
         assert_eq!(expected[&r.original_body], r.category.as_str());
     }
@@ -84,7 +91,10 @@ async fn diagnosis_is_non_destructive_and_counts_each_message_once() {
 async fn a_message_seen_again_in_one_run_is_not_counted_twice() {
     let queue = MemoryQueue::new("dlq");
     for n in 0..25 {
-        queue.send(letter_message(&conversation(n), "THROTTLING", 3)).await.unwrap();
+        queue
+            .send(letter_message(&conversation(n), "THROTTLING", 3))
+            .await
+            .unwrap();
     }
     // A visibility timeout shorter than the time between receives: messages come back during
     // the run. Each receive waits 1 s of paused time before the queue is found empty.
@@ -97,10 +107,17 @@ async fn a_message_seen_again_in_one_run_is_not_counted_twice() {
         .await
         .unwrap();
     let report = writer.report.unwrap();
-    let ids: BTreeSet<_> = report.records.iter().map(|r| r.message_id.clone()).collect();
+    let ids: BTreeSet<_> = report
+        .records
+        .iter()
+        .map(|r| r.message_id.clone())
+        .collect();
     assert_eq!(report.total, 25);
     assert_eq!(ids.len(), 25);
-    assert!(outcome.seen_again > 0, "the test did not make messages reappear");
+    assert!(
+        outcome.seen_again > 0,
+        "the test did not make messages reappear"
+    );
     assert_eq!(queue.depth().total(), 25);
 }
 
@@ -108,7 +125,10 @@ async fn a_message_seen_again_in_one_run_is_not_counted_twice() {
 async fn max_messages_limits_the_drain() {
     let queue = MemoryQueue::new("dlq");
     for n in 0..30 {
-        queue.send(letter_message(&conversation(n), "TIMEOUT", 1)).await.unwrap();
+        queue
+            .send(letter_message(&conversation(n), "TIMEOUT", 1))
+            .await
+            .unwrap();
     }
     let mut writer = MemoryReportWriter::default();
     Diagnosis::builder(queue.clone())
@@ -163,7 +183,11 @@ async fn a_failing_writer_deletes_nothing() {
         other => panic!("unexpected {other}"),
     }
     assert_eq!(bodies(&queue), before);
-    assert_eq!(queue.depth().visible, all.len() as u64, "all released at once");
+    assert_eq!(
+        queue.depth().visible,
+        all.len() as u64,
+        "all released at once"
+    );
 }
 
 #[tokio::test]
@@ -224,8 +248,11 @@ impl Correlator for CountingCorrelator {
         let mut c = Correlation::new();
         for id in ids {
             let n: u64 = id.rsplit('-').next().unwrap().parse().unwrap();
-            c = if n % 2 == 0 {
-                c.with_found(id.clone(), serde_json::json!({"conversationId": id, "mediaType": "message"}))
+            c = if n.is_multiple_of(2) {
+                c.with_found(
+                    id.clone(),
+                    serde_json::json!({"conversationId": id, "mediaType": "message"}),
+                )
             } else {
                 c.with_not_found(id.clone())
             };
@@ -238,10 +265,16 @@ impl Correlator for CountingCorrelator {
 async fn correlation_is_batched() {
     let queue = MemoryQueue::new("dlq");
     for n in 0..250 {
-        queue.send(letter_message(&conversation(n), "THROTTLING", 2)).await.unwrap();
+        queue
+            .send(letter_message(&conversation(n), "THROTTLING", 2))
+            .await
+            .unwrap();
     }
     // A second letter for one conversation: looked up once.
-    queue.send(letter_message(&conversation(0), "TIMEOUT", 2)).await.unwrap();
+    queue
+        .send(letter_message(&conversation(0), "TIMEOUT", 2))
+        .await
+        .unwrap();
     let correlator = Arc::new(CountingCorrelator::default());
     let batch = 40;
     let mut writer = MemoryReportWriter::default();
@@ -253,7 +286,10 @@ async fn correlation_is_batched() {
         .run(&mut writer)
         .await
         .unwrap();
-    assert_eq!(correlator.calls.load(Ordering::SeqCst), 250usize.div_ceil(batch));
+    assert_eq!(
+        correlator.calls.load(Ordering::SeqCst),
+        250usize.div_ceil(batch)
+    );
     assert_eq!(correlator.largest.load(Ordering::SeqCst), batch);
     let report = writer.report.unwrap();
     assert_eq!(report.total, 251);
@@ -274,12 +310,18 @@ async fn a_failing_correlator_does_not_stop_the_report() {
     #[async_trait]
     impl Correlator for Down {
         async fn correlate(&self, _ids: &[String]) -> Result<Correlation, CorrelateError> {
-            Err(CorrelateError::Unavailable { message: "analytics 503".into(), source: None })
+            Err(CorrelateError::Unavailable {
+                message: "analytics 503".into(),
+                source: None,
+            })
         }
     }
     let queue = MemoryQueue::new("dlq");
     for n in 0..5 {
-        queue.send(letter_message(&conversation(n), "THROTTLING", 2)).await.unwrap();
+        queue
+            .send(letter_message(&conversation(n), "THROTTLING", 2))
+            .await
+            .unwrap();
     }
     let mut writer = MemoryReportWriter::default();
     Diagnosis::builder(queue.clone())
@@ -291,14 +333,23 @@ async fn a_failing_correlator_does_not_stop_the_report() {
         .unwrap();
     let report = writer.report.unwrap();
     assert_eq!(report.correlation.failed, 5);
-    assert!(report.records[0].correlation_error.as_deref().unwrap().contains("analytics 503"));
+    assert!(
+        report.records[0]
+            .correlation_error
+            .as_deref()
+            .unwrap()
+            .contains("analytics 503")
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_receive_failure_releases_what_was_held() {
     let queue = MemoryQueue::new("dlq");
     for n in 0..15 {
-        queue.send(letter_message(&conversation(n), "THROTTLING", 2)).await.unwrap();
+        queue
+            .send(letter_message(&conversation(n), "THROTTLING", 2))
+            .await
+            .unwrap();
     }
     // The first receive works, then the queue throttles longer than the retry policy waits.
     struct FailAfterFirst {
@@ -307,21 +358,48 @@ async fn a_receive_failure_releases_what_was_held() {
     }
     #[async_trait]
     impl Queue for FailAfterFirst {
-        fn name(&self) -> &str { self.inner.name() }
-        async fn receive(&self, o: &sqs_dlq::ReceiveOptions) -> Result<Vec<sqs_dlq::ReceivedMessage>, sqs_dlq::QueueError> {
+        fn name(&self) -> &str {
+            self.inner.name()
+        }
+        async fn receive(
+            &self,
+            o: &sqs_dlq::ReceiveOptions,
+        ) -> Result<Vec<sqs_dlq::ReceivedMessage>, sqs_dlq::QueueError> {
             if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
                 self.inner.receive(o).await
             } else {
                 Err(sqs_dlq::QueueError::InvalidRequest("AccessDenied".into()))
             }
         }
-        async fn send(&self, m: sqs_dlq::OutgoingMessage) -> Result<String, sqs_dlq::QueueError> { self.inner.send(m).await }
-        async fn send_batch(&self, m: Vec<sqs_dlq::OutgoingMessage>) -> Result<sqs_dlq::BatchOutcome<String>, sqs_dlq::QueueError> { self.inner.send_batch(m).await }
-        async fn delete_batch(&self, h: Vec<String>) -> Result<sqs_dlq::BatchOutcome<()>, sqs_dlq::QueueError> { self.inner.delete_batch(h).await }
-        async fn change_visibility_batch(&self, e: Vec<(String, Duration)>) -> Result<sqs_dlq::BatchOutcome<()>, sqs_dlq::QueueError> { self.inner.change_visibility_batch(e).await }
-        async fn approximate_depth(&self) -> Result<sqs_dlq::QueueDepth, sqs_dlq::QueueError> { self.inner.approximate_depth().await }
+        async fn send(&self, m: sqs_dlq::OutgoingMessage) -> Result<String, sqs_dlq::QueueError> {
+            self.inner.send(m).await
+        }
+        async fn send_batch(
+            &self,
+            m: Vec<sqs_dlq::OutgoingMessage>,
+        ) -> Result<sqs_dlq::BatchOutcome<String>, sqs_dlq::QueueError> {
+            self.inner.send_batch(m).await
+        }
+        async fn delete_batch(
+            &self,
+            h: Vec<String>,
+        ) -> Result<sqs_dlq::BatchOutcome<()>, sqs_dlq::QueueError> {
+            self.inner.delete_batch(h).await
+        }
+        async fn change_visibility_batch(
+            &self,
+            e: Vec<(String, Duration)>,
+        ) -> Result<sqs_dlq::BatchOutcome<()>, sqs_dlq::QueueError> {
+            self.inner.change_visibility_batch(e).await
+        }
+        async fn approximate_depth(&self) -> Result<sqs_dlq::QueueDepth, sqs_dlq::QueueError> {
+            self.inner.approximate_depth().await
+        }
     }
-    let wrapped = FailAfterFirst { inner: queue.clone(), calls: AtomicUsize::new(0) };
+    let wrapped = FailAfterFirst {
+        inner: queue.clone(),
+        calls: AtomicUsize::new(0),
+    };
     let err = Diagnosis::builder(wrapped)
         .acknowledge(true)
         .wait_time(Duration::ZERO)
@@ -329,7 +407,10 @@ async fn a_receive_failure_releases_what_was_held() {
         .run(&mut MemoryReportWriter::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, DiagnosisError::Receive { released: 10, .. }), "{err:?}");
+    assert!(
+        matches!(err, DiagnosisError::Receive { released: 10, .. }),
+        "{err:?}"
+    );
     assert_eq!(queue.depth().visible, 15);
 }
 
@@ -337,9 +418,16 @@ async fn a_receive_failure_releases_what_was_held() {
 async fn transient_receive_errors_are_retried() {
     let queue = MemoryQueue::new("dlq");
     for n in 0..3 {
-        queue.send(letter_message(&conversation(n), "THROTTLING", 2)).await.unwrap();
+        queue
+            .send(letter_message(&conversation(n), "THROTTLING", 2))
+            .await
+            .unwrap();
     }
-    queue.fail_next(sqs_dlq::Operation::Receive, 2, sqs_dlq::InjectedFailure::Throttled);
+    queue.fail_next(
+        sqs_dlq::Operation::Receive,
+        2,
+        sqs_dlq::InjectedFailure::Throttled,
+    );
     let mut writer = MemoryReportWriter::default();
     Diagnosis::builder(queue.clone())
         .wait_time(Duration::ZERO)

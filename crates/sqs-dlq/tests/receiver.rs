@@ -39,7 +39,10 @@ fn replay_to(server: &MockServer, force: bool) -> Replay {
 
 async fn app(status: u16) -> (MockServer, Router) {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(status)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(status))
+        .mount(&server)
+        .await;
     let router = DeadLetterReceiver::builder(replay_to(&server, false))
         .path("/dead-letter")
         .max_body_bytes(64 * 1024)
@@ -57,8 +60,13 @@ fn post() -> axum::http::request::Builder {
 async fn call(router: &Router, request: Request<Body>) -> (StatusCode, Value) {
     let response = router.clone().oneshot(request).await.unwrap();
     let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn throttled_event() -> String {
@@ -86,7 +94,10 @@ async fn raw_event_with_bearer_is_replayed_byte_for_byte() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].body, body.as_bytes());
     assert_eq!(requests[0].headers.get("x-attempt-count").unwrap(), "186");
-    assert_eq!(requests[0].headers.get("x-replay-source").unwrap(), "sqs-dlq");
+    assert_eq!(
+        requests[0].headers.get("x-replay-source").unwrap(),
+        "sqs-dlq"
+    );
 }
 
 #[tokio::test]
@@ -105,31 +116,55 @@ async fn hmac_signatures_are_checked() {
 
     let wrong_key = signature(b"other", body.as_bytes());
     let (status, json) = call(&router, signed(wrong_key)).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("auth_invalid")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("auth_invalid"))
+    );
 
     let other_body = signature(HMAC.as_bytes(), b"{}");
-    assert_eq!(call(&router, signed(other_body)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&router, signed(other_body)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     for malformed in ["sha256=zz", "md5=abcd", "", "sha256=abcd"] {
-        assert_eq!(call(&router, signed(malformed.to_owned())).await.0, StatusCode::UNAUTHORIZED, "{malformed}");
+        assert_eq!(
+            call(&router, signed(malformed.to_owned())).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{malformed}"
+        );
     }
     // Missing credentials.
     let (status, json) = call(&router, post().body(Body::from(body.clone())).unwrap()).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("auth_missing")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("auth_missing"))
+    );
     // Wrong bearer, and a bearer that is a prefix of the secret.
     for token in ["nope", "bearer-secre", ""] {
         let request = post()
             .header("authorization", format!("Bearer {token}"))
             .body(Body::from(body.clone()))
             .unwrap();
-        assert_eq!(call(&router, request).await.0, StatusCode::UNAUTHORIZED, "{token}");
+        assert_eq!(
+            call(&router, request).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{token}"
+        );
     }
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "only the signed one went through");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "only the signed one went through"
+    );
 }
 
 #[tokio::test]
 async fn timestamped_signatures_refuse_stale_requests() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
     let router = DeadLetterReceiver::builder(replay_to(&server, false))
         .path("/dead-letter")
         .hmac_secret(SecretString::from(HMAC))
@@ -137,20 +172,32 @@ async fn timestamped_signatures_refuse_stale_requests() {
         .router()
         .unwrap();
     let body = throttled_event();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let request = |ts: i64| {
         post()
-            .header("x-signature-256", timestamped_signature(HMAC.as_bytes(), ts, body.as_bytes()))
+            .header(
+                "x-signature-256",
+                timestamped_signature(HMAC.as_bytes(), ts, body.as_bytes()),
+            )
             .header("x-signature-timestamp", ts.to_string())
             .header("x-dlq-error-code", "THROTTLING")
             .body(Body::from(body.clone()))
             .unwrap()
     };
     assert_eq!(call(&router, request(now)).await.0, StatusCode::OK);
-    assert_eq!(call(&router, request(now - 3600)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        call(&router, request(now - 3600)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // The plain body signature is not enough in this mode.
     let plain = post()
-        .header("x-signature-256", signature(HMAC.as_bytes(), body.as_bytes()))
+        .header(
+            "x-signature-256",
+            signature(HMAC.as_bytes(), body.as_bytes()),
+        )
         .body(Body::from(body.clone()))
         .unwrap();
     assert_eq!(call(&router, plain).await.0, StatusCode::UNAUTHORIZED);
@@ -161,22 +208,34 @@ async fn oversize_bodies_get_413() {
     let (server, router) = app(200).await;
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(70 * 1024));
     let (status, json) = call(&router, bearer_request(big.clone())).await;
-    assert_eq!((status, json["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large")));
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("body_too_large"))
+    );
     // Without Content-Length, streamed in chunks.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        big.as_bytes().chunks(8 * 1024).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = big
+        .as_bytes()
+        .chunks(8 * 1024)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
     let request = post()
         .header("authorization", format!("Bearer {BEARER}"))
         .body(Body::from_stream(futures::stream::iter(chunks)))
         .unwrap();
-    assert_eq!(call(&router, request).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        call(&router, request).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     // A lying Content-Length over the limit is refused before reading.
     let request = post()
         .header("authorization", format!("Bearer {BEARER}"))
         .header("content-length", "999999999")
         .body(Body::from("{}"))
         .unwrap();
-    assert_eq!(call(&router, request).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        call(&router, request).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 
@@ -187,11 +246,17 @@ async fn bad_bodies_get_400() {
         ("{not json", "invalid_json"),
         ("", "invalid_json"),
         ("[1,2,3]", "not_a_dead_letter"),
-        (r#"{"eventType":"dead-letter","originalEvent":{}}"#, "not_a_dead_letter"),
+        (
+            r#"{"eventType":"dead-letter","originalEvent":{}}"#,
+            "not_a_dead_letter",
+        ),
         (r#"{"detail-type":"x"}"#, "not_a_dead_letter"),
         (r#"{"event": 42}"#, "not_a_dead_letter"),
         (r#"{"event": "not an event"}"#, "not_a_dead_letter"),
-        (r#"{"body": "{}", "messageAttributes": []}"#, "not_a_dead_letter"),
+        (
+            r#"{"body": "{}", "messageAttributes": []}"#,
+            "not_a_dead_letter",
+        ),
     ];
     for (body, code) in cases {
         let (status, json) = call(&router, bearer_request(body.to_owned())).await;
@@ -223,7 +288,10 @@ async fn wrapper_and_sqs_record_shapes() {
         .unwrap();
     let (status, json) = call(&router, request).await;
     assert_eq!(status, StatusCode::OK, "{json}");
-    assert_eq!((json["attempt"].as_u64(), json["messageId"].as_str()), (Some(5), Some("m-123")));
+    assert_eq!(
+        (json["attempt"].as_u64(), json["messageId"].as_str()),
+        (Some(5), Some("m-123"))
+    );
 
     // An SQS record as Lambda passes it.
     let record = json!({
@@ -277,7 +345,10 @@ async fn unsafe_or_unknown_categories_are_not_replayed_unless_forced() {
         .header("authorization", format!("Bearer {BEARER}"))
         .body(Body::from(event.clone()))
         .unwrap();
-    assert_eq!(call(&router, request).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        call(&router, request).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     assert!(server.received_requests().await.unwrap().is_empty());
 
     let forced = DeadLetterReceiver::builder(replay_to(&server, true))
@@ -290,7 +361,10 @@ async fn unsafe_or_unknown_categories_are_not_replayed_unless_forced() {
         .body(Body::from(event))
         .unwrap();
     let (status, json) = call(&forced, request).await;
-    assert_eq!((status, json["attempt"].as_u64()), (StatusCode::OK, Some(1)));
+    assert_eq!(
+        (status, json["attempt"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
 }
 
 #[tokio::test]
@@ -306,13 +380,22 @@ async fn a_failing_target_gives_502() {
 
     let (server, router) = app(400).await;
     let (status, json) = call(&router, bearer_request(throttled_event())).await;
-    assert_eq!((status, json["retryable"].as_bool()), (StatusCode::BAD_GATEWAY, Some(false)));
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "4xx is final");
+    assert_eq!(
+        (status, json["retryable"].as_bool()),
+        (StatusCode::BAD_GATEWAY, Some(false))
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "4xx is final"
+    );
 }
 
 #[tokio::test]
 async fn an_endpoint_without_authentication_cannot_be_built() {
     let server = MockServer::start().await;
-    let err = DeadLetterReceiver::builder(replay_to(&server, false)).router().unwrap_err();
+    let err = DeadLetterReceiver::builder(replay_to(&server, false))
+        .router()
+        .unwrap_err();
     assert!(matches!(err, ReceiverError::NoAuthentication));
 }

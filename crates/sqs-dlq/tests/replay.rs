@@ -42,7 +42,12 @@ async fn ids_on(queue: &MemoryQueue) -> BTreeSet<String> {
 #[tokio::test]
 async fn http_replay_deletes_only_what_the_target_accepted() {
     let server = MockServer::start().await;
-    let (ok, flaky, bad, unsafe_one) = (conversation(1), conversation(2), conversation(3), conversation(4));
+    let (ok, flaky, bad, unsafe_one) = (
+        conversation(1),
+        conversation(2),
+        conversation(3),
+        conversation(4),
+    );
     // flaky: one 500, then accepted.
     Mock::given(method("POST"))
         .and(body_string_contains(flaky.as_str()))
@@ -67,10 +72,19 @@ async fn http_replay_deletes_only_what_the_target_accepted() {
         .await;
 
     let dlq = MemoryQueue::new("dlq");
-    let ok_id = dlq.send(letter_message(&ok, "THROTTLING", 7)).await.unwrap();
-    let flaky_id = dlq.send(letter_message(&flaky, "CONNECTION_FAILURE", 185)).await.unwrap();
+    let ok_id = dlq
+        .send(letter_message(&ok, "THROTTLING", 7))
+        .await
+        .unwrap();
+    let flaky_id = dlq
+        .send(letter_message(&flaky, "CONNECTION_FAILURE", 185))
+        .await
+        .unwrap();
     let bad_id = dlq.send(letter_message(&bad, "TIMEOUT", 3)).await.unwrap();
-    let unsafe_id = dlq.send(letter_message(&unsafe_one, "NO_PERMISSIONS", 0)).await.unwrap();
+    let unsafe_id = dlq
+        .send(letter_message(&unsafe_one, "NO_PERMISSIONS", 0))
+        .await
+        .unwrap();
     let not_json = fixture("json_not_event");
     let not_json_id = dlq.send(not_json.outgoing()).await.unwrap();
 
@@ -81,7 +95,11 @@ async fn http_replay_deletes_only_what_the_target_accepted() {
         .await
         .unwrap();
 
-    let replayed: BTreeSet<_> = report.replayed_ids().into_iter().map(str::to_owned).collect();
+    let replayed: BTreeSet<_> = report
+        .replayed_ids()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     assert_eq!(replayed, BTreeSet::from([ok_id.clone(), flaky_id.clone()]));
     assert!(report.replayed.iter().all(|r| r.removed_from_dlq));
     assert_eq!(report.failed_ids(), [bad_id.as_str()]);
@@ -89,12 +107,25 @@ async fn http_replay_deletes_only_what_the_target_accepted() {
     assert!(!report.failed[0].rejected.retryable);
     assert_eq!(report.failed[0].rejected.tries, 1, "4xx is final");
     assert!(report.failed[0].rejected.reason.contains("schema mismatch"));
-    let skipped: BTreeSet<_> = report.skipped_ids().into_iter().map(str::to_owned).collect();
-    assert_eq!(skipped, BTreeSet::from([unsafe_id.clone(), not_json_id.clone()]));
-    assert!(report.skipped.iter().any(|s| s.reason == SkipReason::Unsafe { category: Category::AuthRejected }));
+    let skipped: BTreeSet<_> = report
+        .skipped_ids()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        skipped,
+        BTreeSet::from([unsafe_id.clone(), not_json_id.clone()])
+    );
+    assert!(report.skipped.iter().any(|s| s.reason
+        == SkipReason::Unsafe {
+            category: Category::AuthRejected
+        }));
 
     // Exactly the refused and skipped ones are back on the DLQ, visible at once.
-    assert_eq!(ids_on(&dlq).await, BTreeSet::from([bad_id, unsafe_id, not_json_id]));
+    assert_eq!(
+        ids_on(&dlq).await,
+        BTreeSet::from([bad_id, unsafe_id, not_json_id])
+    );
     assert_eq!(dlq.depth().visible, 3);
 
     // Headers and bodies.
@@ -103,7 +134,14 @@ async fn http_replay_deletes_only_what_the_target_accepted() {
     let flaky_attempts: Vec<String> = requests
         .iter()
         .filter(|r| String::from_utf8_lossy(&r.body).contains(flaky.as_str()))
-        .map(|r| r.headers.get("x-attempt-count").unwrap().to_str().unwrap().to_owned())
+        .map(|r| {
+            r.headers
+                .get("x-attempt-count")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert_eq!(flaky_attempts, ["186", "187"]);
     let ok_request = requests
@@ -111,12 +149,25 @@ async fn http_replay_deletes_only_what_the_target_accepted() {
         .find(|r| String::from_utf8_lossy(&r.body).contains(ok.as_str()))
         .unwrap();
     assert_eq!(ok_request.headers.get("x-attempt-count").unwrap(), "8");
-    assert_eq!(ok_request.headers.get("x-replay-source").unwrap(), "sqs-dlq");
-    assert_eq!(ok_request.headers.get("x-event-id").unwrap(), format!("evt-{ok}").as_str());
+    assert_eq!(
+        ok_request.headers.get("x-replay-source").unwrap(),
+        "sqs-dlq"
+    );
+    assert_eq!(
+        ok_request.headers.get("x-event-id").unwrap(),
+        format!("evt-{ok}").as_str()
+    );
     let original = letter_message(&ok, "THROTTLING", 7).body;
     assert_eq!(ok_request.body, original.as_bytes(), "body unchanged");
-    let accepted = report.replayed.iter().find(|r| r.message_id == ok_id).unwrap();
-    assert_eq!((accepted.accepted.attempt, accepted.accepted.status), (8, Some(202)));
+    let accepted = report
+        .replayed
+        .iter()
+        .find(|r| r.message_id == ok_id)
+        .unwrap();
+    assert_eq!(
+        (accepted.accepted.attempt, accepted.accepted.status),
+        (8, Some(202))
+    );
 }
 
 #[tokio::test]
@@ -127,8 +178,16 @@ async fn retries_give_up_and_the_message_stays() {
         .mount(&server)
         .await;
     let dlq = MemoryQueue::new("dlq");
-    let id = dlq.send(letter_message(&conversation(9), "TIMEOUT", 1)).await.unwrap();
-    let report = Replay::builder(target(&server)).wait_time(Duration::ZERO).build().run(&dlq).await.unwrap();
+    let id = dlq
+        .send(letter_message(&conversation(9), "TIMEOUT", 1))
+        .await
+        .unwrap();
+    let report = Replay::builder(target(&server))
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
     assert_eq!(report.failed_ids(), [id.as_str()]);
     assert_eq!(report.failed[0].rejected.tries, 3);
     assert!(report.failed[0].rejected.retryable);
@@ -146,8 +205,15 @@ async fn unreachable_target_is_retried_then_failed() {
         .build()
         .unwrap();
     let dlq = MemoryQueue::new("dlq");
-    dlq.send(letter_message(&conversation(1), "CONNECTION_FAILURE", 1)).await.unwrap();
-    let report = Replay::builder(target).wait_time(Duration::ZERO).build().run(&dlq).await.unwrap();
+    dlq.send(letter_message(&conversation(1), "CONNECTION_FAILURE", 1))
+        .await
+        .unwrap();
+    let report = Replay::builder(target)
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].rejected.tries, 3);
     assert_eq!(dlq.depth().visible, 1);
@@ -163,8 +229,14 @@ async fn dry_run_changes_nothing() {
         .await;
     let dlq = MemoryQueue::new("dlq");
     for n in 0..12 {
-        let code = if n % 3 == 0 { "NO_RESOURCE" } else { "THROTTLING" };
-        dlq.send(letter_message(&conversation(n), code, 1)).await.unwrap();
+        let code = if n % 3 == 0 {
+            "NO_RESOURCE"
+        } else {
+            "THROTTLING"
+        };
+        dlq.send(letter_message(&conversation(n), code, 1))
+            .await
+            .unwrap();
     }
     let before = ids_on(&dlq).await;
     let report = Replay::builder(target(&server))
@@ -177,7 +249,14 @@ async fn dry_run_changes_nothing() {
     assert!(report.dry_run);
     assert!(report.replayed.is_empty() && report.failed.is_empty());
     assert_eq!(report.skipped.len(), 12);
-    assert_eq!(report.skipped.iter().filter(|s| s.reason == SkipReason::DryRun).count(), 8);
+    assert_eq!(
+        report
+            .skipped
+            .iter()
+            .filter(|s| s.reason == SkipReason::DryRun)
+            .count(),
+        8
+    );
     assert_eq!(ids_on(&dlq).await, before);
     assert_eq!(dlq.depth().visible, 12);
     server.verify().await;
@@ -186,10 +265,19 @@ async fn dry_run_changes_nothing() {
 #[tokio::test]
 async fn only_and_force_select_categories() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
     let dlq = MemoryQueue::new("dlq");
-    let missing = dlq.send(letter_message(&conversation(1), "NO_RESOURCE", 1)).await.unwrap();
-    let throttled = dlq.send(letter_message(&conversation(2), "THROTTLING", 1)).await.unwrap();
+    let missing = dlq
+        .send(letter_message(&conversation(1), "NO_RESOURCE", 1))
+        .await
+        .unwrap();
+    let throttled = dlq
+        .send(letter_message(&conversation(2), "THROTTLING", 1))
+        .await
+        .unwrap();
 
     // Only target_missing, not forced: skipped as unsafe; throttled filtered out.
     let report = Replay::builder(target(&server))
@@ -201,7 +289,10 @@ async fn only_and_force_select_categories() {
         .unwrap();
     assert!(report.replayed.is_empty());
     assert!(report.skipped.iter().any(|s| s.message_id == throttled
-        && s.reason == SkipReason::FilteredOut { category: Category::RateLimited }));
+        && s.reason
+            == SkipReason::FilteredOut {
+                category: Category::RateLimited
+            }));
 
     // Forced after the target was re-created: replayed and deleted; throttled still filtered.
     let report = Replay::builder(target(&server))
@@ -230,13 +321,25 @@ impl Queue for PickyQueue {
     async fn send(&self, m: OutgoingMessage) -> Result<String, QueueError> {
         self.0.send(m).await
     }
-    async fn send_batch(&self, messages: Vec<OutgoingMessage>) -> Result<BatchOutcome<String>, QueueError> {
-        let (reject, keep): (Vec<_>, Vec<_>) =
-            messages.into_iter().enumerate().partition(|(_, m)| m.body.contains("reject-me"));
+    async fn send_batch(
+        &self,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<BatchOutcome<String>, QueueError> {
+        let (reject, keep): (Vec<_>, Vec<_>) = messages
+            .into_iter()
+            .enumerate()
+            .partition(|(_, m)| m.body.contains("reject-me"));
         let indexes: Vec<usize> = keep.iter().map(|(i, _)| *i).collect();
-        let inner = self.0.send_batch(keep.into_iter().map(|(_, m)| m).collect()).await?;
+        let inner = self
+            .0
+            .send_batch(keep.into_iter().map(|(_, m)| m).collect())
+            .await?;
         let mut outcome = BatchOutcome::empty();
-        outcome.ok = inner.ok.into_iter().map(|(i, id)| (indexes[i], id)).collect();
+        outcome.ok = inner
+            .ok
+            .into_iter()
+            .map(|(i, id)| (indexes[i], id))
+            .collect();
         outcome.failed = reject
             .into_iter()
             .map(|(index, _)| {
@@ -250,7 +353,10 @@ impl Queue for PickyQueue {
     async fn delete_batch(&self, h: Vec<String>) -> Result<BatchOutcome<()>, QueueError> {
         self.0.delete_batch(h).await
     }
-    async fn change_visibility_batch(&self, e: Vec<(String, Duration)>) -> Result<BatchOutcome<()>, QueueError> {
+    async fn change_visibility_batch(
+        &self,
+        e: Vec<(String, Duration)>,
+    ) -> Result<BatchOutcome<()>, QueueError> {
         self.0.change_visibility_batch(e).await
     }
     async fn approximate_depth(&self) -> Result<QueueDepth, QueueError> {
@@ -262,7 +368,10 @@ fn sample_failure() -> BatchEntryFailure {
     // Built through a real backend refusal so the test does not depend on constructors.
     let failures = futures::executor::block_on(async {
         let q = MemoryQueue::new("probe");
-        q.delete_batch(vec!["not-a-handle".into()]).await.unwrap().failed
+        q.delete_batch(vec!["not-a-handle".into()])
+            .await
+            .unwrap()
+            .failed
     });
     failures.into_iter().next().unwrap()
 }
@@ -279,11 +388,19 @@ async fn queue_replay_sends_then_deletes_exactly_the_sent_ones() {
     }
     let rejected = letter_message("reject-me", "THROTTLING", 4);
     let rejected_id = dlq.send(rejected).await.unwrap();
-    let unsafe_id = dlq.send(letter_message(&conversation(99), "INVALID_JSON", 1)).await.unwrap();
+    let unsafe_id = dlq
+        .send(letter_message(&conversation(99), "INVALID_JSON", 1))
+        .await
+        .unwrap();
 
     let target = QueueTarget::new(PickyQueue(source.clone())).pacer(Pacer::per_second(5.0, 1));
     let started = tokio::time::Instant::now();
-    let report = Replay::builder(target).wait_time(Duration::ZERO).build().run(&dlq).await.unwrap();
+    let report = Replay::builder(target)
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
 
     assert_eq!(report.replayed.len(), 23);
     assert_eq!(report.failed_ids(), [rejected_id.as_str()]);
@@ -296,9 +413,18 @@ async fn queue_replay_sends_then_deletes_exactly_the_sent_ones() {
     assert_eq!(one.attribute("ERROR_CODE"), Some("THROTTLING"));
     assert_eq!(one.attribute("X-Replay-Source"), Some("sqs-dlq"));
     assert_eq!(one.attribute("X-Attempt-Count"), Some("5"));
-    assert!(report.replayed.iter().all(|r| r.accepted.new_message_id.is_some()));
+    assert!(
+        report
+            .replayed
+            .iter()
+            .all(|r| r.accepted.new_message_id.is_some())
+    );
     // Paced: 3 send batches at 5/s with a burst of 1 take at least 0.4 s of (paused) time.
-    assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -306,7 +432,9 @@ async fn queue_replay_dry_run_and_outage() {
     let dlq = MemoryQueue::new("dlq");
     let source = MemoryQueue::new("src");
     for n in 0..5 {
-        dlq.send(letter_message(&conversation(n), "TIMEOUT", 1)).await.unwrap();
+        dlq.send(letter_message(&conversation(n), "TIMEOUT", 1))
+            .await
+            .unwrap();
     }
     let report = Replay::builder(QueueTarget::new(source.clone()))
         .dry_run(true)
@@ -320,9 +448,18 @@ async fn queue_replay_dry_run_and_outage() {
     assert_eq!(dlq.depth().visible, 5);
 
     // The source queue is down for longer than the retries: nothing leaves the DLQ.
-    source.fail_next(sqs_dlq::Operation::Send, 100, sqs_dlq::InjectedFailure::Unavailable);
+    source.fail_next(
+        sqs_dlq::Operation::Send,
+        100,
+        sqs_dlq::InjectedFailure::Unavailable,
+    );
     let target = QueueTarget::new(source.clone()).retry_policy(fast_policy());
-    let report = Replay::builder(target).wait_time(Duration::ZERO).build().run(&dlq).await.unwrap();
+    let report = Replay::builder(target)
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
     assert_eq!(report.failed.len(), 5);
     assert!(report.failed.iter().all(|f| f.rejected.retryable));
     assert_eq!(dlq.depth().visible, 5);
@@ -332,7 +469,10 @@ async fn queue_replay_dry_run_and_outage() {
 #[tokio::test]
 async fn replay_letter_applies_the_policy() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
     let replay = Arc::new(Replay::builder(target(&server)).build());
     let f = fixture("throttling");
     let letter = sqs_dlq::DeadLetter::parse("m", f.body.clone(), f.attributes.clone());
@@ -342,6 +482,8 @@ async fn replay_letter_applies_the_policy() {
     let letter = sqs_dlq::DeadLetter::parse("m2", f.body.clone(), f.attributes.clone());
     assert!(matches!(
         replay.replay_letter(&letter).await,
-        Err(sqs_dlq::ReplayLetterError::Skipped(SkipReason::Unsafe { .. }))
+        Err(sqs_dlq::ReplayLetterError::Skipped(
+            SkipReason::Unsafe { .. }
+        ))
     ));
 }

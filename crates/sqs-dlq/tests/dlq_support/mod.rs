@@ -71,8 +71,7 @@ pub fn fixtures() -> Vec<Fixture> {
         .map(|entry| entry.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .map(|path| {
-            let raw: RawFixture =
-                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let raw: RawFixture = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
             let attributes = raw
                 .attributes
                 .into_iter()
@@ -113,7 +112,11 @@ pub async fn seed<Q: Queue>(queue: &Q, fixtures: &[Fixture]) {
 }
 
 /// A dead letter of a given error code for a conversation, as EventBridge would send it.
-pub fn letter_message(conversation: &str, error_code: &str, retry_attempts: u32) -> OutgoingMessage {
+pub fn letter_message(
+    conversation: &str,
+    error_code: &str,
+    retry_attempts: u32,
+) -> OutgoingMessage {
     let body = serde_json::json!({
         "version": "0", "id": uuid_like(conversation), "detail-type": "v2.conversations.{id}.transcription",
         "source": "aws.partner/genesys.com/cloud/org/suffix", "account": "123456789012",
@@ -124,7 +127,10 @@ pub fn letter_message(conversation: &str, error_code: &str, retry_attempts: u32)
     });
     OutgoingMessage::new(body.to_string())
         .with_attribute("ERROR_CODE", error_code)
-        .with_attribute("TARGET_ARN", "arn:aws:events:us-east-1:123456789012:api-destination/x/1")
+        .with_attribute(
+            "TARGET_ARN",
+            "arn:aws:events:us-east-1:123456789012:api-destination/x/1",
+        )
         .with_number_attribute("RETRY_ATTEMPTS", retry_attempts)
 }
 
