@@ -487,3 +487,29 @@ async fn replay_letter_applies_the_policy() {
         ))
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_skipped_message_that_reappears_is_not_processed_twice() {
+    let dlq = MemoryQueue::new("dlq");
+    let source = MemoryQueue::new("src");
+    for n in 0..15 {
+        let code = if n < 5 { "NO_RESOURCE" } else { "THROTTLING" };
+        dlq.send(letter_message(&conversation(n), code, 1))
+            .await
+            .unwrap();
+    }
+    // Held messages reappear between receives (1 ms visibility, 1 s waits).
+    let report = Replay::builder(QueueTarget::new(source.clone()))
+        .visibility_timeout(Duration::from_millis(1))
+        .wait_time(Duration::from_secs(1))
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
+    assert_eq!(report.replayed.len(), 10);
+    assert_eq!(report.skipped.len(), 5);
+    let skipped: BTreeSet<_> = report.skipped_ids().into_iter().collect();
+    assert_eq!(skipped.len(), 5, "a skipped message was counted twice");
+    assert_eq!(source.depth().total(), 10, "nothing sent twice");
+    assert_eq!(dlq.depth().total(), 5);
+}
