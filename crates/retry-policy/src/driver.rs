@@ -133,7 +133,6 @@ mod tests {
     use crate::backoff::{Backoff, Jitter};
     use crate::budget::RetryBudget;
     use std::cell::RefCell;
-    use std::sync::{Arc, Mutex};
 
     #[derive(Debug, PartialEq)]
     enum Failure {
@@ -400,71 +399,5 @@ mod tests {
         // attempts start at 0, 350, 700; after the third (750 ms) a 300 ms wait would pass 1 s.
         assert_eq!((err.attempts, err.reason), (3, GiveUp::MaxElapsed));
         assert_eq!(err.elapsed, ms(750));
-    }
-
-    /// The fields of one tracing event, by name.
-    type EventFields = Vec<(String, String)>;
-
-    /// Collects the fields of every tracing event.
-    #[derive(Clone, Default)]
-    struct Events(Arc<Mutex<Vec<EventFields>>>);
-
-    struct Fields<'a>(&'a mut Vec<(String, String)>);
-
-    impl tracing::field::Visit for Fields<'_> {
-        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-            self.0
-                .push((field.name().to_string(), format!("{value:?}")));
-        }
-        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-            self.0.push((field.name().to_string(), value.to_string()));
-        }
-    }
-
-    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Events {
-        fn on_event(
-            &self,
-            event: &tracing::Event<'_>,
-            _: tracing_subscriber::layer::Context<'_, S>,
-        ) {
-            let mut fields = Vec::new();
-            event.record(&mut Fields(&mut fields));
-            self.0.lock().unwrap().push(fields);
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn one_tracing_event_per_attempt() {
-        use tracing_subscriber::layer::SubscriberExt;
-        let events = Events::default();
-        let _guard =
-            tracing::subscriber::set_default(tracing_subscriber::registry().with(events.clone()));
-        let policy = constant(3, ms(100));
-        let _ = retry(
-            &policy,
-            |n| async move { Err::<(), _>(Failure::Unavailable(n)) },
-        )
-        .await;
-        let events = events.0.lock().unwrap().clone();
-        let pick = |e: &Vec<(String, String)>, k: &str| {
-            e.iter().find(|(name, _)| name == k).map(|(_, v)| v.clone())
-        };
-        let summary: Vec<_> = events
-            .iter()
-            .map(|e| (pick(e, "attempt"), pick(e, "delay_ms"), pick(e, "reason")))
-            .collect();
-        let s = |v: &str| Some(v.to_string());
-        assert_eq!(
-            summary,
-            vec![
-                (s("1"), s("100"), s("backoff")),
-                (s("2"), s("100"), s("backoff")),
-                (
-                    s("3"),
-                    s("0"),
-                    s("the maximum number of attempts was reached")
-                ),
-            ]
-        );
     }
 }

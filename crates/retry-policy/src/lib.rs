@@ -72,3 +72,30 @@ pub use error::RetryError;
 pub use headers::{RateLimitInfo, parse_retry_after, retry_after};
 pub use pacer::{DEFAULT_LIMIT_WINDOW, MAX_OBSERVED_PAUSE, MIN_RATE_PER_SECOND, Pacer, TokioClock};
 pub use policy::{GiveUp, RetryPolicy, RetryPolicyBuilder};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Clients spawn these onto multi-threaded runtimes: the types and futures must be Send.
+    #[test]
+    fn shared_types_and_futures_are_send() {
+        let pacer = Pacer::per_second(10.0, 1);
+        let policy = RetryPolicy::builder().seed(1).build();
+        assert_send_sync(&pacer);
+        assert_send_sync(&policy);
+        assert_send_sync(&RetryBudget::default());
+        assert_send(&pacer.acquire());
+        let unseeded = RetryPolicy::default();
+        let fut = retry_notify(
+            &unseeded,
+            |_| async { Err::<(), std::io::Error>(std::io::Error::other("x")) },
+            |_, _, _| {},
+        );
+        assert_send(&fut);
+        assert_send(&retry(&policy, |_| async { Ok::<_, std::io::Error>(1) }));
+    }
+}
