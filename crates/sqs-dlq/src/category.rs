@@ -7,7 +7,7 @@
 //!    [`Category::EndpointUnreachable`]; NO_RESOURCE → [`Category::TargetMissing`];
 //!    INVALID_JSON, INVALID_PARAMETER → [`Category::PayloadRejected`].
 //! 2. For ERROR_FROM_TARGET and SDK_CLIENT_ERROR (and any other code): the HTTP status found
-//!    in `ERROR_MESSAGE` (401/403 auth, 404/410 missing, 400/413/415/422 payload, 429 rate,
+//!    in `ERROR_MESSAGE` (401/403/407 auth, 404/410 missing, 400/413/415/422 payload, 429 rate,
 //!    408 and 5xx unreachable).
 //! 3. Key phrases of the `ERROR_MESSAGE` text.
 //! 4. Otherwise [`Category::Unknown`].
