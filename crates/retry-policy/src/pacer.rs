@@ -116,6 +116,7 @@ struct State {
     limiter: Option<Arc<Limiter>>,
     paused_until: Option<Instant>,
     limit_window: Duration,
+    pause_when_exhausted: bool,
 }
 
 impl Pacer {
@@ -164,6 +165,7 @@ impl Pacer {
                     limiter,
                     paused_until: None,
                     limit_window: DEFAULT_LIMIT_WINDOW,
+                    pause_when_exhausted: false,
                 }),
             }),
         }
@@ -240,12 +242,17 @@ impl Pacer {
     /// ignored so every response does not rebuild the limiter; a new limiter starts with its
     /// burst spent, so a change never lets a burst through.
     ///
-    /// When `info.remaining` is 0 and `info.reset` is known, every holder pauses until the
-    /// reset (at most [`MAX_OBSERVED_PAUSE`]): the next request would only be refused.
+    /// Opt-in (see [`set_pause_when_exhausted`](Pacer::set_pause_when_exhausted)): when
+    /// `info.remaining` is 0 and `info.reset` is known, every holder pauses until the reset (at
+    /// most [`MAX_OBSERVED_PAUSE`]). Off by default because the count headers are informational
+    /// (a 429's Retry-After through [`pause_for`](Pacer::pause_for) is the authoritative
+    /// signal) and servers count windows differently.
     ///
-    /// An [`unlimited`](Pacer::unlimited) pacer keeps no rate, so only the pause applies.
+    /// An [`unlimited`](Pacer::unlimited) pacer keeps no rate, so only the opt-in pause applies.
     pub fn observe(&self, info: &RateLimitInfo) {
-        if info.remaining == Some(0)
+        let pause_when_exhausted = self.state().pause_when_exhausted;
+        if pause_when_exhausted
+            && info.remaining == Some(0)
             && let Some(reset) = info.reset
             && !reset.is_zero()
         {
@@ -296,6 +303,12 @@ impl Pacer {
         if !window.is_zero() {
             self.state().limit_window = window;
         }
+    }
+
+    /// Whether [`observe`](Pacer::observe) pauses every holder until the window resets when the
+    /// server says nothing remains in it (default off).
+    pub fn set_pause_when_exhausted(&self, on: bool) {
+        self.state().pause_when_exhausted = on;
     }
 
     /// The pace in force, in requests a second (`f64::INFINITY` when unlimited).
@@ -507,9 +520,14 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn observe_pauses_when_nothing_remains() {
+    async fn observe_pauses_when_nothing_remains_if_asked() {
         let p = Pacer::per_second(10.0, 1);
         let start = Instant::now();
+        let exhausted =
+            RateLimitInfo::new(Some(600), Some(600), Some(0), Some(Duration::from_secs(7)));
+        p.observe(&exhausted);
+        assert_eq!(p.paused_until(), None, "off by default");
+        p.set_pause_when_exhausted(true);
         p.observe(&RateLimitInfo::new(
             Some(600),
             Some(600),
