@@ -61,6 +61,12 @@ pub enum MessagingError {
     /// A send failed (after the client's own retries).
     #[error("send failed: {0}")]
     Send(#[source] Box<GenesysError>),
+    /// The platform accepted the request but its answer lacks what the crate needs.
+    #[error("unexpected answer: {detail}")]
+    UnexpectedAnswer {
+        /// What was missing.
+        detail: String,
+    },
     /// The sender was shut down before the message was sent.
     #[error("the sender is shut down")]
     SenderClosed,

@@ -5,6 +5,7 @@ mod error;
 pub mod history;
 pub mod media;
 pub mod models;
+pub mod sender;
 
 pub use error::MessagingError;
 pub use models::*;
