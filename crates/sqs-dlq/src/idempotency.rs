@@ -124,7 +124,11 @@ impl MemoryIdempotencyStore {
         let now = Instant::now();
         let mut inner = self.lock();
         Self::expire(&mut inner, now);
-        inner.entries.values().filter(|e| e.expires_at > now).count()
+        inner
+            .entries
+            .values()
+            .filter(|e| e.expires_at > now)
+            .count()
     }
 
     /// Whether no key is remembered.

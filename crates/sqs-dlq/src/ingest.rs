@@ -204,9 +204,7 @@ impl WebhookIngestBuilder {
             deadline: self.deadline,
             forward_headers: self.forward_headers,
         });
-        Router::new()
-            .route(&path, post(ingest))
-            .with_state(state)
+        Router::new().route(&path, post(ingest)).with_state(state)
     }
 }
 
@@ -307,11 +305,7 @@ impl IntoResponse for Rejection {
     }
 }
 
-async fn ingest(
-    State(state): State<Arc<IngestState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn ingest(State(state): State<Arc<IngestState>>, headers: HeaderMap, body: Body) -> Response {
     let result = tokio::time::timeout(state.deadline, accept(&state, &headers, body)).await;
     match result {
         Ok(Ok(message_id)) => {
@@ -338,11 +332,7 @@ async fn ingest(
     }
 }
 
-async fn accept(
-    state: &IngestState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<String, Rejection> {
+async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<String, Rejection> {
     let limit = state.max_body_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -361,8 +351,8 @@ async fn accept(
         return Err(Rejection::InvalidJson(e.to_string()));
     }
     // Valid JSON is valid UTF-8; this cannot fail after the check above.
-    let text = String::from_utf8(body.to_vec())
-        .map_err(|e| Rejection::InvalidJson(e.to_string()))?;
+    let text =
+        String::from_utf8(body.to_vec()).map_err(|e| Rejection::InvalidJson(e.to_string()))?;
 
     let mut attributes = Attributes::new();
     for name in &state.forward_headers {
@@ -400,7 +390,11 @@ async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Rejection> {
     Ok(buf.freeze())
 }
 
-fn verify_signature(state: &IngestState, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
+fn verify_signature(
+    state: &IngestState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Rejection> {
     let (Some(signature), Some(timestamp)) =
         (headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER))
     else {

@@ -327,6 +327,9 @@ mod tests {
         assert_eq!(s.handler_max, Duration::from_millis(30));
         assert_eq!(s.handler_mean(), Some(Duration::from_millis(20)));
         assert_eq!(CounterSnapshot::default().handler_mean(), None);
-        assert_eq!(DeadLetterReason::RetriesExhausted.as_str(), "retries_exhausted");
+        assert_eq!(
+            DeadLetterReason::RetriesExhausted.as_str(),
+            "retries_exhausted"
+        );
     }
 }

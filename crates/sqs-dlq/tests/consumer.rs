@@ -72,7 +72,11 @@ impl Handler for Scripted {
         body.0.key.clone()
     }
 
-    async fn handle(&self, body: Self::Payload, delivery: Delivery<'_>) -> Result<(), HandlerError> {
+    async fn handle(
+        &self,
+        body: Self::Payload,
+        delivery: Delivery<'_>,
+    ) -> Result<(), HandlerError> {
         let id = body.0.id;
         let attempt = {
             let mut attempts = self.0.attempts.lock().unwrap();
@@ -97,7 +101,9 @@ impl Handler for Scripted {
         match self.0.plan.get(&id).copied().unwrap_or(Plan::Ok) {
             Plan::Ok | Plan::Poison => {}
             Plan::Transient(fails) if attempt <= fails => {
-                return Err(HandlerError::transient(format!("attempt {attempt} timed out")));
+                return Err(HandlerError::transient(format!(
+                    "attempt {attempt} timed out"
+                )));
             }
             Plan::Transient(_) => {}
             Plan::Permanent => {
@@ -152,7 +158,10 @@ fn fast_backoff() -> Backoff {
 async fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < limit, "condition not met within {limit:?}");
+        assert!(
+            start.elapsed() < limit,
+            "condition not met within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -226,7 +235,11 @@ async fn thousand_messages_each_handled_once_or_dead_lettered_with_reason() {
             .unwrap()
             .parse()
             .unwrap();
-        assert_eq!(letter.attribute("origin"), Some("test"), "original attributes kept");
+        assert_eq!(
+            letter.attribute("origin"),
+            Some("test"),
+            "original attributes kept"
+        );
         assert_eq!(letter.attribute("seq"), Some(id.to_string().as_str()));
         assert_eq!(letter.body, body_of(id, plans[&id]), "body byte for byte");
         match plans[&id] {
@@ -248,7 +261,11 @@ async fn thousand_messages_each_handled_once_or_dead_lettered_with_reason() {
             }
             other => panic!("message {id} ({other:?}) should not be dead-lettered"),
         }
-        assert_eq!(log.handled(id), 0, "dead-lettered message {id} was also handled");
+        assert_eq!(
+            log.handled(id),
+            0,
+            "dead-lettered message {id} was also handled"
+        );
     }
     for (id, plan) in &plans {
         let should_succeed = match plan {
@@ -267,7 +284,11 @@ async fn thousand_messages_each_handled_once_or_dead_lettered_with_reason() {
         }
     }
     assert_eq!(dead_ids.len(), poison + permanent + exhausted);
-    assert_eq!(log.total_handled() as usize + dead_ids.len(), 1000, "none lost");
+    assert_eq!(
+        log.total_handled() as usize + dead_ids.len(),
+        1000,
+        "none lost"
+    );
     assert_eq!(queue.depth(), QueueDepth::default());
 
     // Transient failures were retried through the visibility timeout, never re-sent.
@@ -288,7 +309,11 @@ async fn thousand_messages_each_handled_once_or_dead_lettered_with_reason() {
         .sum();
     assert_eq!(c.retried, u64::from(expected_retries));
     assert_eq!(c.received, 1000 + c.retried);
-    assert_eq!(hook.snapshot(), c, "the metrics hook saw what the summary counts");
+    assert_eq!(
+        hook.snapshot(),
+        c,
+        "the metrics hook saw what the summary counts"
+    );
     assert_eq!(c.handler_runs, c.received - poison as u64);
 }
 
@@ -327,7 +352,10 @@ async fn transient_failures_back_off_through_visibility() {
     assert_eq!(log.handled(1), 1);
     assert!(dlq.peek_all().is_empty());
     let stats = queue.stats();
-    assert_eq!(stats.send_message_batch, 1, "no copies sent back to the queue");
+    assert_eq!(
+        stats.send_message_batch, 1,
+        "no copies sent back to the queue"
+    );
     assert_eq!(stats.change_message_visibility_batch, 2);
 }
 
@@ -387,7 +415,9 @@ async fn repeats_of_finished_work_are_acknowledged_without_running_the_handler()
             .unwrap();
     }
     queue
-        .send(OutgoingMessage::new(r#"{"id":99,"key":"contact-2:conv-9"}"#))
+        .send(OutgoingMessage::new(
+            r#"{"id":99,"key":"contact-2:conv-9"}"#,
+        ))
         .await
         .unwrap();
     let log = Arc::new(Log::default());
@@ -471,7 +501,12 @@ async fn heartbeat_keeps_a_slow_message_invisible() {
     // handler takes 20 s).
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(19) {
-        assert_eq!(queue.depth().visible, 0, "visible after {:?}", start.elapsed());
+        assert_eq!(
+            queue.depth().visible,
+            0,
+            "visible after {:?}",
+            start.elapsed()
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     wait_for(Duration::from_secs(5), || queue.depth().total() == 0).await;
@@ -508,7 +543,10 @@ async fn shutdown_finishes_in_flight_then_releases_the_rest() {
         .build()
         .unwrap();
     let run = spawn_run(consumer);
-    wait_for(Duration::from_secs(1), || log.attempts.lock().unwrap().len() == 4).await;
+    wait_for(Duration::from_secs(1), || {
+        log.attempts.lock().unwrap().len() == 4
+    })
+    .await;
     let stopped_at = Instant::now();
     shutdown.cancel();
     let summary = run.await.unwrap().unwrap();
@@ -705,9 +743,7 @@ async fn a_missing_queue_stops_the_run_with_an_error() {
     let queue = FailingReceive {
         inner: MemoryQueue::new("q"),
         receives: Arc::new(AtomicU32::new(0)),
-        error: || QueueError::NotFound {
-            queue: "q".into(),
-        },
+        error: || QueueError::NotFound { queue: "q".into() },
     };
     let consumer = Consumer::builder(queue, Scripted(Arc::new(Log::default())))
         .dead_letter_queue(MemoryQueue::new("dlq"))

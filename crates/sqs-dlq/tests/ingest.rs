@@ -41,7 +41,10 @@ fn post() -> axum::http::request::Builder {
 
 fn signed(body: &'static str, secret: &str, timestamp: i64) -> Request<Body> {
     post()
-        .header(SIGNATURE_HEADER, sign(secret.as_bytes(), timestamp, body.as_bytes()))
+        .header(
+            SIGNATURE_HEADER,
+            sign(secret.as_bytes(), timestamp, body.as_bytes()),
+        )
         .header(TIMESTAMP_HEADER, timestamp.to_string())
         .body(Body::from(body))
         .unwrap()
@@ -97,12 +100,7 @@ async fn without_a_secret_any_json_is_accepted() {
 #[tokio::test]
 async fn bad_json_gets_400_and_nothing_is_queued() {
     let queue = MemoryQueue::new("hooks");
-    for body in [
-        r#"{"campaignId": "#,
-        "",
-        "not json",
-        r#"{"a":1} trailing"#,
-    ] {
+    for body in [r#"{"campaignId": "#, "", "not json", r#"{"a":1} trailing"#] {
         let (status, json) = call(signed_router(&queue), signed(body, SECRET, now())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}");
         assert_eq!(json["error"], "invalid_json");
@@ -179,13 +177,13 @@ async fn missing_bad_malformed_and_stale_signatures_get_401() {
     let queue = MemoryQueue::new("hooks");
     let ts = now();
     let cases: Vec<(Request<Body>, &str)> = vec![
-        (
-            post().body(Body::from(EVENT)).unwrap(),
-            "signature_missing",
-        ),
+        (post().body(Body::from(EVENT)).unwrap(), "signature_missing"),
         (
             post()
-                .header(SIGNATURE_HEADER, sign(SECRET.as_bytes(), ts, EVENT.as_bytes()))
+                .header(
+                    SIGNATURE_HEADER,
+                    sign(SECRET.as_bytes(), ts, EVENT.as_bytes()),
+                )
                 .body(Body::from(EVENT))
                 .unwrap(),
             "signature_missing",
@@ -203,7 +201,10 @@ async fn missing_bad_malformed_and_stale_signatures_get_401() {
         (
             // the timestamp is part of what is signed
             post()
-                .header(SIGNATURE_HEADER, sign(SECRET.as_bytes(), ts, EVENT.as_bytes()))
+                .header(
+                    SIGNATURE_HEADER,
+                    sign(SECRET.as_bytes(), ts, EVENT.as_bytes()),
+                )
                 .header(TIMESTAMP_HEADER, (ts - 1).to_string())
                 .body(Body::from(EVENT))
                 .unwrap(),
@@ -227,7 +228,10 @@ async fn missing_bad_malformed_and_stale_signatures_get_401() {
         ),
         (
             post()
-                .header(SIGNATURE_HEADER, sign(SECRET.as_bytes(), ts, EVENT.as_bytes()))
+                .header(
+                    SIGNATURE_HEADER,
+                    sign(SECRET.as_bytes(), ts, EVENT.as_bytes()),
+                )
                 .header(TIMESTAMP_HEADER, "yesterday")
                 .body(Body::from(EVENT))
                 .unwrap(),

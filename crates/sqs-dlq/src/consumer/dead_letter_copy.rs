@@ -99,7 +99,10 @@ mod tests {
             attrs[ATTR_ERROR_CODE],
             AttributeValue::String("MAX_RECEIVES_EXCEEDED".into())
         );
-        assert_eq!(attrs[ATTR_RETRY_ATTEMPTS], AttributeValue::Number("3".into()));
+        assert_eq!(
+            attrs[ATTR_RETRY_ATTEMPTS],
+            AttributeValue::Number("3".into())
+        );
         assert_eq!(attrs["a00"], AttributeValue::String("0".into()));
         assert_eq!(copy.dropped_attributes, 2);
         assert_eq!(copy.message.body, "{\"x\":1}");

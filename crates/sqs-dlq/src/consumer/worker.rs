@@ -280,8 +280,8 @@ async fn run_handler<Q: Queue, H: Handler>(
     message: &ReceivedMessage,
     payload: H::Payload,
 ) -> Run {
-    let handler = AssertUnwindSafe(shared.handler.handle(payload, Delivery::new(message)))
-        .catch_unwind();
+    let handler =
+        AssertUnwindSafe(shared.handler.handle(payload, Delivery::new(message))).catch_unwind();
     let heartbeat = heartbeat(shared, message);
     tokio::select! {
         result = handler => match result {
@@ -300,10 +300,7 @@ async fn heartbeat<Q: Queue, H: Handler>(
     message: &ReceivedMessage,
 ) -> std::convert::Infallible {
     let interval = shared.config.heartbeat_interval;
-    let extend_to = shared
-        .config
-        .visibility_timeout
-        .min(MAX_VISIBILITY_TIMEOUT);
+    let extend_to = shared.config.visibility_timeout.min(MAX_VISIBILITY_TIMEOUT);
     let mut beats: u32 = 0;
     loop {
         tokio::time::sleep(interval).await;
