@@ -8,6 +8,7 @@ pub mod memory;
 pub mod queue;
 pub mod queue_stats;
 pub mod replay;
+pub mod sqs;
 pub mod report;
 
 pub use queue::{
@@ -16,6 +17,7 @@ pub use queue::{
 };
 pub use memory::{InjectedFailure, MemoryQueue, MemoryQueueBuilder, Operation};
 pub use queue_stats::RequestStats;
+pub use sqs::{QueueSettings, SqsQueue};
 pub use category::{Basis, Category, Classification, classify};
 pub use correlate::{Correlation, CorrelateError, CorrelationOutcome, Correlator, correlate_all};
 pub use dead_letter::{
