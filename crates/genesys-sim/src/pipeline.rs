@@ -95,10 +95,10 @@ pub(crate) async fn pipeline(
     // Rate limit and the informational headers.
     let limited_path = is_api && (!is_token || state.config.token_rate_limited);
     let faulty_path = is_api && (!is_token || state.config.token_faults);
-    let (admission, allowed, count, reset, fault) = {
+    let (admission, allowed, count, reset, fault, quirk) = {
         let mut live = lock(&state.live);
         let now = tokio::time::Instant::now();
-        let (count, reset) = live.window.hit(now);
+        let (count, reset) = if is_api { live.window.hit(now) } else { (0, 0) };
         let allowed = live.limiter.as_ref().map_or(UNLIMITED_ALLOWED, |g| {
             (g.rate_per_sec() * WINDOW.as_secs_f64()).round().max(1.0) as u64
         });
@@ -111,7 +111,14 @@ pub(crate) async fn pipeline(
         } else {
             None
         };
-        (admission, allowed, count, reset, fault)
+        (
+            admission,
+            allowed,
+            count,
+            reset,
+            fault,
+            live.retry_after_zero,
+        )
     };
 
     let mut response = if let Admission::Limited(wait) = admission {
@@ -123,11 +130,7 @@ pub(crate) async fn pipeline(
             format!("Rate limit exceeded the maximum. Retry the request in [{secs}] seconds"),
         );
         // The quirk: the limit is still in force, yet the header says 0.
-        e.retry_after = Some(if state.config.retry_after_zero {
-            0
-        } else {
-            secs
-        });
+        e.retry_after = Some(if quirk { 0 } else { secs });
         e.render(&correlation_id)
     } else {
         match run(&state, req, next, fault, &path).await {

@@ -239,6 +239,11 @@ impl SimOrg {
         Ok(())
     }
 
+    /// Turns the `Retry-After: 0` quirk on or off from now on.
+    pub fn set_retry_after_zero(&self, on: bool) {
+        lock(&self.state.live).retry_after_zero = on;
+    }
+
     /// Removes the rate limit.
     pub fn clear_rate_limit(&self) {
         lock(&self.state.live).limiter = None;

@@ -25,6 +25,7 @@ pub(crate) struct Live {
     pub rng: SmallRng,
     pub latency: Duration,
     pub jitter: Duration,
+    pub retry_after_zero: bool,
 }
 
 /// A sent message, kept for bulk lookups too.
@@ -64,6 +65,7 @@ impl SimState {
             rng: SmallRng::seed_from_u64(hash(config.seed, &[0xFA17])),
             latency: config.latency,
             jitter: config.jitter,
+            retry_after_zero: config.retry_after_zero,
         };
         Self {
             config,

@@ -48,6 +48,10 @@ async fn quirk_mode_says_retry_after_zero_while_still_limited() {
         assert_eq!(resp.status(), 429);
         assert_eq!(resp.headers()["retry-after"], "0");
     }
+    sim.set_retry_after_zero(false);
+    let resp = history(&sim, &jwt).await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "1");
 }
 
 #[tokio::test]
