@@ -30,10 +30,10 @@ fn per_op(n: u32, mut batch: impl FnMut(u32)) -> f64 {
     figures[BATCHES / 2]
 }
 
-fn row(name: &str, ns: f64, baseline: Option<f64>) {
+fn row(name: &str, ns: f64, baseline: Option<(&str, f64)>) {
     match baseline {
-        Some(b) => println!(
-            "{name:<52} {ns:>9.1} ns/op   ({:+.1} ns vs baseline)",
+        Some((label, b)) => println!(
+            "{name:<52} {ns:>9.1} ns/op   ({:+.1} ns vs {label})",
             ns - b
         ),
         None => println!("{name:<52} {ns:>9.1} ns/op"),
@@ -105,7 +105,11 @@ fn main() {
             }
         })
     });
-    row("Pacer::per_second(1e9, 1000).acquire()", high, Some(bare));
+    row(
+        "Pacer::per_second(1e9, 1000).acquire()",
+        high,
+        Some(("bare governor", bare)),
+    );
 
     let observed = per_op(n_ops, |n| {
         let pacer = Pacer::per_second(1e9, 1000);
@@ -120,7 +124,7 @@ fn main() {
     row(
         "observe(unchanged limit) + acquire(), 1e9/s",
         observed,
-        Some(high),
+        Some(("acquire alone", high)),
     );
 
     let mt = tokio::runtime::Builder::new_multi_thread()
@@ -149,7 +153,7 @@ fn main() {
     row(
         "2 tasks sharing one Pacer (1e9/s, 2 threads)",
         shared,
-        Some(high),
+        Some(("one task", high)),
     );
 
     println!("\n-- Backoff::delay (SmallRng)");
