@@ -141,28 +141,35 @@ impl AnalyticsClient {
     ) -> BoxStream<'static, Result<JobResultsPage, AnalyticsError>> {
         let client = self.clone();
         let job = job.clone();
-        // state: Some(cursor to send) while there is a page to read
-        stream::unfold(Some(None::<String>), move |cursor| {
+        stream::unfold(ResultsCursor::First, move |state| {
             let client = client.clone();
             let job = job.clone();
             async move {
-                let cursor = cursor?;
-                let page = client
+                let cursor = match state {
+                    ResultsCursor::First => None,
+                    ResultsCursor::Next(c) => Some(c),
+                    ResultsCursor::Repeated(cursor) => {
+                        let e = AnalyticsError::CursorRepeated {
+                            job_id: job.as_str().to_owned(),
+                            cursor,
+                        };
+                        return Some((Err(e), ResultsCursor::Done));
+                    }
+                    ResultsCursor::Done => return None,
+                };
+                match client
                     .job_results_page(&job, cursor.as_deref(), page_size)
-                    .await;
-                match page {
-                    Err(e) => Some((Err(e), None)),
+                    .await
+                {
+                    Err(e) => Some((Err(e), ResultsCursor::Done)),
                     Ok(page) => {
                         let next = match page.cursor.as_deref() {
-                            None | Some("") => None,
+                            None | Some("") => ResultsCursor::Done,
+                            // the page is delivered; the loop ends with an error after it
                             Some(c) if Some(c) == cursor.as_deref() => {
-                                let e = AnalyticsError::CursorRepeated {
-                                    job_id: job.as_str().to_owned(),
-                                    cursor: c.to_owned(),
-                                };
-                                return Some((Err(e), None));
+                                ResultsCursor::Repeated(c.to_owned())
                             }
-                            Some(c) => Some(Some(c.to_owned())),
+                            Some(c) => ResultsCursor::Next(c.to_owned()),
                         };
                         Some((Ok(page), next))
                     }
@@ -196,6 +203,18 @@ impl AnalyticsClient {
         }
         self.call(endpoints::JOB_RESULTS, request).await
     }
+}
+
+/// Where a job results stream is.
+enum ResultsCursor {
+    /// Nothing read yet.
+    First,
+    /// The cursor for the next page.
+    Next(String),
+    /// The last page repeated the cursor it was asked with.
+    Repeated(String),
+    /// No more pages.
+    Done,
 }
 
 #[async_trait]
