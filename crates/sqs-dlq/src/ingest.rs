@@ -14,7 +14,7 @@
 //!     WebhookIngest::builder(queue)
 //!         .signing_secret(SecretString::from("shared-secret"))
 //!         .timestamp_tolerance(Duration::from_secs(300))
-//!         .forward_header("x-genesys-webhook-id")
+//!         .forward_header(http::HeaderName::from_static("x-genesys-webhook-id"))
 //!         .router(),
 //! );
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
@@ -184,11 +184,12 @@ impl WebhookIngestBuilder {
         self
     }
 
-    /// Copies this request header, when present, into a message attribute of the same name
-    /// (for example `x-genesys-webhook-id`). At most ten are kept (an SQS limit).
-    pub fn forward_header(mut self, name: &'static str) -> Self {
+    /// Copies this request header, when present, into a message attribute (for example
+    /// `x-genesys-webhook-id`). The attribute is named after the header, with characters SQS
+    /// does not allow in attribute names replaced by `_`. At most ten are kept (an SQS limit).
+    pub fn forward_header(mut self, name: HeaderName) -> Self {
         if self.forward_headers.len() < MAX_MESSAGE_ATTRIBUTES {
-            self.forward_headers.push(HeaderName::from_static(name));
+            self.forward_headers.push(name);
         }
         self
     }
@@ -358,7 +359,7 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
     for name in &state.forward_headers {
         if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
             attributes.insert(
-                name.as_str().to_owned(),
+                attribute_name(name),
                 AttributeValue::String(value.to_owned()),
             );
         }
@@ -375,6 +376,21 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
             Err(Rejection::QueueUnavailable)
         }
     }
+}
+
+/// A header name as an SQS attribute name (letters, digits, `-`, `_`, `.`).
+fn attribute_name(header: &HeaderName) -> String {
+    header
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Rejection> {
@@ -447,6 +463,12 @@ mod tests {
             value,
             "sha256=49f24e537407743fa4a0242bb63b94b9a47ee99cbbe071ccd8a22550ae411686"
         );
+    }
+
+    #[test]
+    fn header_names_become_valid_attribute_names() {
+        let name = HeaderName::from_static("x-trace!id#1");
+        assert_eq!(attribute_name(&name), "x-trace_id_1");
     }
 
     #[test]

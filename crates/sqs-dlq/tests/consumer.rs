@@ -13,9 +13,10 @@ use rand::{Rng, SeedableRng};
 use retry_policy::{Backoff, Jitter};
 use sqs_dlq::consumer::codes;
 use sqs_dlq::{
-    BatchOutcome, Consumer, ConsumerCounters, ConsumerError, Delivery, Handler, HandlerError,
-    InjectedFailure, Json, MemoryIdempotencyStore, MemoryQueue, Operation, OutgoingMessage, Queue,
-    QueueDepth, QueueError, ReceiveOptions, ReceivedMessage, RunSummary,
+    BatchOutcome, Claim, Consumer, ConsumerCounters, ConsumerError, Delivery, Handler,
+    HandlerError, IdempotencyError, IdempotencyStore, InjectedFailure, Json,
+    MemoryIdempotencyStore, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth, QueueError,
+    ReceiveOptions, ReceivedMessage, RunSummary,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -33,6 +34,8 @@ enum Plan {
     /// Fails transiently on this many attempts, then succeeds.
     Transient(u32),
     Permanent,
+    /// Permanent, with the handler's own dead-letter error code.
+    PermanentCoded,
     Poison,
     /// Never finishes.
     Stuck,
@@ -108,6 +111,11 @@ impl Handler for Scripted {
             Plan::Transient(_) => {}
             Plan::Permanent => {
                 return Err(HandlerError::permanent(format!("record {id} rejected")));
+            }
+            Plan::PermanentCoded => {
+                return Err(
+                    HandlerError::permanent("target answered 400").with_code("ERROR_FROM_TARGET")
+                );
             }
             Plan::Stuck => std::future::pending::<()>().await,
             Plan::Slow(d) => tokio::time::sleep(d).await,
@@ -822,4 +830,83 @@ fn builder_refuses_unsafe_settings() {
             Err(ConsumerError::InvalidSetting { .. })
         ));
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_handler_can_name_the_dead_letter_error_code() {
+    let queue = MemoryQueue::new("q");
+    let dlq = MemoryQueue::new("dlq");
+    let plans = HashMap::from([(1, Plan::PermanentCoded)]);
+    send_all(&queue, &plans).await;
+    let shutdown = CancellationToken::new();
+    let consumer = Consumer::builder(
+        queue.clone(),
+        Scripted(Arc::new(Log {
+            plan: plans,
+            ..Log::default()
+        })),
+    )
+    .dead_letter_queue(dlq.clone())
+    .shutdown(shutdown.clone())
+    .build()
+    .unwrap();
+    let run = spawn_run(consumer);
+    wait_for(Duration::from_secs(10), || queue.depth().total() == 0).await;
+    shutdown.cancel();
+    run.await.unwrap().unwrap();
+    let dead = dlq.peek_all();
+    assert_eq!(
+        dead[0].attribute(codes::ATTR_ERROR_CODE),
+        Some("ERROR_FROM_TARGET")
+    );
+    assert_eq!(
+        dead[0].attribute(codes::ATTR_ERROR_MESSAGE),
+        Some("target answered 400")
+    );
+}
+
+/// An idempotency store that is down.
+struct DownStore;
+
+#[async_trait]
+impl IdempotencyStore for DownStore {
+    async fn try_begin(&self, _key: &str) -> Result<Claim, IdempotencyError> {
+        Err(IdempotencyError::Unavailable {
+            message: "redis: connection refused".into(),
+            source: None,
+        })
+    }
+    async fn complete(&self, _key: &str) -> Result<(), IdempotencyError> {
+        Ok(())
+    }
+    async fn release(&self, _key: &str) -> Result<(), IdempotencyError> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreachable_idempotency_store_puts_messages_back_unrun() {
+    let queue = MemoryQueue::new("q");
+    let dlq = MemoryQueue::new("dlq");
+    queue
+        .send(OutgoingMessage::new(r#"{"id":1,"key":"k"}"#))
+        .await
+        .unwrap();
+    let log = Arc::new(Log::default());
+    let shutdown = CancellationToken::new();
+    let consumer = Consumer::builder(queue.clone(), Scripted(log.clone()))
+        .dead_letter_queue(dlq.clone())
+        .idempotency_store(DownStore)
+        .retry_backoff(Backoff::constant(Duration::from_secs(10)))
+        .shutdown(shutdown.clone())
+        .build()
+        .unwrap();
+    let run = spawn_run(consumer);
+    tokio::time::sleep(Duration::from_secs(35)).await;
+    shutdown.cancel();
+    let summary = run.await.unwrap().unwrap();
+    assert_eq!(log.attempts(1), 0, "never run without the duplicate check");
+    assert!(summary.counters.deferred >= 3, "{:?}", summary.counters);
+    assert_eq!(queue.depth().total(), 1, "not lost, not dead-lettered");
+    assert!(dlq.peek_all().is_empty());
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderName, Request, StatusCode};
 use bytes::Bytes;
 use secrecy::SecretString;
 use sqs_dlq::ingest::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
@@ -31,7 +31,7 @@ fn signed_router(queue: &MemoryQueue) -> Router {
     WebhookIngest::builder(queue.clone())
         .path("/hooks")
         .signing_secret(SecretString::from(SECRET))
-        .forward_header("x-genesys-webhook-id")
+        .forward_header(HeaderName::from_static("x-genesys-webhook-id"))
         .router()
 }
 

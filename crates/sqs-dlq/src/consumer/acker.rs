@@ -241,3 +241,119 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{ConsumerCounters, NoMetrics};
+    use crate::{InjectedFailure, MemoryQueue, Operation, OutgoingMessage, ReceiveOptions};
+
+    async fn received(queue: &MemoryQueue, n: usize) -> Vec<String> {
+        let messages = (0..n)
+            .map(|i| OutgoingMessage::new(format!("m{i}")))
+            .collect();
+        queue.send_batch(messages).await.unwrap();
+        let mut handles = Vec::new();
+        while handles.len() < n {
+            let got = queue
+                .receive(&ReceiveOptions::default().wait_time(Duration::ZERO))
+                .await
+                .unwrap();
+            handles.extend(got.into_iter().map(|m| m.receipt_handle));
+        }
+        queue.reset_stats();
+        handles
+    }
+
+    fn meter() -> Arc<Meter> {
+        Arc::new(Meter {
+            counters: ConsumerCounters::new(),
+            hook: Arc::new(NoMetrics),
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn full_batches_go_at_once_and_the_rest_after_the_interval() {
+        let queue = MemoryQueue::new("q");
+        let handles = received(&queue, 25).await;
+        let meter = meter();
+        let (acks, task) = spawn(
+            Arc::new(queue.clone()),
+            meter.clone(),
+            Duration::from_millis(100),
+            CancellationToken::new(),
+        );
+        for h in handles {
+            acks.send(Ack::Delete(h));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(queue.stats().delete_message_batch, 2);
+        assert_eq!(queue.depth().total(), 5);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(queue.stats().delete_message_batch, 3);
+        assert_eq!(queue.depth().total(), 0);
+        acks.send(Ack::Finish);
+        task.await.unwrap();
+        assert_eq!(meter.counters.snapshot().deleted, 25);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_batch_failure_is_retried_and_finish_flushes() {
+        let queue = MemoryQueue::new("q");
+        let handles = received(&queue, 3).await;
+        queue.fail_next(Operation::Delete, 2, InjectedFailure::Throttled);
+        let meter = meter();
+        let (acks, task) = spawn(
+            Arc::new(queue.clone()),
+            meter.clone(),
+            Duration::from_secs(60),
+            CancellationToken::new(),
+        );
+        for h in handles {
+            acks.send(Ack::Delete(h));
+        }
+        acks.send(Ack::Finish);
+        task.await.unwrap();
+        assert_eq!(queue.depth().total(), 0);
+        assert_eq!(meter.counters.snapshot().deleted, 3);
+        assert_eq!(meter.counters.snapshot().delete_failures, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn visibility_changes_are_batched_too() {
+        let queue = MemoryQueue::new("q");
+        let handles = received(&queue, 4).await;
+        let (acks, task) = spawn(
+            Arc::new(queue.clone()),
+            meter(),
+            Duration::from_millis(100),
+            CancellationToken::new(),
+        );
+        for h in handles {
+            acks.send(Ack::Visibility(h, Duration::ZERO));
+        }
+        acks.send(Ack::Finish);
+        task.await.unwrap();
+        assert_eq!(queue.stats().change_message_visibility_batch, 1);
+        assert_eq!(queue.depth().visible, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abort_still_flushes_what_arrived() {
+        let queue = MemoryQueue::new("q");
+        let handles = received(&queue, 2).await;
+        let abort = CancellationToken::new();
+        let (acks, task) = spawn(
+            Arc::new(queue.clone()),
+            meter(),
+            Duration::from_secs(60),
+            abort.clone(),
+        );
+        for h in handles {
+            acks.send(Ack::Delete(h));
+        }
+        abort.cancel();
+        task.await.unwrap();
+        assert_eq!(queue.depth().total(), 0);
+    }
+}
