@@ -601,10 +601,12 @@ async fn receive_loop<Q: Queue, H: Handler>(
             },
         };
         let started = Instant::now();
+        // Messages already received win over a shutdown arriving at the same moment: they are
+        // handled (within the shutdown deadline) rather than left invisible until their timeout.
         let received = tokio::select! {
             biased;
-            _ = stop.cancelled() => return Ok(()),
             received = shared.queue.receive(&opts) => received,
+            _ = stop.cancelled() => return Ok(()),
         };
         match received {
             Ok(messages) => {
