@@ -504,7 +504,9 @@ mod tests {
     #[tokio::test]
     async fn two_hundred_fifty_ids_take_three_queries() {
         let m = Memory::many(250, |i| (i % 20) as i64);
-        let r = m.correlate(&ids(250)).await.unwrap();
+        // the trait is object safe: code can hold a `dyn Analytics`
+        let dynamic: &dyn Analytics = &m;
+        let r = dynamic.correlate(&ids(250)).await.unwrap();
         assert_eq!(r.found.len(), 250);
         assert!(r.not_found.is_empty() && r.failed.is_empty());
         assert_eq!(r.queries, 3);

@@ -26,7 +26,9 @@ async fn sim(conversations: u32, span_days: u64) -> SimOrg {
         .conversations(conversations)
         .messages_per_conversation(1)
         .history_span(Duration::from_secs(span_days * 86_400))
-        .analytics_job_delay(Duration::from_millis(150))
+        // QUEUED for the first 200 ms: long enough to be seen right after submitting on a
+        // loaded machine, short enough to keep the test quick
+        .analytics_job_delay(Duration::from_millis(400))
         .start()
         .await
         .unwrap()
