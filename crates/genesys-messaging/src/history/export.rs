@@ -397,7 +397,7 @@ impl<S: HistorySource> HistoryExport<S> {
                     return Err(ArchiveError::Sink {
                         batch: Box::new(batch),
                         source,
-                        report: Box::new(stream.report()),
+                        report: Box::new(incomplete(stream.report())),
                     });
                 }
                 batch_no += 1;
@@ -406,7 +406,7 @@ impl<S: HistorySource> HistoryExport<S> {
             if let Some(source) = failure.take() {
                 return Err(ArchiveError::History {
                     source,
-                    report: Box::new(stream.report()),
+                    report: Box::new(incomplete(stream.report())),
                 });
             }
             if flush {
@@ -845,6 +845,12 @@ impl<S: HistorySource> Driver<S> {
     ) -> Result<(), Gone> {
         self.tx.send(item).await.map_err(|_| Gone)
     }
+}
+
+/// The archive stopped early, whatever the stream had done.
+fn incomplete(mut report: HistoryReport) -> HistoryReport {
+    report.complete = false;
+    report
 }
 
 /// Pages to fetch according to the first answer.

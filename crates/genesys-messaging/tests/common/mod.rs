@@ -29,6 +29,15 @@ fn region(base: &str) -> Region {
 
 /// An OAuth client of the simulator.
 pub fn sim_client(sim: &genesys_sim::SimOrg, pacer: Pacer) -> GenesysClient {
+    sim_client_with(sim, pacer, fast_policy())
+}
+
+/// An OAuth client of the simulator with its own retry policy.
+pub fn sim_client_with(
+    sim: &genesys_sim::SimOrg,
+    pacer: Pacer,
+    policy: RetryPolicy,
+) -> GenesysClient {
     GenesysClient::builder()
         .region(region(&sim.base_url()))
         .credentials(ClientCredentials::new(
@@ -36,7 +45,7 @@ pub fn sim_client(sim: &genesys_sim::SimOrg, pacer: Pacer) -> GenesysClient {
             sim.client_secret().to_owned(),
         ))
         .pacer(pacer)
-        .retry_policy(fast_policy())
+        .retry_policy(policy)
         .request_timeout(Duration::from_secs(5))
         .build()
         .unwrap()

@@ -1,0 +1,287 @@
+//! The paced sender against the simulator: order per conversation under 429s, outcomes,
+//! limits, back-pressure, open messaging.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use genesys_messaging::MessagingError;
+use genesys_messaging::MessengerType;
+use genesys_messaging::sender::{MessageSender, OutboundMessage};
+use genesys_sim::{Faults, SimOrg};
+use retry_policy::Pacer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_conversation_order_survives_429s_and_retries() {
+    let sim = SimOrg::builder()
+        .seed(4)
+        .conversations(10)
+        .messages_per_conversation(1)
+        .rate_limit(300.0, 2)
+        .retry_after_zero(true)
+        .faults(Faults {
+            server_errors: 0.05,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    // The client starts well above the sim's limit with a large burst, so 429s (with the
+    // Retry-After: 0 quirk) happen before and after the pacer adapts to the sim's headers.
+    let policy = retry_policy::RetryPolicy::builder()
+        .max_attempts(40)
+        .backoff(retry_policy::Backoff::exponential(
+            Duration::from_millis(5),
+            Duration::from_millis(40),
+        ))
+        .retry_after_floor(Duration::from_millis(20))
+        .max_elapsed(Duration::from_secs(20))
+        .no_budget()
+        .build();
+    let client = common::sim_client_with(&sim, Pacer::per_second(2_000.0, 8), policy);
+    let sender = MessageSender::builder(&client)
+        .workers(4)
+        .queue_capacity(64)
+        .build()
+        .unwrap();
+    let conversations = sim.conversations();
+    let mut pending = Vec::new();
+    for i in 0..12 {
+        for c in &conversations {
+            let text = format!("{}#{i:02}", c.id);
+            pending.push((
+                c.id.clone(),
+                sender
+                    .submit(OutboundMessage::agent_text(
+                        &c.id,
+                        &c.communication_id,
+                        text,
+                    ))
+                    .await
+                    .unwrap(),
+            ));
+        }
+    }
+    let mut outcomes = Vec::new();
+    for (conv, p) in pending {
+        outcomes.push((conv, p.await.unwrap()));
+    }
+    let stats = sender.shutdown().await;
+    assert_eq!((stats.submitted, stats.sent, stats.failed), (120, 120, 0));
+    let sim_stats = sim.stats();
+    assert!(sim_stats.rate_limited > 0, "the test must exercise 429s");
+    for c in &conversations {
+        let texts: Vec<String> = sim_stats.sent[&c.id]
+            .iter()
+            .map(|m| m.text.clone().unwrap())
+            .collect();
+        let expected: Vec<String> = (0..12).map(|i| format!("{}#{i:02}", c.id)).collect();
+        assert_eq!(
+            texts, expected,
+            "conversation {} received out of order",
+            c.id
+        );
+    }
+    // Every caller got the id the platform gave its message.
+    for (conv, sent) in &outcomes {
+        assert!(sim_stats.sent[conv].iter().any(|m| m.id == sent.id));
+        assert_eq!(&sent.order_key, conv);
+    }
+}
+
+#[tokio::test]
+async fn too_long_text_is_refused_before_sending() {
+    let sim = SimOrg::builder()
+        .seed(1)
+        .conversations(1)
+        .messages_per_conversation(1)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client)
+        .workers(1)
+        .queue_capacity(4)
+        .build()
+        .unwrap();
+    let c = &sim.conversations()[0];
+    let sms = OutboundMessage::agent_text(&c.id, &c.communication_id, "x".repeat(766))
+        .channel(MessengerType::Sms);
+    assert!(matches!(
+        sender.submit(sms).await,
+        Err(MessagingError::TextTooLong { limit: 765, .. })
+    ));
+    let web = OutboundMessage::agent_text(&c.id, &c.communication_id, "x".repeat(2_001));
+    assert!(matches!(
+        sender.submit(web).await,
+        Err(MessagingError::TextTooLong { limit: 2_000, .. })
+    ));
+    assert_eq!(sim.stats().total_requests, 0);
+    let ok = sender
+        .submit(OutboundMessage::agent_text(
+            &c.id,
+            &c.communication_id,
+            "x".repeat(2_000),
+        ))
+        .await
+        .unwrap();
+    ok.await.unwrap();
+}
+
+#[tokio::test]
+async fn final_failures_reach_the_caller() {
+    let sim = SimOrg::builder()
+        .seed(1)
+        .conversations(1)
+        .messages_per_conversation(1)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client)
+        .workers(2)
+        .queue_capacity(4)
+        .build()
+        .unwrap();
+    let c = &sim.conversations()[0];
+    let wrong = sender
+        .submit(OutboundMessage::agent_text(
+            &c.id,
+            "no-such-communication",
+            "hi",
+        ))
+        .await
+        .unwrap();
+    let err = wrong.await.unwrap_err();
+    assert_eq!(err.status(), Some(404), "{err}");
+    let right = sender
+        .submit(OutboundMessage::agent_text(
+            &c.id,
+            &c.communication_id,
+            "hi",
+        ))
+        .await
+        .unwrap();
+    assert!(!right.await.unwrap().id.is_empty());
+    let stats = sender.shutdown().await;
+    assert_eq!((stats.sent, stats.failed), (1, 1));
+}
+
+#[tokio::test]
+async fn a_full_queue_pushes_back() {
+    let sim = SimOrg::builder()
+        .seed(1)
+        .conversations(1)
+        .messages_per_conversation(1)
+        .latency(Duration::from_millis(100), Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client)
+        .workers(1)
+        .queue_capacity(1)
+        .build()
+        .unwrap();
+    let c = &sim.conversations()[0];
+    let msg = |i: u32| OutboundMessage::agent_text(&c.id, &c.communication_id, format!("m{i}"));
+    let first = sender.submit(msg(0)).await.unwrap(); // taken by the worker
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = sender.try_submit(msg(1)).unwrap().unwrap(); // fills the one slot
+    let third = sender.try_submit(msg(2)).unwrap();
+    assert!(third.is_err(), "the queue is full: the message comes back");
+    // `submit` waits for room instead.
+    let third = tokio::time::timeout(Duration::from_secs(2), sender.submit(third.unwrap_err()))
+        .await
+        .unwrap()
+        .unwrap();
+    for p in [first, second, third] {
+        p.await.unwrap();
+    }
+    let texts: Vec<String> = sim.stats().sent[&c.id]
+        .iter()
+        .map(|m| m.text.clone().unwrap())
+        .collect();
+    assert_eq!(texts, ["m0", "m1", "m2"]);
+}
+
+#[tokio::test]
+async fn open_messaging_inbound_keeps_each_users_order() {
+    let sim = SimOrg::builder()
+        .seed(8)
+        .conversations(6)
+        .messages_per_conversation(1)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let conv = sim
+        .conversations()
+        .into_iter()
+        .find(|c| c.integration_id.is_some())
+        .expect("an open messaging conversation");
+    let integration = conv.integration_id.clone().unwrap();
+    let sender = MessageSender::builder(&client)
+        .workers(3)
+        .queue_capacity(30)
+        .build()
+        .unwrap();
+    let mut pending = Vec::new();
+    for i in 0..10 {
+        pending.push(
+            sender
+                .submit(OutboundMessage::open_inbound_text(
+                    &integration,
+                    "user-1",
+                    format!("u{i}"),
+                ))
+                .await
+                .unwrap(),
+        );
+    }
+    for p in pending {
+        p.await.unwrap();
+    }
+    let texts: Vec<String> = sim.stats().sent[&conv.id]
+        .iter()
+        .map(|m| m.text.clone().unwrap())
+        .collect();
+    assert_eq!(texts, (0..10).map(|i| format!("u{i}")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn shutdown_sends_what_was_queued_then_refuses() {
+    let sim = SimOrg::builder()
+        .seed(1)
+        .conversations(2)
+        .messages_per_conversation(1)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client)
+        .workers(2)
+        .queue_capacity(50)
+        .build()
+        .unwrap();
+    let c = &sim.conversations()[0];
+    let mut pending = Vec::new();
+    for i in 0..20 {
+        pending.push(
+            sender
+                .submit(OutboundMessage::agent_text(
+                    &c.id,
+                    &c.communication_id,
+                    format!("s{i}"),
+                ))
+                .await
+                .unwrap(),
+        );
+    }
+    let stats = sender.shutdown().await;
+    assert_eq!(stats.sent, 20);
+    for p in pending {
+        p.await.unwrap();
+    }
+}
