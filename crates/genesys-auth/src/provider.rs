@@ -427,3 +427,65 @@ impl fmt::Debug for ClientCredentialsProviderBuilder {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(min: Duration, fraction: f64) -> ClientCredentialsProvider {
+        ClientCredentialsProvider::builder(ClientCredentials::new("id", "secret"), Region::UsEast1)
+            .min_refresh_margin(min)
+            .refresh_fraction(fraction)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn refresh_margin_is_the_larger_of_60s_and_a_tenth_but_at_most_half() {
+        let p = provider(DEFAULT_MIN_REFRESH_MARGIN, DEFAULT_REFRESH_FRACTION);
+        assert_eq!(
+            p.refresh_margin(Duration::from_secs(86_400)),
+            Duration::from_secs(8_640)
+        );
+        assert_eq!(
+            p.refresh_margin(Duration::from_secs(300)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            p.refresh_margin(Duration::from_secs(1_000)),
+            Duration::from_secs(100)
+        );
+        assert_eq!(
+            p.refresh_margin(Duration::from_secs(90)),
+            Duration::from_secs(45)
+        );
+        assert_eq!(
+            p.refresh_margin(Duration::from_millis(400)),
+            Duration::from_millis(200)
+        );
+        let q = provider(Duration::ZERO, f64::NAN);
+        assert_eq!(
+            q.refresh_margin(Duration::from_secs(1_000)),
+            Duration::from_secs(100)
+        );
+        assert_eq!(
+            p.token_url().as_str(),
+            "https://login.mypurecloud.com/oauth/token"
+        );
+    }
+
+    #[test]
+    fn empty_credentials_and_bad_login_urls_are_refused() {
+        let empty =
+            ClientCredentialsProvider::builder(ClientCredentials::new("", "s"), Region::UsEast1)
+                .build();
+        assert!(matches!(empty, Err(GenesysError::InvalidInput(_))));
+        let ftp = Url::parse("ftp://x.example/").unwrap();
+        let bad = ClientCredentialsProvider::builder(
+            ClientCredentials::new("id", "s"),
+            Region::custom(ftp.clone(), ftp),
+        )
+        .build();
+        assert!(matches!(bad, Err(GenesysError::InvalidInput(_))));
+    }
+}

@@ -40,3 +40,47 @@ impl RetryableError for AuthError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api_error::ApiError;
+    use std::time::Duration;
+
+    fn api(status: u16, retry_after: Option<Duration>) -> GenesysError {
+        let mut e = ApiError::from_response(status, &http::HeaderMap::new(), b"");
+        e.retry_after = retry_after;
+        GenesysError::Api(e)
+    }
+
+    #[test]
+    fn classes() {
+        let ra = Some(Duration::from_secs(2));
+        assert_eq!(api(429, ra).retry_class(), RetryClass::retry_after(ra));
+        assert_eq!(api(503, None).retry_class(), RetryClass::retry());
+        assert_eq!(api(501, None).retry_class(), RetryClass::Fail);
+        assert_eq!(api(404, None).retry_class(), RetryClass::Fail);
+        let exhausted = GenesysError::RetriesExhausted {
+            attempts: 4,
+            elapsed: Duration::ZERO,
+            last: Box::new(api(429, ra)),
+        };
+        assert_eq!(exhausted.retry_class(), RetryClass::retry());
+        assert_eq!(
+            GenesysError::InvalidInput("x".into()).retry_class(),
+            RetryClass::Fail
+        );
+        let refused = AuthError::InvalidCredentials {
+            status: 401,
+            error: None,
+            description: None,
+        };
+        assert_eq!(GenesysError::Auth(refused).retry_class(), RetryClass::Fail);
+        let busy = AuthError::TokenEndpoint {
+            status: 503,
+            error: None,
+            description: None,
+        };
+        assert_eq!(busy.retry_class(), RetryClass::retry());
+    }
+}

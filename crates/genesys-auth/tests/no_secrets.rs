@@ -79,11 +79,19 @@ async fn secrets_never_reach_logs_debug_display_or_errors() {
 
     // A full run: token, 401, refresh, retry, 503, success.
     let server = MockServer::start().await;
-    token_mock(json!({"access_token": TOKEN_A, "expires_in": 3600})).up_to_n_times(1).mount(&server).await;
-    token_mock(json!({"access_token": TOKEN_B, "expires_in": 3600})).mount(&server).await;
+    token_mock(json!({"access_token": TOKEN_A, "expires_in": 3600}))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    token_mock(json!({"access_token": TOKEN_B, "expires_in": 3600}))
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/x"))
-        .and(header("authorization", format!("Bearer {TOKEN_A}").as_str()))
+        .and(header(
+            "authorization",
+            format!("Bearer {TOKEN_A}").as_str(),
+        ))
         .respond_with(ResponseTemplate::new(401).set_body_json(json!({"code": "bad.credentials"})))
         .mount(&server)
         .await;
@@ -104,20 +112,32 @@ async fn secrets_never_reach_logs_debug_display_or_errors() {
     assert_eq!(client.metrics().token_requests, 2);
     show("GenesysClient", format!("{client:?}"), None);
     show("ClientMetrics", format!("{:?}", client.metrics()), None);
-    show("provider via client", format!("{:?}", client.token_provider()), None);
+    show(
+        "provider via client",
+        format!("{:?}", client.token_provider()),
+        None,
+    );
     let response = client.send(ApiRequest::get("/api/v2/x")).await.unwrap();
     show("ApiResponse", format!("{response:?}"), None);
 
     // Errors from the login service, including a truncated answer holding a token.
     for answer in [
-        ResponseTemplate::new(401).set_body_json(json!({"error": "invalid_client", "description": "bad secret"})),
-        ResponseTemplate::new(200).set_body_string(format!(r#"{{"access_token":"{TRUNCATED_TOKEN}","expi"#)),
-        ResponseTemplate::new(200).set_body_json(json!({"access_token": TRUNCATED_TOKEN, "expires_in": -1})),
-        ResponseTemplate::new(200).set_body_json(json!({"access_token": 12345, "expires_in": TRUNCATED_TOKEN})),
+        ResponseTemplate::new(401)
+            .set_body_json(json!({"error": "invalid_client", "description": "bad secret"})),
+        ResponseTemplate::new(200)
+            .set_body_string(format!(r#"{{"access_token":"{TRUNCATED_TOKEN}","expi"#)),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"access_token": TRUNCATED_TOKEN, "expires_in": -1})),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"access_token": 12345, "expires_in": TRUNCATED_TOKEN})),
         ResponseTemplate::new(503).set_body_string("down"),
     ] {
         let login = MockServer::start().await;
-        Mock::given(method("POST")).and(path("/oauth/token")).respond_with(answer).mount(&login).await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(answer)
+            .mount(&login)
+            .await;
         let provider = ClientCredentialsProvider::builder(credentials(), region(&login))
             .retry_policy(fast_policy(2))
             .build()
@@ -126,32 +146,57 @@ async fn secrets_never_reach_logs_debug_display_or_errors() {
         let err = provider.access_token().await.unwrap_err();
         show("AuthError", format!("{err:?}"), Some(err.to_string()));
         let err = GenesysError::from(err);
-        show("GenesysError::Auth", format!("{err:?}"), Some(err.to_string()));
+        show(
+            "GenesysError::Auth",
+            format!("{err:?}"),
+            Some(err.to_string()),
+        );
     }
 
     // A connection failure during the token request.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let dead = url::Url::parse(&format!("http://{dead}/")).unwrap();
-    let provider = ClientCredentialsProvider::builder(credentials(), genesys_auth::Region::custom(dead.clone(), dead))
-        .retry_policy(fast_policy(1))
-        .build()
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
         .unwrap();
+    let dead = url::Url::parse(&format!("http://{dead}/")).unwrap();
+    let provider = ClientCredentialsProvider::builder(
+        credentials(),
+        genesys_auth::Region::custom(dead.clone(), dead),
+    )
+    .retry_policy(fast_policy(1))
+    .build()
+    .unwrap();
     let err = provider.access_token().await.unwrap_err();
     assert!(matches!(err, AuthError::Transport { .. }), "{err:?}");
-    show("AuthError::Transport", format!("{err:?}"), Some(err.to_string()));
+    show(
+        "AuthError::Transport",
+        format!("{err:?}"),
+        Some(err.to_string()),
+    );
 
     // A guest JWT rejected by the API.
     let api = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(401)).mount(&api).await;
-    let guest = client.with_token_provider(Arc::new(StaticToken::new(SecretString::from(GUEST_JWT))));
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&api)
+        .await;
+    let guest =
+        client.with_token_provider(Arc::new(StaticToken::new(SecretString::from(GUEST_JWT))));
     let guest = GenesysClient::builder()
         .region(region(&api))
         .token_provider(Arc::clone(guest.token_provider()))
         .pacer(Pacer::unlimited())
         .build()
         .unwrap();
-    let err = guest.get_json::<Value>("/api/v2/webmessaging/messages", &[]).await.unwrap_err();
-    show("GenesysError::Api", format!("{err:?}"), Some(err.to_string()));
+    let err = guest
+        .get_json::<Value>("/api/v2/webmessaging/messages", &[])
+        .await
+        .unwrap_err();
+    show(
+        "GenesysError::Api",
+        format!("{err:?}"),
+        Some(err.to_string()),
+    );
     show("guest client", format!("{guest:?}"), None);
 
     // Every type that holds a secret.
@@ -159,7 +204,11 @@ async fn secrets_never_reach_logs_debug_display_or_errors() {
     show("ClientCredentials", format!("{creds:?}"), None);
     let token = AccessToken::new(SecretString::from(TOKEN_A));
     show("AccessToken", format!("{token:?}"), None);
-    show("StaticToken", format!("{:?}", StaticToken::new(SecretString::from(GUEST_JWT))), None);
+    show(
+        "StaticToken",
+        format!("{:?}", StaticToken::new(SecretString::from(GUEST_JWT))),
+        None,
+    );
     let cfg = EnvConfig::from_lookup(|var| {
         Ok(match var {
             genesys_auth::ENV_CLIENT_ID => Some(CLIENT_ID.to_owned()),
@@ -179,18 +228,33 @@ async fn secrets_never_reach_logs_debug_display_or_errors() {
     })
     .unwrap_err();
     assert!(matches!(bad_secret, ConfigError::Malformed { .. }));
-    show("ConfigError", format!("{bad_secret:?}"), Some(bad_secret.to_string()));
-    let builder = GenesysClient::builder().credentials(credentials()).region(genesys_auth::Region::UsEast1);
+    show(
+        "ConfigError",
+        format!("{bad_secret:?}"),
+        Some(bad_secret.to_string()),
+    );
+    let builder = GenesysClient::builder()
+        .credentials(credentials())
+        .region(genesys_auth::Region::UsEast1);
     show("GenesysClientBuilder", format!("{builder:?}"), None);
     let pbuilder = ClientCredentialsProvider::builder(credentials(), genesys_auth::Region::UsEast1);
-    show("ClientCredentialsProviderBuilder", format!("{pbuilder:?}"), None);
-    let req = ApiRequest::get("/api/v2/x")
-        .header(http::header::AUTHORIZATION, format!("Bearer {TOKEN_A}").parse().unwrap());
+    show(
+        "ClientCredentialsProviderBuilder",
+        format!("{pbuilder:?}"),
+        None,
+    );
+    let req = ApiRequest::get("/api/v2/x").header(
+        http::header::AUTHORIZATION,
+        format!("Bearer {TOKEN_A}").parse().unwrap(),
+    );
     show("ApiRequest", format!("{req:?}"), None);
 
     drop(_guard);
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("genesys_request"), "the tracing capture works:\n{logs}");
+    assert!(
+        logs.contains("genesys_request"),
+        "the tracing capture works:\n{logs}"
+    );
     assert!(logs.contains("genesys_token_request"));
     assert!(logs.contains("latency_ms"));
     assert_clean("tracing output", &logs);

@@ -15,11 +15,16 @@ use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 async fn with_token(server: &MockServer) {
-    token_mock(json!({"access_token": "api-token-1", "expires_in": 3600})).mount(server).await;
+    token_mock(json!({"access_token": "api-token-1", "expires_in": 3600}))
+        .mount(server)
+        .await;
 }
 
 fn api_requests(requests: &[Request]) -> Vec<&Request> {
-    requests.iter().filter(|r| r.url.path().starts_with("/api/")).collect()
+    requests
+        .iter()
+        .filter(|r| r.url.path().starts_with("/api/"))
+        .collect()
 }
 
 #[tokio::test]
@@ -46,7 +51,10 @@ async fn get_json_sends_bearer_user_agent_and_query() {
     let client = client(&server, fast_policy(3));
     let id = genesys_auth::encode_path_segment("abc/def").unwrap();
     let v: Value = client
-        .get_json(&format!("/api/v2/conversations/{id}"), &[("pageSize", "100".into()), ("q", "a b&c".into())])
+        .get_json(
+            &format!("/api/v2/conversations/{id}"),
+            &[("pageSize", "100".into()), ("q", "a b&c".into())],
+        )
         .await
         .unwrap();
     assert_eq!(v["id"], "abc/def");
@@ -68,7 +76,10 @@ async fn post_json_sends_the_body() {
         .mount(&server)
         .await;
     let v: Value = client(&server, fast_policy(3))
-        .post_json("/api/v2/analytics/conversations/details/query", &json!({"interval": "x"}))
+        .post_json(
+            "/api/v2/analytics/conversations/details/query",
+            &json!({"interval": "x"}),
+        )
         .await
         .unwrap();
     assert_eq!(v["totalHits"], 0);
@@ -77,12 +88,20 @@ async fn post_json_sends_the_body() {
 #[tokio::test]
 async fn a_401_refreshes_the_token_once_and_retries() {
     let server = MockServer::start().await;
-    token_mock(json!({"access_token": "stale", "expires_in": 3600})).up_to_n_times(1).mount(&server).await;
-    token_mock(json!({"access_token": "fresh", "expires_in": 3600})).mount(&server).await;
+    token_mock(json!({"access_token": "stale", "expires_in": 3600}))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    token_mock(json!({"access_token": "fresh", "expires_in": 3600}))
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/x"))
         .and(header("authorization", "Bearer stale"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"code": "bad.credentials", "status": 401})))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"code": "bad.credentials", "status": 401})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -97,7 +116,10 @@ async fn a_401_refreshes_the_token_once_and_retries() {
     let v: Value = client.get_json("/api/v2/x", &[]).await.unwrap();
     assert_eq!(v["ok"], true);
     let m = client.metrics();
-    assert_eq!((m.requests, m.token_requests, m.unauthorized, m.retries), (2, 2, 1, 0));
+    assert_eq!(
+        (m.requests, m.token_requests, m.unauthorized, m.retries),
+        (2, 2, 1, 0)
+    );
     server.verify().await;
 }
 
@@ -105,8 +127,15 @@ async fn a_401_refreshes_the_token_once_and_retries() {
 async fn a_persistent_401_gives_the_typed_error_after_one_refresh() {
     let server = MockServer::start().await;
     // The login service hands out a different token each time.
-    token_mock(json!({"access_token": "t1", "expires_in": 3600})).up_to_n_times(1).expect(1).mount(&server).await;
-    token_mock(json!({"access_token": "t2", "expires_in": 3600})).expect(1).mount(&server).await;
+    token_mock(json!({"access_token": "t1", "expires_in": 3600}))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    token_mock(json!({"access_token": "t2", "expires_in": 3600}))
+        .expect(1)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/api/v2/x"))
         .respond_with(
@@ -117,7 +146,10 @@ async fn a_persistent_401_gives_the_typed_error_after_one_refresh() {
         .expect(2)
         .mount(&server)
         .await;
-    let err = client(&server, fast_policy(4)).get_json::<Value>("/api/v2/x", &[]).await.unwrap_err();
+    let err = client(&server, fast_policy(4))
+        .get_json::<Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
     match &err {
         GenesysError::Api(e) => {
             assert_eq!(e.status, 401);
@@ -165,7 +197,13 @@ async fn retry_after_zero_waits_the_floor() {
         .await;
     // Real time (a socket is involved) with a 150 ms floor instead of the default 1 s.
     let floor = Duration::from_millis(150);
-    let client = client(&server, RetryPolicy::builder().retry_after_floor(floor).no_budget().build());
+    let client = client(
+        &server,
+        RetryPolicy::builder()
+            .retry_after_floor(floor)
+            .no_budget()
+            .build(),
+    );
     let start = Instant::now();
     client.get_json::<Value>("/api/v2/x", &[]).await.unwrap();
     assert!(start.elapsed() >= floor, "{:?}", start.elapsed());
@@ -191,10 +229,17 @@ async fn retry_after_over_the_cap_gives_up_at_once() {
         .await;
     let client = client(&server, RetryPolicy::builder().no_budget().build());
     let start = Instant::now();
-    let err = client.get_json::<Value>("/api/v2/x", &[]).await.unwrap_err();
+    let err = client
+        .get_json::<Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(1));
     match &err {
-        GenesysError::RetryAfterTooLong { retry_after, cap, error } => {
+        GenesysError::RetryAfterTooLong {
+            retry_after,
+            cap,
+            error,
+        } => {
             assert_eq!(*retry_after, Duration::from_secs(500));
             assert_eq!(*cap, Duration::from_secs(180));
             assert_eq!(error.code.as_deref(), Some("too.many.requests.retry.after"));
@@ -218,9 +263,14 @@ async fn a_503_is_retried_up_to_the_policy() {
         .mount(&server)
         .await;
     let client = client(&server, fast_policy(3));
-    let err = client.get_json::<Value>("/api/v2/x", &[]).await.unwrap_err();
+    let err = client
+        .get_json::<Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
     match &err {
-        GenesysError::RetriesExhausted { attempts: 3, last, .. } => match last.as_ref() {
+        GenesysError::RetriesExhausted {
+            attempts: 3, last, ..
+        } => match last.as_ref() {
             GenesysError::Api(e) => {
                 assert_eq!(e.status, 503);
                 assert_eq!(e.body_snippet, "upstream unavailable");
@@ -251,7 +301,10 @@ async fn a_503_then_success_returns_the_answer() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"n": 1})))
         .mount(&server)
         .await;
-    let v: Value = client(&server, fast_policy(3)).get_json("/api/v2/x", &[]).await.unwrap();
+    let v: Value = client(&server, fast_policy(3))
+        .get_json("/api/v2/x", &[])
+        .await
+        .unwrap();
     assert_eq!(v["n"], 1);
 }
 
@@ -267,7 +320,10 @@ async fn a_400_is_not_retried() {
         .expect(1)
         .mount(&server)
         .await;
-    let err = client(&server, fast_policy(4)).post_json::<_, Value>("/api/v2/x", &json!({})).await.unwrap_err();
+    let err = client(&server, fast_policy(4))
+        .post_json::<_, Value>("/api/v2/x", &json!({}))
+        .await
+        .unwrap_err();
     match err {
         GenesysError::Api(e) => {
             assert_eq!(e.status, 400);
@@ -284,11 +340,16 @@ async fn a_404_is_not_found() {
     let server = MockServer::start().await;
     with_token(&server).await;
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"code": "not.found", "status": 404})))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"code": "not.found", "status": 404})),
+        )
         .expect(1)
         .mount(&server)
         .await;
-    let err = client(&server, fast_policy(4)).get_json::<Value>("/api/v2/missing", &[]).await.unwrap_err();
+    let err = client(&server, fast_policy(4))
+        .get_json::<Value>("/api/v2/missing", &[])
+        .await
+        .unwrap_err();
     assert!(err.is_not_found());
 }
 
@@ -309,15 +370,26 @@ async fn a_drained_budget_stops_retries() {
         .budget(budget.clone())
         .build();
     let client = client(&server, policy);
-    let err = client.get_json::<Value>("/api/v2/x", &[]).await.unwrap_err();
+    let err = client
+        .get_json::<Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
     match &err {
-        GenesysError::RetryBudgetExhausted { attempts: 3, last } => assert_eq!(last.status(), Some(500)),
+        GenesysError::RetryBudgetExhausted { attempts: 3, last } => {
+            assert_eq!(last.status(), Some(500))
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(budget.available(), 0);
     // A second call gets no retry at all.
-    let err = client.get_json::<Value>("/api/v2/x", &[]).await.unwrap_err();
-    assert!(matches!(err, GenesysError::RetryBudgetExhausted { attempts: 1, .. }), "{err:?}");
+    let err = client
+        .get_json::<Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GenesysError::RetryBudgetExhausted { attempts: 1, .. }),
+        "{err:?}"
+    );
     let requests = server.received_requests().await.unwrap();
     assert_eq!(api_requests(&requests).len(), 4);
 }
@@ -333,9 +405,15 @@ async fn a_per_call_policy_overrides_the_clients() {
         .mount(&server)
         .await;
     let client = client(&server, fast_policy(5));
-    let req = ApiRequest::post("/api/v2/send").json(&json!({"textBody": "hi"})).unwrap().retry_policy(RetryPolicy::no_retry());
+    let req = ApiRequest::post("/api/v2/send")
+        .json(&json!({"textBody": "hi"}))
+        .unwrap()
+        .retry_policy(RetryPolicy::no_retry());
     let err = client.send(req).await.unwrap_err();
-    assert!(matches!(err, GenesysError::Api(ref e) if e.status == 503), "{err:?}");
+    assert!(
+        matches!(err, GenesysError::Api(ref e) if e.status == 503),
+        "{err:?}"
+    );
     server.verify().await;
 }
 
@@ -356,8 +434,14 @@ async fn an_oversize_body_is_refused() {
         .max_body_bytes(4_096)
         .build()
         .unwrap();
-    let err = client.get_json::<Value>("/api/v2/big", &[]).await.unwrap_err();
-    assert!(matches!(err, GenesysError::BodyTooLarge { limit: 4_096 }), "{err:?}");
+    let err = client
+        .get_json::<Value>("/api/v2/big", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GenesysError::BodyTooLarge { limit: 4_096 }),
+        "{err:?}"
+    );
     // Within the limit it is read.
     let small = genesys_auth::GenesysClient::builder()
         .region(region(&server))
@@ -383,7 +467,10 @@ async fn non_json_error_bodies_still_give_typed_errors() {
         )
         .mount(&server)
         .await;
-    let err = client(&server, RetryPolicy::no_retry()).get_json::<Value>("/api/v2/x", &[]).await.unwrap_err();
+    let err = client(&server, RetryPolicy::no_retry())
+        .get_json::<Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
     match err {
         GenesysError::Api(e) => {
             assert_eq!(e.status, 502);
@@ -400,12 +487,22 @@ async fn a_truncated_success_body_is_a_decode_error_with_a_snippet() {
     with_token(&server).await;
     Mock::given(method("GET"))
         .and(path("/api/v2/x"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(r#"{"entities":[{"id":"m1"},{"id":"#, "application/json"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(r#"{"entities":[{"id":"m1"},{"id":"#, "application/json"),
+        )
         .mount(&server)
         .await;
-    let err = client(&server, fast_policy(3)).get_json::<Value>("/api/v2/x", &[]).await.unwrap_err();
+    let err = client(&server, fast_policy(3))
+        .get_json::<Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
     match err {
-        GenesysError::Decode { status, body_snippet, source } => {
+        GenesysError::Decode {
+            status,
+            body_snippet,
+            source,
+        } => {
             assert_eq!(status, 200);
             assert_eq!(body_snippet, r#"{"entities":[{"id":"m1"},{"id":"#);
             assert!(source.is_eof());
@@ -421,7 +518,10 @@ async fn hostile_paths_are_refused_before_sending() {
     let client = client(&server, fast_policy(3));
     for bad in ["api/v2/x", "/api/../admin", "/api/v2/x?y=1", "/api/v2/a b"] {
         let err = client.get_json::<Value>(bad, &[]).await.unwrap_err();
-        assert!(matches!(err, GenesysError::InvalidInput(_)), "{bad}: {err:?}");
+        assert!(
+            matches!(err, GenesysError::InvalidInput(_)),
+            "{bad}: {err:?}"
+        );
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 }
@@ -429,18 +529,28 @@ async fn hostile_paths_are_refused_before_sending() {
 #[tokio::test]
 async fn connection_refused_is_a_transport_error_after_retries() {
     // A port with nothing listening: bind, take the address, close.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let base = url::Url::parse(&format!("http://{addr}/")).unwrap();
     let client = genesys_auth::GenesysClient::builder()
         .region(genesys_auth::Region::custom(base.clone(), base))
-        .token_provider(std::sync::Arc::new(genesys_auth::StaticToken::new("t".into())))
+        .token_provider(std::sync::Arc::new(genesys_auth::StaticToken::new(
+            "t".into(),
+        )))
         .pacer(Pacer::unlimited())
         .retry_policy(fast_policy(2))
         .build()
         .unwrap();
-    let err = client.get_json::<Value>("/api/v2/x", &[]).await.unwrap_err();
+    let err = client
+        .get_json::<Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
     match err {
-        GenesysError::RetriesExhausted { attempts: 2, last, .. } => {
+        GenesysError::RetriesExhausted {
+            attempts: 2, last, ..
+        } => {
             assert!(matches!(*last, GenesysError::Transport { .. }), "{last:?}")
         }
         other => panic!("{other:?}"),
@@ -458,10 +568,15 @@ async fn clones_and_other_identities_share_metrics_and_pool() {
         .await;
     let a = client(&server, fast_policy(1));
     let b = a.clone();
-    let guest = a.with_token_provider(std::sync::Arc::new(genesys_auth::StaticToken::new("guest".into())));
+    let guest = a.with_token_provider(std::sync::Arc::new(genesys_auth::StaticToken::new(
+        "guest".into(),
+    )));
     a.get_json::<Value>("/api/v2/a", &[]).await.unwrap();
     b.get_json::<Value>("/api/v2/b", &[]).await.unwrap();
-    guest.get_json::<Value>("/api/v2/webmessaging/messages", &[]).await.unwrap();
+    guest
+        .get_json::<Value>("/api/v2/webmessaging/messages", &[])
+        .await
+        .unwrap();
     assert_eq!(a.metrics().requests, 3);
     assert_eq!(guest.metrics().token_requests, 1);
     assert!(a.pacer().shares_pace_with(guest.pacer()));
@@ -472,9 +587,13 @@ async fn clones_and_other_identities_share_metrics_and_pool() {
 
 #[tokio::test]
 async fn builder_refuses_incomplete_or_hostile_configuration() {
-    let no_region = genesys_auth::GenesysClient::builder().credentials(credentials()).build();
+    let no_region = genesys_auth::GenesysClient::builder()
+        .credentials(credentials())
+        .build();
     assert!(matches!(no_region, Err(GenesysError::InvalidInput(_))));
-    let no_identity = genesys_auth::GenesysClient::builder().region(genesys_auth::Region::UsEast1).build();
+    let no_identity = genesys_auth::GenesysClient::builder()
+        .region(genesys_auth::Region::UsEast1)
+        .build();
     assert!(matches!(no_identity, Err(GenesysError::InvalidInput(_))));
     let ftp = url::Url::parse("ftp://files.example/").unwrap();
     let hostile = genesys_auth::GenesysClient::builder()
@@ -482,6 +601,10 @@ async fn builder_refuses_incomplete_or_hostile_configuration() {
         .credentials(credentials())
         .build();
     assert!(matches!(hostile, Err(GenesysError::InvalidInput(_))));
-    let ok = genesys_auth::GenesysClient::builder().region(genesys_auth::Region::EuWest1).credentials(credentials()).build().unwrap();
+    let ok = genesys_auth::GenesysClient::builder()
+        .region(genesys_auth::Region::EuWest1)
+        .credentials(credentials())
+        .build()
+        .unwrap();
     assert_eq!(ok.api_base().as_str(), "https://api.mypurecloud.ie/");
 }

@@ -38,7 +38,11 @@ async fn serve(retry_after: &'static str, limited: usize) -> (url::Url, Arc<Mute
                 let mut headers = HeaderMap::new();
                 if hits.len() <= limited {
                     headers.insert("retry-after", retry_after.parse().unwrap());
-                    (StatusCode::TOO_MANY_REQUESTS, headers, r#"{"code":"too.many.requests.retry.after"}"#)
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        headers,
+                        r#"{"code":"too.many.requests.retry.after"}"#,
+                    )
                 } else {
                     (StatusCode::OK, headers, r#"{"ok":true}"#)
                 }
@@ -81,10 +85,16 @@ async fn retry_after_two_seconds_waits_two_seconds() {
 async fn retry_after_zero_waits_the_default_floor_of_one_second() {
     let (base, hits) = serve("0", 1).await;
     let client = client(base, Pacer::unlimited());
-    client.get_json::<serde_json::Value>("/api/v2/x", &[]).await.unwrap();
+    client
+        .get_json::<serde_json::Value>("/api/v2/x", &[])
+        .await
+        .unwrap();
     let hits = hits.lock().unwrap().clone();
     let gap = hits[1] - hits[0];
-    assert!(gap >= Duration::from_secs(1) && gap < Duration::from_millis(1100), "{gap:?}");
+    assert!(
+        gap >= Duration::from_secs(1) && gap < Duration::from_millis(1100),
+        "{gap:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -96,7 +106,10 @@ async fn a_429_pauses_every_holder_of_the_pacer() {
         .send(genesys_auth::ApiRequest::get("/api/v2/x").retry_policy(RetryPolicy::no_retry()))
         .await
         .unwrap_err();
-    assert!(matches!(err, GenesysError::Api(ref e) if e.status == 429), "{err:?}");
+    assert!(
+        matches!(err, GenesysError::Api(ref e) if e.status == 429),
+        "{err:?}"
+    );
     let t0 = hits.lock().unwrap()[0];
     // Another worker holding a clone of the pacer waits out the server's 3 s.
     pacer.acquire().await;
@@ -108,8 +121,14 @@ async fn retry_after_over_the_cap_does_not_wait() {
     let (base, hits) = serve("500", 5).await;
     let client = client(base, Pacer::unlimited());
     let start = Instant::now();
-    let err = client.get_json::<serde_json::Value>("/api/v2/x", &[]).await.unwrap_err();
-    assert!(matches!(err, GenesysError::RetryAfterTooLong { .. }), "{err:?}");
+    let err = client
+        .get_json::<serde_json::Value>("/api/v2/x", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, GenesysError::RetryAfterTooLong { .. }),
+        "{err:?}"
+    );
     assert_eq!(Instant::now() - start, Duration::ZERO);
     assert_eq!(hits.lock().unwrap().len(), 1);
 }

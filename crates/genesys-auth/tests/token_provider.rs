@@ -40,9 +40,9 @@ async fn a_thousand_concurrent_callers_on_a_cold_cache_make_one_token_request() 
         json!({"access_token": "tok-1", "token_type": "bearer", "expires_in": 86399}),
         Duration::from_millis(50),
     )
-        .expect(1)
-        .mount(&server)
-        .await;
+    .expect(1)
+    .mount(&server)
+    .await;
     let p = provider(&server);
     let tokens = hammer(&p, 1000).await;
     assert_eq!(tokens.len(), 1000);
@@ -55,10 +55,13 @@ async fn a_thousand_concurrent_callers_on_a_cold_cache_make_one_token_request() 
 async fn after_expiry_a_thousand_concurrent_callers_make_one_more_request() {
     let server = MockServer::start().await;
     // 0.4 s lifetime: the refresh point is at half of it (the margin never exceeds half).
-    token_mock_delayed(json!({"access_token": "tok-short", "expires_in": 0.4}), Duration::from_millis(30))
-        .expect(2)
-        .mount(&server)
-        .await;
+    token_mock_delayed(
+        json!({"access_token": "tok-short", "expires_in": 0.4}),
+        Duration::from_millis(30),
+    )
+    .expect(2)
+    .mount(&server)
+    .await;
     let p = provider(&server);
     assert_eq!(hammer(&p, 1000).await.len(), 1000);
     assert_eq!(p.token_requests(), 1);
@@ -92,8 +95,13 @@ async fn a_token_near_expiry_is_refreshed_before_use() {
 #[tokio::test]
 async fn an_invalidated_token_is_not_reused() {
     let server = MockServer::start().await;
-    token_mock(json!({"access_token": "old", "expires_in": 3600})).up_to_n_times(1).mount(&server).await;
-    token_mock(json!({"access_token": "new", "expires_in": 3600})).mount(&server).await;
+    token_mock(json!({"access_token": "old", "expires_in": 3600}))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    token_mock(json!({"access_token": "new", "expires_in": 3600}))
+        .mount(&server)
+        .await;
     let p = provider(&server);
     let old = p.access_token().await.unwrap();
     p.invalidate(&old);
@@ -119,7 +127,11 @@ async fn refused_credentials_are_typed_and_never_retried() {
             .await;
         let p = provider(&server);
         match p.access_token().await {
-            Err(AuthError::InvalidCredentials { status: s, error, description }) => {
+            Err(AuthError::InvalidCredentials {
+                status: s,
+                error,
+                description,
+            }) => {
                 assert_eq!(s, status);
                 assert_eq!(error.as_deref(), Some("invalid_client"));
                 assert_eq!(description.as_deref(), Some("client not found"));
@@ -146,7 +158,10 @@ async fn concurrent_waiters_share_one_failure() {
         tasks.spawn(async move { p.access_token().await });
     }
     while let Some(done) = tasks.join_next().await {
-        assert!(matches!(done.unwrap(), Err(AuthError::InvalidCredentials { status: 401, .. })));
+        assert!(matches!(
+            done.unwrap(),
+            Err(AuthError::InvalidCredentials { status: 401, .. })
+        ));
     }
     server.verify().await;
 }
@@ -166,7 +181,9 @@ async fn token_request_retries_429_and_5xx_per_policy() {
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    token_mock(json!({"access_token": "finally", "expires_in": 3600})).mount(&server).await;
+    token_mock(json!({"access_token": "finally", "expires_in": 3600}))
+        .mount(&server)
+        .await;
     let p = provider(&server);
     assert_eq!(p.access_token().await.unwrap().expose(), "finally");
     assert_eq!(p.token_requests(), 3);
@@ -179,8 +196,13 @@ async fn token_request_retries_429_and_5xx_per_policy() {
         .mount(&down)
         .await;
     match provider(&down).access_token().await {
-        Err(AuthError::RetriesExhausted { attempts: 3, last, .. }) => {
-            assert!(matches!(*last, AuthError::TokenEndpoint { status: 502, .. }));
+        Err(AuthError::RetriesExhausted {
+            attempts: 3, last, ..
+        }) => {
+            assert!(matches!(
+                *last,
+                AuthError::TokenEndpoint { status: 502, .. }
+            ));
         }
         other => panic!("{other:?}"),
     }
@@ -190,15 +212,36 @@ async fn token_request_retries_429_and_5xx_per_policy() {
 #[tokio::test]
 async fn bad_token_answers_are_typed_errors() {
     let cases: Vec<(ResponseTemplate, &str)> = vec![
-        (ResponseTemplate::new(200).set_body_string("<html>login</html>"), "not JSON"),
-        (ResponseTemplate::new(200).set_body_string(r#"{"access_token":"tok-trunc","expi"#), "not JSON"),
-        (ResponseTemplate::new(200).set_body_json(json!({"expires_in": 300})), "no access_token"),
-        (ResponseTemplate::new(200).set_body_json(json!({"access_token": "t", "expires_in": 0})), "zero"),
-        (ResponseTemplate::new(200).set_body_json(json!({"access_token": "t", "expires_in": -1})), "zero"),
+        (
+            ResponseTemplate::new(200).set_body_string("<html>login</html>"),
+            "not JSON",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_string(r#"{"access_token":"tok-trunc","expi"#),
+            "not JSON",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"expires_in": 300})),
+            "no access_token",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"access_token": "t", "expires_in": 0})),
+            "zero",
+        ),
+        (
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "t", "expires_in": -1})),
+            "zero",
+        ),
     ];
     for (answer, expected) in cases {
         let server = MockServer::start().await;
-        Mock::given(method("POST")).and(path("/oauth/token")).respond_with(answer).expect(1).mount(&server).await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(answer)
+            .expect(1)
+            .mount(&server)
+            .await;
         match provider(&server).access_token().await {
             Err(AuthError::MalformedTokenResponse { reason }) => {
                 assert!(reason.contains(expected), "{reason}");
@@ -210,14 +253,22 @@ async fn bad_token_answers_are_typed_errors() {
     }
     // Absurd lifetimes are cut to the documented maximum; a missing one gets the default.
     let server = MockServer::start().await;
-    token_mock(json!({"access_token": "t", "expires_in": 1e12})).mount(&server).await;
-    assert_eq!(provider(&server).access_token().await.unwrap().expose(), "t");
+    token_mock(json!({"access_token": "t", "expires_in": 1e12}))
+        .mount(&server)
+        .await;
+    assert_eq!(
+        provider(&server).access_token().await.unwrap().expose(),
+        "t"
+    );
 }
 
 #[tokio::test]
 async fn a_failed_refresh_keeps_the_still_valid_token() {
     let server = MockServer::start().await;
-    token_mock(json!({"access_token": "valid", "expires_in": 0.6})).up_to_n_times(1).mount(&server).await;
+    token_mock(json!({"access_token": "valid", "expires_in": 0.6}))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
         .respond_with(ResponseTemplate::new(500))
@@ -241,7 +292,10 @@ async fn a_failed_refresh_keeps_the_still_valid_token() {
 #[tokio::test]
 async fn shared_provider_serves_many_clients() {
     let server = MockServer::start().await;
-    token_mock(json!({"access_token": "shared", "expires_in": 3600})).expect(1).mount(&server).await;
+    token_mock(json!({"access_token": "shared", "expires_in": 3600}))
+        .expect(1)
+        .mount(&server)
+        .await;
     let p: Arc<dyn TokenProvider> = Arc::new(provider(&server));
     let a = p.access_token().await.unwrap();
     let b = p.access_token().await.unwrap();

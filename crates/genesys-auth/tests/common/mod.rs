@@ -44,7 +44,11 @@ pub fn token_mock_delayed(body: serde_json::Value, delay: Duration) -> Mock {
         .and(header("authorization", basic().as_str()))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(body_string("grant_type=client_credentials"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body).set_delay(delay))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(body)
+                .set_delay(delay),
+        )
 }
 
 /// A policy for real-time tests: tiny constant backoff, a 20 ms Retry-After floor, no jitter,
