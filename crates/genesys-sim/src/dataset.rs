@@ -603,6 +603,20 @@ mod tests {
     }
 
     #[test]
+    fn guest_jwts_are_jwt_shaped_and_map_to_their_conversation() {
+        let d = dataset(3, 1);
+        for c in &d.convs {
+            let parts: Vec<_> = c.public.guest_jwt.split('.').collect();
+            assert_eq!(parts.len(), 3);
+            let payload: Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+            assert_eq!(payload["conversationId"], c.public.id.as_str());
+            assert!(payload["exp"].as_i64().unwrap() > Utc::now().timestamp());
+            assert_eq!(d.by_jwt[&c.public.guest_jwt], c.index);
+        }
+    }
+
+    #[test]
     fn timestamps_are_mostly_ascending() {
         let config = SimConfig {
             conversations: 1,

@@ -21,7 +21,7 @@ async fn server_errors_come_at_their_share_with_genesys_bodies() {
     .await;
     let jwt = sim.conversations()[0].guest_jwt.clone();
     let (mut errors, mut statuses) = (0, HashSet::new());
-    for _ in 0..300 {
+    for _ in 0..200 {
         let resp = client()
             .get(history_url(&sim))
             .bearer_auth(&jwt)
@@ -39,10 +39,7 @@ async fn server_errors_come_at_their_share_with_genesys_bodies() {
             assert_eq!(status, 200);
         }
     }
-    assert!(
-        (50..=130).contains(&errors),
-        "{errors} server errors of 300"
-    );
+    assert!((30..=95).contains(&errors), "{errors} server errors of 200");
     assert_eq!(statuses, HashSet::from([500, 502, 503]));
     assert_eq!(sim.stats().faults.server_errors, errors);
 }

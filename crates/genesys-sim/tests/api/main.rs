@@ -3,6 +3,7 @@
 
 mod analytics;
 mod bad_input;
+mod binary;
 mod common;
 mod conversations;
 mod faults;

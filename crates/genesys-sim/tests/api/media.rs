@@ -50,10 +50,11 @@ async fn most_attachments_download_and_a_share_is_expired() {
     let list = attachments(&sim).await;
     assert!(list.len() > 80, "{}", list.len());
     let (mut ok, mut expired) = (0, 0);
+    let http = client();
     for (url, sha, size) in &list {
         assert!(url.contains("X-Amz-Expires=") && url.contains("X-Amz-Date="));
-        let head = client().head(url).send().await.unwrap();
-        let get = client().get(url).send().await.unwrap();
+        let head = http.head(url).send().await.unwrap();
+        let get = http.get(url).send().await.unwrap();
         assert_eq!(head.status(), get.status());
         match get.status().as_u16() {
             200 => {

@@ -39,6 +39,20 @@ async fn over_the_limit_is_429_with_retry_after_and_code() {
 }
 
 #[tokio::test]
+async fn ratelimit_headers_count_requests_in_the_window() {
+    let sim = start(SimOrg::builder()).await;
+    let jwt = sim.conversations()[0].guest_jwt.clone();
+    for expected in 1..=3u64 {
+        let resp = history(&sim, &jwt).await;
+        let h = resp.headers();
+        assert_eq!(h["inin-ratelimit-count"], expected.to_string().as_str());
+        assert_eq!(h["inin-ratelimit-allowed"], "1000000");
+        let reset: u64 = h["inin-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&reset));
+    }
+}
+
+#[tokio::test]
 async fn quirk_mode_says_retry_after_zero_while_still_limited() {
     let sim = start(SimOrg::builder().rate_limit(2.0, 1).retry_after_zero(true)).await;
     let jwt = sim.conversations()[0].guest_jwt.clone();
