@@ -6,6 +6,8 @@
 //! - generating and id-resolving 1,000,000 messages (1,000 × 1,000) through the public API,
 //!   with the process's resident memory before and after (messages are never stored);
 //! - rendering one page of 100 guest messages over HTTP.
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it runs a small smoke version.
 #![allow(clippy::unwrap_used, clippy::print_stdout, missing_docs)]
 
 use std::time::{Duration, Instant};
@@ -33,11 +35,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not: then only a smoke run.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (runs, side, pages_n) = if full {
+        (50, 1000u32, 200)
+    } else {
+        (3, 50u32, 5)
+    };
     rt.block_on(async {
-        const RUNS: usize = 50;
-        let mut ours = Vec::with_capacity(RUNS);
-        let mut floor = Vec::with_capacity(RUNS);
-        for _ in 0..RUNS {
+        let mut ours = Vec::with_capacity(runs);
+        let mut floor = Vec::with_capacity(runs);
+        for _ in 0..runs {
             let t = Instant::now();
             let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             floor.push(t.elapsed());
@@ -54,25 +62,25 @@ fn main() {
         }
         ours.sort();
         floor.sort();
-        println!("start-up over {RUNS} runs (100 conversations x 1,000 messages):");
+        println!("start-up over {runs} runs (100 conversations x 1,000 messages):");
         println!(
             "  genesys-sim      median {:>9.3?}  p99 {:>9.3?}  max {:>9.3?}   (target <= 50 ms)",
             percentile(&ours, 0.5),
             percentile(&ours, 0.99),
-            ours[RUNS - 1]
+            ours[runs - 1]
         );
         println!(
             "  bare bind floor  median {:>9.3?}  p99 {:>9.3?}  max {:>9.3?}",
             percentile(&floor, 0.5),
             percentile(&floor, 0.99),
-            floor[RUNS - 1]
+            floor[runs - 1]
         );
 
         let before = rss_kib();
         let t = Instant::now();
         let sim = SimOrg::builder()
-            .conversations(1000)
-            .messages_per_conversation(1000)
+            .conversations(side)
+            .messages_per_conversation(side)
             .start()
             .await
             .unwrap();
@@ -84,7 +92,7 @@ fn main() {
         }
         let generated = t.elapsed();
         let after = rss_kib();
-        println!("1,000 x 1,000 org: start-up {started:.3?}; {total} messages generated in {generated:.3?} ({:.0} messages/s)",
+        println!("{side} x {side} org: start-up {started:.3?}; {total} messages generated in {generated:.3?} ({:.0} messages/s)",
             total as f64 / generated.as_secs_f64());
         if let (Some(b), Some(a)) = (before, after) {
             println!("  resident memory before {b} KiB, after {a} KiB (+{} KiB)", a.saturating_sub(b));
@@ -94,7 +102,7 @@ fn main() {
         let url = format!("{}/api/v2/webmessaging/messages?pageSize=100", sim.base_url());
         let client = reqwest::Client::new();
         let mut pages = Vec::new();
-        for _ in 0..200 {
+        for _ in 0..pages_n {
             let t = Instant::now();
             let body = client.get(&url).bearer_auth(&jwt).send().await.unwrap().bytes().await.unwrap();
             pages.push(t.elapsed());
