@@ -1,0 +1,54 @@
+//! Queues: `--queue-url` (and friends) → Amazon SQS through the AWS config chain
+//! (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_PROFILE`, credentials, instance roles), else an
+//! in-memory queue with SQS semantics.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sqs_dlq::{MemoryQueue, Queue, SqsQueue};
+
+/// A queue for a recipe: SQS or in memory.
+#[derive(Debug, Clone)]
+pub enum RecipeQueue {
+    /// Amazon SQS (or an SQS-compatible endpoint such as moto).
+    Sqs(SqsQueue),
+    /// In memory, in this process.
+    Memory(MemoryQueue),
+}
+
+impl RecipeQueue {
+    /// Opens `url` (a queue URL, or a queue name resolved with `GetQueueUrl`) when given,
+    /// else a new in-memory queue named `memory_name`.
+    pub async fn open(url: Option<&str>, memory_name: &str) -> anyhow::Result<Self> {
+        match url {
+            Some(url) => {
+                let queue = SqsQueue::connect(url)
+                    .await
+                    .with_context(|| format!("opening SQS queue {url}"))?;
+                Ok(Self::Sqs(queue))
+            }
+            None => Ok(Self::Memory(MemoryQueue::new(memory_name))),
+        }
+    }
+
+    /// The queue as a shareable trait object.
+    pub fn shared(&self) -> Arc<dyn Queue> {
+        match self {
+            Self::Sqs(q) => Arc::new(q.clone()),
+            Self::Memory(q) => Arc::new(q.clone()),
+        }
+    }
+
+    /// Whether this is an SQS queue.
+    pub fn is_sqs(&self) -> bool {
+        matches!(self, Self::Sqs(_))
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Sqs(q) => q.name().to_owned(),
+            Self::Memory(q) => q.name().to_owned(),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `dead-letter-receiver`: an HTTP endpoint that takes one dead letter per POST, checks its
+//! size and authentication (bearer secret or HMAC-SHA256 signature, constant-time), and
+//! replays it to the target with `X-Attempt-Count` and backoff on 429/5xx.
+//!
+//! ```text
+//! DLQ_RECEIVER_SECRET=s3cret cargo run --example dead-letter-receiver -- --listen 127.0.0.1:8080
+//! DLQ_RECEIVER_SECRET=s3cret cargo run --example dead-letter-receiver -- \
+//!     --listen 0.0.0.0:8080 --target-url https://events.example.com/genesys
+//! ```
+//!
+//! Accepted bodies: the EventBridge event itself (DLQ attributes in `X-Dlq-*` headers), a
+//! wrapper `{"event", "attributes", "messageId"}`, or an SQS message record
+//! `{"messageId", "body", "messageAttributes"}`. Answers: 200 `{"status":"processed",
+//! "attempt":n}`, 401 (authentication), 413 (size), 400 (not an event), 422 (unsafe category
+//! without `--force`), 502 (the target refused or was unreachable after retries).
+//! Without `--target-url` it replays to a local target it starts (simulated mode). It runs until
+//! Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use genesys_examples::cli::CommonArgs;
+use genesys_examples::exit::{finish, notice};
+use genesys_examples::mode::{self, Mode};
+use genesys_examples::servers::ReplayTargetServer;
+use genesys_examples::{logging, shutdown};
+use retry_policy::{Backoff, RetryPolicy};
+use secrecy::SecretString;
+use sqs_dlq::{Category, DeadLetterReceiver, HttpTarget, Replay};
+
+/// Receive dead letters over HTTP and replay them to a target.
+#[derive(Debug, Parser)]
+#[command(name = "dead-letter-receiver", version)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port; the address is printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// Where to replay to. Without it, a local target on 127.0.0.1 (simulated mode).
+    #[arg(long, conflicts_with = "sim")]
+    target_url: Option<String>,
+
+    /// Bearer token sent to the target (or set DLQ_TARGET_TOKEN).
+    #[arg(long, env = "DLQ_TARGET_TOKEN", hide_env_values = true)]
+    target_token: Option<String>,
+
+    /// Shared secret: accepted as `Authorization: Bearer <secret>` and as the HMAC key of
+    /// `X-Signature-256: sha256=<hex>` (or set DLQ_RECEIVER_SECRET).
+    #[arg(long, env = "DLQ_RECEIVER_SECRET", hide_env_values = true)]
+    secret: String,
+
+    /// Signatures cover "{X-Signature-Timestamp}.{body}" and must be this recent (seconds).
+    #[arg(long)]
+    timestamp_tolerance_secs: Option<u64>,
+
+    /// The route.
+    #[arg(long, default_value = "/dead-letter")]
+    path: String,
+
+    /// Largest accepted body in bytes.
+    #[arg(long, default_value_t = sqs_dlq::receiver::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+
+    /// Replay unsafe categories too (after fixing the cause).
+    #[arg(long)]
+    force: bool,
+
+    /// Accept only these categories (repeat for more).
+    #[arg(long, value_name = "CATEGORY")]
+    only: Vec<Category>,
+
+    /// Attempts per delivery to the target (429/5xx/connection errors back off).
+    #[arg(long, default_value_t = 4)]
+    max_attempts: u32,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    match &args.target_url {
+        Some(url) => mode::announce(
+            "dead-letter-receiver",
+            Mode::Real,
+            &format!("replaying to {url}"),
+        ),
+        None => mode::announce(
+            "dead-letter-receiver",
+            Mode::Simulated,
+            "replaying to a local target on 127.0.0.1 (no --target-url)",
+        ),
+    }
+    logging::init(args.common.log_format);
+    anyhow::ensure!(!args.secret.trim().is_empty(), "--secret is empty");
+
+    let local = match &args.target_url {
+        Some(_) => None,
+        None => Some(ReplayTargetServer::start().await?),
+    };
+    let url = match (&args.target_url, &local) {
+        (Some(url), _) => url.clone(),
+        (None, Some(server)) => server.url(),
+        (None, None) => anyhow::bail!("no target"),
+    };
+    let policy = RetryPolicy::builder()
+        .max_attempts(args.max_attempts.max(1))
+        .backoff(Backoff::exponential(
+            Duration::from_millis(250),
+            Duration::from_secs(10),
+        ))
+        .build();
+    let mut target = HttpTarget::builder(url.clone()).retry_policy(policy);
+    if let Some(token) = &args.target_token {
+        target = target.bearer_token(SecretString::from(token.clone()));
+    }
+    let target = target.build().context("building the HTTP target")?;
+    let mut replay = Replay::builder(target).force(args.force);
+    for category in &args.only {
+        replay = replay.only(*category);
+    }
+    let secret = SecretString::from(args.secret.clone());
+    let mut receiver = DeadLetterReceiver::builder(replay.build())
+        .path(args.path.clone())
+        .max_body_bytes(args.max_body_bytes)
+        .hmac_secret(secret.clone())
+        .bearer_secret(secret);
+    if let Some(secs) = args.timestamp_tolerance_secs {
+        receiver = receiver.signature_timestamp_tolerance(Duration::from_secs(secs));
+    }
+    let router = receiver.router().context("building the receiver")?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    notice(format!(
+        "dead-letter-receiver: listening on http://{addr}{} → {url}",
+        args.path
+    ));
+    tracing::info!(%addr, path = %args.path, target = %url, "dead-letter receiver listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown::signal())
+        .await
+        .context("serving")?;
+    if let Some(server) = &local {
+        let counts = server.counts();
+        tracing::info!(
+            posts = counts.posts,
+            distinct_events = counts.distinct_events,
+            "local target totals"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    finish("dead-letter-receiver", run(args).await)
+}
