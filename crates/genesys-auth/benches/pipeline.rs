@@ -10,6 +10,7 @@
 //!   trait call), timed in batches of 1,000 calls; per-call p50 (target ≤ 1 µs).
 //!
 //! Under `cargo test` (no `--bench` argument) it runs a few iterations only, as a smoke test.
+//! `PIPELINE_BENCH_PROFILE=ours` (or `bare`) runs one series alone, for a profiler.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::sync::Arc;
@@ -123,6 +124,17 @@ fn main() {
             std::hint::black_box(small);
             t.elapsed()
         };
+        // PIPELINE_BENCH_PROFILE=bare|ours runs one series alone (for a profiler) and stops.
+        if let Ok(which) = std::env::var("PIPELINE_BENCH_PROFILE") {
+            for _ in 0..requests * 4 {
+                if which == "ours" {
+                    ours_call().await;
+                } else {
+                    reqwest_call(&configured).await;
+                }
+            }
+            return;
+        }
         for _ in 0..warmup {
             reqwest_call(&bare).await;
             reqwest_call(&configured).await;

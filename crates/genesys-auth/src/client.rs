@@ -157,7 +157,8 @@ impl GenesysClient {
             shared.pacer.acquire().await;
             let token = self.tokens.access_token().await?;
             bump(&shared.counters.requests);
-            let sent = Instant::now();
+            // Latency is wall time (std clock: cheaper, and meaningful under paused tests too).
+            let sent = std::time::Instant::now();
             let outcome = self.send_once(request, &url, &token).await;
             let latency_ms = sent.elapsed().as_secs_f64() * 1000.0;
             span.record("attempt", attempt);
@@ -166,7 +167,9 @@ impl GenesysClient {
                 Ok(response) => {
                     let status = response.status;
                     span.record("status", status);
-                    if let Some(info) = RateLimitInfo::from_headers(&response.headers) {
+                    if has_rate_limit_headers(&response.headers)
+                        && let Some(info) = RateLimitInfo::from_headers(&response.headers)
+                    {
                         shared.pacer.observe(&info);
                     }
                     if (200..300).contains(&status) {
@@ -278,10 +281,11 @@ impl GenesysClient {
         token: &AccessToken,
     ) -> Result<ApiResponse, GenesysError> {
         let shared = &*self.shared;
-        let mut builder = shared
-            .http
-            .request(request.method.clone(), url.clone())
-            .headers(request.headers.clone())
+        let mut builder = shared.http.request(request.method.clone(), url.clone());
+        if !request.headers.is_empty() {
+            builder = builder.headers(request.headers.clone());
+        }
+        let mut builder = builder
             .bearer_auth(token.expose())
             .header(ACCEPT, "application/json");
         if let Some((body, content_type)) = &request.body {
@@ -307,6 +311,14 @@ impl GenesysClient {
             body,
         })
     }
+}
+
+/// One pass over the names, so answers without rate-limit headers skip the parsing.
+fn has_rate_limit_headers(headers: &http::HeaderMap) -> bool {
+    headers.keys().any(|name| {
+        let name = name.as_str();
+        name.starts_with("inin-ratelimit-") || name.starts_with("x-ratelimit-")
+    })
 }
 
 fn transport(e: reqwest::Error) -> GenesysError {
