@@ -93,14 +93,20 @@ fn main() {
         println!("queue bench: run with `cargo bench -p sqs-dlq --bench queue`");
         return;
     }
-    println!("MemoryQueue, {MESSAGES} messages, 2 worker threads");
+    println!("MemoryQueue, {MESSAGES} messages, 2 worker threads, best of 3");
     println!(
         "{:<44} {:>14} {:>14}",
         "pattern", "messages/s", "requests/msg"
     );
     for workers in [1, 4] {
-        let (ours, ours_cost) = run(Pattern::Batched, workers);
-        let (base, base_cost) = run(Pattern::PerMessage, workers);
+        // Best of three, interleaved, so a neighbour's burst of CPU use does not decide it.
+        let (mut ours, mut ours_cost, mut base, mut base_cost) = (0.0_f64, 0.0, 0.0_f64, 0.0);
+        for _ in 0..3 {
+            let (rate, cost) = run(Pattern::Batched, workers);
+            (ours, ours_cost) = (ours.max(rate), cost);
+            let (rate, cost) = run(Pattern::PerMessage, workers);
+            (base, base_cost) = (base.max(rate), cost);
+        }
         println!(
             "{:<44} {:>14.0} {:>14.3}",
             format!("receive(10) + delete_batch(10), {workers} task(s)"),

@@ -24,7 +24,10 @@
 //!
 //! What differs: counts are exact, a short poll sees every visible message (SQS samples a subset
 //! of its servers), receive order is first-visible-first-out (SQS gives no order), and the
-//! 12-hour cap on the total visibility of one receive is not enforced.
+//! 12-hour cap on the total visibility of one receive is not enforced. A delete with a
+//! superseded receipt handle is reported as a failed entry: SQS documents that such a
+//! `DeleteMessage` "succeeds" without deleting, which hides the mistake (moto, for its part,
+//! accepts any handle the message ever had and deletes it).
 //!
 //! Time is tokio time, so tests can run under `tokio::time::pause()` and advance through
 //! visibility timeouts and delays instantly.
