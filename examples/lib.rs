@@ -14,6 +14,7 @@
 //! - [`servers`]: the local HTTP peers the recipes start (replay target, archive receiver).
 //! - [`outbound`]: the webhook consumer's sample handler and its durable JSON-lines writer.
 //! - [`sinks`]: an archive sink that writes to several sinks.
+//! - [`history`]: the history export of `history-export` and `quickstart`.
 //! - [`progress`]: indicatif bars, only when stderr is a terminal.
 //! - [`reports`]: the `--report json` documents of the recipes (a stable contract).
 //! - [`exit`]: a one-line reason and a non-zero exit status on failure.
@@ -27,6 +28,8 @@ pub mod correlator;
 pub mod dead_letters;
 #[path = "common/exit.rs"]
 pub mod exit;
+#[path = "common/history.rs"]
+pub mod history;
 #[path = "common/logging.rs"]
 pub mod logging;
 #[path = "common/mode.rs"]

@@ -1,0 +1,166 @@
+//! The history export both `history-export` and `quickstart` run: a [`HistoryExport`] over
+//! the guest or the agent source into a [`TeeSink`] of a JSON-lines file and a webhook
+//! archive, with optional SSRF-safe media checks.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use genesys_auth::GenesysClient;
+use genesys_messaging::MessageType;
+use genesys_messaging::archive::{JsonLinesFile, WebhookArchive};
+use genesys_messaging::history::{
+    ConversationHistory, GuestSession, HistoryExport, HistoryReport, HistorySource,
+};
+use genesys_messaging::media::MediaVerifier;
+use secrecy::SecretString;
+
+use crate::sinks::TeeSink;
+
+/// Which history to read.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The agent side with the client's OAuth identity.
+    Conversation(String),
+    /// The guest side with a guest session JWT; the id names the archive batches.
+    Guest {
+        /// The guest session JWT.
+        jwt: SecretString,
+        /// The conversation it belongs to (or a label).
+        conversation_id: String,
+    },
+}
+
+/// What to export and where.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    /// Messages per page.
+    pub page_size: u32,
+    /// Depth guard.
+    pub max_pages: Option<u32>,
+    /// Keep only these types.
+    pub types: Vec<MessageType>,
+    /// Keep messages at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Keep messages at or before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Pages in flight.
+    pub concurrency: usize,
+    /// Check attachment URLs.
+    pub verify_media: bool,
+    /// Allow loopback (and plain http) media URLs: only for local servers and the simulator.
+    pub allow_loopback_media: bool,
+    /// Webhook archive URL.
+    pub archive_url: Option<String>,
+    /// Webhook archive signing secret.
+    pub archive_secret: Option<SecretString>,
+    /// JSON-lines output file.
+    pub out: Option<PathBuf>,
+    /// Messages per archive batch.
+    pub batch_size: usize,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        Self {
+            page_size: 100,
+            max_pages: None,
+            types: Vec::new(),
+            since: None,
+            until: None,
+            concurrency: 4,
+            verify_media: false,
+            allow_loopback_media: false,
+            archive_url: None,
+            archive_secret: None,
+            out: None,
+            batch_size: 100,
+        }
+    }
+}
+
+/// A message type from user input: `text`, `Text`, `structured`… (unknown names are kept).
+pub fn parse_type(raw: &str) -> MessageType {
+    let known = [
+        MessageType::Text,
+        MessageType::Structured,
+        MessageType::Receipt,
+        MessageType::Event,
+    ];
+    known
+        .into_iter()
+        .find(|t| t.as_str().eq_ignore_ascii_case(raw.trim()))
+        .unwrap_or_else(|| MessageType::from(raw.trim()))
+}
+
+/// Runs the export and returns its report.
+pub async fn export(
+    client: &GenesysClient,
+    source: Source,
+    settings: &ExportSettings,
+) -> anyhow::Result<HistoryReport> {
+    match source {
+        Source::Conversation(id) => {
+            let source = ConversationHistory::new(client, id.clone())
+                .with_context(|| format!("conversation id {id:?}"))?;
+            run(source, settings).await
+        }
+        Source::Guest {
+            jwt,
+            conversation_id,
+        } => run(GuestSession::new(client, jwt, conversation_id), settings).await,
+    }
+}
+
+async fn run<S: HistorySource>(
+    source: S,
+    settings: &ExportSettings,
+) -> anyhow::Result<HistoryReport> {
+    let mut builder = HistoryExport::builder(source)
+        .page_size(settings.page_size)
+        .concurrency(settings.concurrency.max(1));
+    if let Some(max) = settings.max_pages {
+        builder = builder.max_pages(max);
+    }
+    if !settings.types.is_empty() {
+        builder = builder.message_types(settings.types.iter().cloned());
+    }
+    if let Some(since) = settings.since {
+        builder = builder.since(since);
+    }
+    if let Some(until) = settings.until {
+        builder = builder.until(until);
+    }
+    if settings.verify_media {
+        let verifier = MediaVerifier::builder()
+            .allow_loopback(settings.allow_loopback_media)
+            .allow_http(settings.allow_loopback_media)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .context("building the media verifier")?;
+        builder = builder.media_verifier(verifier);
+    }
+    let export = builder.build().context("configuring the history export")?;
+
+    let mut sink = TeeSink::default();
+    if let Some(path) = &settings.out {
+        let file = JsonLinesFile::create(path)
+            .await
+            .with_context(|| format!("creating {}", path.display()))?;
+        sink = sink.with(file);
+    }
+    if let Some(url) = &settings.archive_url {
+        let mut archive = WebhookArchive::builder(url.clone());
+        if let Some(secret) = &settings.archive_secret {
+            archive = archive.secret(secret.clone());
+        }
+        sink = sink.with(archive.build().context("configuring the webhook archive")?);
+    }
+    let report = export
+        .archive(&sink, settings.batch_size.max(1))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("exporting the history")?;
+    Ok(report)
+}
