@@ -1,4 +1,33 @@
-//! Amazon SQS (and an in-memory twin) queues, EventBridge dead letters parsed and categorized, diagnosis reports, replay, and a consumer that never loses a message.
+//! Amazon SQS queues for services that must not lose a message: a [`Queue`] trait with two
+//! backends ([`SqsQueue`] on `aws-sdk-sqs`, [`MemoryQueue`] with SQS semantics), EventBridge dead
+//! letters parsed and categorized ([`DeadLetter`], [`Category`]), non-destructive [`Diagnosis`]
+//! reports, [`Replay`], and a [`Consumer`] with retries, DLQ routing and idempotency.
+//!
+//! ```
+//! use sqs_dlq::{Category, DeadLetter, MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dlq = MemoryQueue::new("events-dlq");
+//! let event = r#"{"version":"0","id":"e1","detail-type":"v2.conversations.{id}.transcription",
+//!   "source":"aws.partner/genesys.com/cloud/org/suffix","account":"1","time":"2026-11-01T00:00:00Z",
+//!   "region":"us-east-1","resources":[],"detail":{"topicName":"v2.conversations.5f1c8a52-2c4e-4d5b-9b6a-0c1d2e3f4a5b.transcription",
+//!   "eventBody":{},"metadata":{"CorrelationId":"c1"},"timestamp":"2026-11-01T00:00:00.000Z"}}"#;
+//! dlq.send(OutgoingMessage::new(event).with_attribute("ERROR_CODE", "THROTTLING")).await?;
+//!
+//! let received = dlq.receive(&ReceiveOptions::default().wait_time(std::time::Duration::ZERO)).await?;
+//! let letter = DeadLetter::from(received[0].clone());
+//! assert_eq!(letter.category(), Category::RateLimited);
+//! assert!(letter.category().replay_safe());
+//! assert_eq!(letter.conversation_id().as_deref(), Some("5f1c8a52-2c4e-4d5b-9b6a-0c1d2e3f4a5b"));
+//! # Ok(()) }
+//! ```
+//!
+//! No message ever leaves a queue unless it was handled, copied to a dead-letter queue with its
+//! reason attached, or accepted by a replay target. See the crate README for the full tour.
+//!
+//! It knows nothing of Genesys Cloud: conversation lookups come in through [`Correlator`],
+//! replays go out through [`ReplayTarget`].
 
 pub mod category;
 pub mod correlate;
@@ -8,23 +37,22 @@ pub mod memory;
 pub mod queue;
 pub mod queue_stats;
 pub mod replay;
-pub mod sqs;
 pub mod report;
+pub mod sqs;
 
-pub use queue::{
-    AttributeValue, Attributes, BatchEntryFailure, BatchOutcome, OutgoingMessage, Queue,
-    QueueDepth, QueueError, ReceiveOptions, ReceivedMessage,
-};
-pub use memory::{InjectedFailure, MemoryQueue, MemoryQueueBuilder, Operation};
-pub use queue_stats::RequestStats;
-pub use sqs::{QueueSettings, SqsQueue};
 pub use category::{Basis, Category, Classification, classify};
-pub use correlate::{Correlation, CorrelateError, CorrelationOutcome, Correlator, correlate_all};
+pub use correlate::{CorrelateError, Correlation, CorrelationOutcome, Correlator, correlate_all};
 pub use dead_letter::{
     DeadLetter, DlqAttributes, ErrorCode, EventBridgeEvent, EventDetail, EventMetadata,
     ExhaustedRetryCondition, ParseError,
 };
 pub use diagnosis::{Diagnosis, DiagnosisBuilder, DiagnosisError, DiagnosisOutcome, EntryProblem};
+pub use memory::{InjectedFailure, MemoryQueue, MemoryQueueBuilder, Operation};
+pub use queue::{
+    AttributeValue, Attributes, BatchEntryFailure, BatchOutcome, OutgoingMessage, Queue,
+    QueueDepth, QueueError, ReceiveOptions, ReceivedMessage,
+};
+pub use queue_stats::RequestStats;
 pub use replay::{
     Accepted, FailedReplay, HttpTarget, HttpTargetBuilder, QueueTarget, Rejected, Replay,
     ReplayBuilder, ReplayError, ReplayLetterError, ReplayReport, ReplayTarget, ReplayedMessage,
@@ -34,6 +62,7 @@ pub use report::{
     FileReportWriter, MemoryReportWriter, REPORT_SCHEMA_VERSION, ReportRecord, ReportWriter,
     RootCauseReport,
 };
+pub use sqs::{QueueSettings, SqsQueue};
 
 pub mod consumer;
 pub mod handler;
