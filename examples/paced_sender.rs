@@ -75,6 +75,9 @@ struct Args {
     common: CommonArgs,
 }
 
+/// Per conversation: (seq, platform timestamp) of each accepted message, in submission order.
+type Accepted = BTreeMap<String, Vec<(usize, Option<String>)>>;
+
 fn parse_target(raw: &str) -> anyhow::Result<(String, String)> {
     let (conversation, communication) = raw
         .split_once(':')
@@ -155,8 +158,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let bar = progress::bar(args.messages as u64, "sending");
-    // Per conversation: (seq, platform timestamp) of each accepted message, in submission order.
-    let accepted: Arc<Mutex<BTreeMap<String, Vec<(usize, Option<String>)>>>> = Arc::default();
+    let accepted: Arc<Mutex<Accepted>> = Arc::default();
     let started = Instant::now();
     let before = genesys.client.metrics();
     let mut producers = Vec::new();

@@ -161,9 +161,8 @@ pub fn generate(
     let mut out = Vec::with_capacity(count);
     for i in 0..count {
         let family = FAMILIES[i % FAMILIES.len()];
-        let conversation = if unknown_conversation && i + 1 == count {
-            uuid::Uuid::from_u128(rng.random()).to_string()
-        } else if conversation_ids.is_empty() {
+        let nobody_knows = unknown_conversation && i + 1 == count;
+        let conversation = if nobody_knows || conversation_ids.is_empty() {
             uuid::Uuid::from_u128(rng.random()).to_string()
         } else {
             conversation_ids[i % conversation_ids.len()].clone()
