@@ -411,3 +411,74 @@ async fn archive_to_json_lines() {
         .collect();
     assert_eq!(ids.len(), 450);
 }
+
+#[tokio::test]
+async fn archive_to_a_signed_webhook_that_fails_at_first() {
+    use genesys_messaging::archive::WebhookArchive;
+    use hmac::{Hmac, Mac};
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let sim = SimOrg::builder()
+        .seed(6)
+        .conversations(1)
+        .messages_per_conversation(250)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let conv = &sim.conversations()[0];
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&hook)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&hook)
+        .await;
+    let archive = WebhookArchive::builder(hook.uri())
+        .secret("hook-secret".to_owned().into())
+        .retry_policy(common::fast_policy())
+        .build()
+        .unwrap();
+    let export = HistoryExport::builder(GuestSession::new(
+        &client,
+        conv.guest_jwt.clone().into(),
+        conv.id.clone(),
+    ))
+    .build()
+    .unwrap();
+    let report = export.archive(&archive, 100).await.unwrap();
+    assert_eq!(report.yielded, 250);
+
+    let requests = hook.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 3 + 2, "3 batches, the first sent 3 times");
+    let mut keys = HashSet::new();
+    let mut ids = HashSet::new();
+    for r in &requests {
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"hook-secret").unwrap();
+        mac.update(&r.body);
+        let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(
+            r.headers.get("x-signature-256").unwrap().to_str().unwrap(),
+            expected
+        );
+        keys.insert(
+            r.headers
+                .get("idempotency-key")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["conversationId"], conv.id.as_str());
+        for m in body["messages"].as_array().unwrap() {
+            ids.insert(m["id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(keys.len(), 3, "one key per batch, the same on every retry");
+    assert_eq!(ids.len(), 250);
+}
