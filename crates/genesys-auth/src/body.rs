@@ -11,15 +11,20 @@ pub(crate) enum BodyError {
     Read(reqwest::Error),
 }
 
-/// Reads the body chunk by chunk and stops as soon as it passes `limit` bytes. A
-/// `Content-Length` above the limit is refused before anything is read.
+/// Reads the whole body without reading more than `limit` bytes. A `Content-Length` above
+/// the limit is refused before anything is read; one within it is read in one go (the
+/// connection cannot deliver more than it declared); a body of unknown length is read chunk by
+/// chunk and reading stops as soon as it passes the limit.
 pub(crate) async fn read_limited(
-    response: &mut reqwest::Response,
+    mut response: reqwest::Response,
     limit: usize,
 ) -> Result<Bytes, BodyError> {
     let declared = response.content_length();
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(BodyError::TooLarge);
+    if let Some(len) = declared {
+        if len > limit as u64 {
+            return Err(BodyError::TooLarge);
+        }
+        return response.bytes().await.map_err(BodyError::Read);
     }
     // The common case is one chunk: keep it without copying.
     let Some(first) = response.chunk().await.map_err(BodyError::Read)? else {
@@ -31,8 +36,7 @@ pub(crate) async fn read_limited(
     let Some(second) = response.chunk().await.map_err(BodyError::Read)? else {
         return Ok(first);
     };
-    let hint = declared.map_or(first.len() + second.len(), |len| len as usize);
-    let mut buf = BytesMut::with_capacity(hint.min(limit));
+    let mut buf = BytesMut::with_capacity((first.len() + second.len()).min(limit));
     buf.extend_from_slice(&first);
     let mut next = Some(second);
     while let Some(chunk) = next {

@@ -4,7 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::{ACCEPT, CONTENT_TYPE};
+use http::HeaderValue;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use retry_policy::{GiveUp, Pacer, RateLimitInfo, RetryClass, RetryPolicy};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -52,6 +53,9 @@ pub struct GenesysClient {
 struct Shared {
     http: reqwest::Client,
     api_base: Url,
+    /// The base URL's path without its trailing `/` (empty for a host-only base), computed
+    /// once so that building a request URL does not format strings.
+    base_path: String,
     pacer: Pacer,
     policy: RetryPolicy,
     max_body: usize,
@@ -132,10 +136,16 @@ impl GenesysClient {
     }
 
     fn url_for(&self, request: &ApiRequest) -> Url {
-        let mut url = self.shared.api_base.clone();
-        let base = url.path().trim_end_matches('/');
-        let path = format!("{base}{}", request.path);
-        url.set_path(&path);
+        let shared = &*self.shared;
+        let mut url = shared.api_base.clone();
+        if shared.base_path.is_empty() {
+            url.set_path(&request.path);
+        } else {
+            let mut path = String::with_capacity(shared.base_path.len() + request.path.len());
+            path.push_str(&shared.base_path);
+            path.push_str(&request.path);
+            url.set_path(&path);
+        }
         if !request.query.is_empty() {
             url.query_pairs_mut().extend_pairs(request.query.iter());
         }
@@ -159,7 +169,7 @@ impl GenesysClient {
             bump(&shared.counters.requests);
             // Latency is wall time (std clock: cheaper, and meaningful under paused tests too).
             let sent = std::time::Instant::now();
-            let outcome = self.send_once(request, &url, &token).await;
+            let outcome = self.send_once(request, url.clone(), &token).await;
             let latency_ms = sent.elapsed().as_secs_f64() * 1000.0;
             span.record("attempt", attempt);
             span.record("latency_ms", latency_ms);
@@ -277,26 +287,47 @@ impl GenesysClient {
     async fn send_once(
         &self,
         request: &ApiRequest,
-        url: &Url,
+        url: Url,
         token: &AccessToken,
     ) -> Result<ApiResponse, GenesysError> {
         let shared = &*self.shared;
-        let mut builder = shared.http.request(request.method.clone(), url.clone());
-        if !request.headers.is_empty() {
-            builder = builder.headers(request.headers.clone());
-        }
-        let mut builder = builder
-            .bearer_auth(token.expose())
-            .header(ACCEPT, "application/json");
+        // The request is assembled directly (no RequestBuilder): the extra headers, then the
+        // bearer header built once per token, `Accept`, and the body with its content type.
+        let mut http_request = match token.bearer_header() {
+            Some(bearer) => {
+                let mut http_request = reqwest::Request::new(request.method.clone(), url);
+                let headers = http_request.headers_mut();
+                if !request.headers.is_empty() {
+                    *headers = request.headers.clone();
+                }
+                headers.append(AUTHORIZATION, bearer.clone());
+                http_request
+            }
+            // A token that cannot be a header value: reqwest refuses it as it always did.
+            None => {
+                let mut builder = shared.http.request(request.method.clone(), url);
+                if !request.headers.is_empty() {
+                    builder = builder.headers(request.headers.clone());
+                }
+                builder
+                    .bearer_auth(token.expose())
+                    .build()
+                    .map_err(transport)?
+            }
+        };
+        http_request
+            .headers_mut()
+            .append(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some((body, content_type)) = &request.body {
-            builder = builder
-                .header(CONTENT_TYPE, content_type.clone())
-                .body(body.clone());
+            http_request
+                .headers_mut()
+                .append(CONTENT_TYPE, content_type.clone());
+            *http_request.body_mut() = Some(body.clone().into());
         }
-        let mut response = builder.send().await.map_err(transport)?;
+        let mut response = shared.http.execute(http_request).await.map_err(transport)?;
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let body = match read_limited(&mut response, shared.max_body).await {
+        let body = match read_limited(response, shared.max_body).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => {
                 return Err(GenesysError::BodyTooLarge {
@@ -466,10 +497,12 @@ impl GenesysClientBuilder {
                 ));
             }
         };
+        let base_path = api_base.path().trim_end_matches('/').to_owned();
         Ok(GenesysClient {
             shared: Arc::new(Shared {
                 http,
                 api_base,
+                base_path,
                 pacer: self.pacer.unwrap_or_else(|| Pacer::per_minute(300, 10)),
                 policy,
                 max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY_BYTES),

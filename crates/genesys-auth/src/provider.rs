@@ -214,7 +214,7 @@ impl ClientCredentialsProvider {
         );
         let started = Instant::now();
         let result = async {
-            let mut response = inner
+            let response = inner
                 .http
                 .post(inner.token_url.clone())
                 .header(AUTHORIZATION, basic_header(&inner.credentials))
@@ -227,7 +227,7 @@ impl ClientCredentialsProvider {
             let status = response.status().as_u16();
             tracing::Span::current().record("status", status);
             let retry_after = retry_policy::retry_after(response.headers());
-            let body = match read_limited(&mut response, inner.max_body).await {
+            let body = match read_limited(response, inner.max_body).await {
                 Ok(body) => body,
                 Err(BodyError::TooLarge) => {
                     return Err((

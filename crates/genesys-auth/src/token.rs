@@ -3,24 +3,53 @@
 use std::fmt;
 use std::sync::Arc;
 
+use bytes::Bytes;
+use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::AuthError;
 
 /// A bearer token. Cheap to clone (shared); `Debug` prints `AccessToken(***)`.
 #[derive(Clone)]
-pub struct AccessToken(Arc<SecretString>);
+pub struct AccessToken(Arc<Inner>);
+
+struct Inner {
+    secret: SecretString,
+    /// `Bearer {token}`, built once per token (not per request) and marked sensitive; `None`
+    /// when the token cannot be a header value (the request then fails as before).
+    bearer: Option<HeaderValue>,
+}
 
 impl AccessToken {
     /// Wraps a token.
     pub fn new(token: SecretString) -> Self {
-        AccessToken(Arc::new(token))
+        let bearer = bearer_header(token.expose_secret());
+        AccessToken(Arc::new(Inner {
+            secret: token,
+            bearer,
+        }))
     }
 
     /// The token itself, for an `Authorization` header. Keep it out of logs.
     pub fn expose(&self) -> &str {
-        self.0.expose_secret()
+        self.0.secret.expose_secret()
     }
+
+    /// The `Authorization: Bearer …` value (sensitive), shared by every request with this
+    /// token.
+    pub(crate) fn bearer_header(&self) -> Option<&HeaderValue> {
+        self.0.bearer.as_ref()
+    }
+}
+
+fn bearer_header(token: &str) -> Option<HeaderValue> {
+    let mut value = Vec::with_capacity("Bearer ".len() + token.len());
+    value.extend_from_slice(b"Bearer ");
+    value.extend_from_slice(token.as_bytes());
+    // Takes the buffer over without copying it (one copy of the header per token).
+    let mut value = HeaderValue::from_maybe_shared(Bytes::from(value)).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 impl PartialEq for AccessToken {
@@ -97,6 +126,14 @@ mod tests {
         assert_ne!(a, c);
         assert_eq!(a.expose(), "tok-123");
         assert_eq!(format!("{a:?}"), "AccessToken(***)");
+        let header = a.bearer_header().unwrap();
+        assert_eq!(header.as_bytes(), b"Bearer tok-123");
+        assert!(header.is_sensitive());
+        assert!(!format!("{header:?}").contains("tok-123"));
+        // Not a valid header value: no cached header (the request fails as reqwest fails it).
+        let bad = AccessToken::new(SecretString::from("tok\nevil"));
+        assert!(bad.bearer_header().is_none());
+        assert_eq!(bad.expose(), "tok\nevil");
     }
 
     #[tokio::test]
