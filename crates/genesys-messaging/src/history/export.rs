@@ -590,7 +590,7 @@ impl<S: HistorySource> Driver<S> {
             order_out: OrderTracker::new(s.order),
             sorter: (s.sort_window > 0).then(|| SortWindow::new(s.order, s.sort_window)),
         };
-        let first = match self.source.fetch_page(1, s.page_size).await {
+        let first = match fetch_decoded(&*self.source, 1, s.page_size).await {
             Ok(page) => page,
             Err(e) => {
                 self.with_report(|r| r.pages_failed += 1);
@@ -602,7 +602,7 @@ impl<S: HistorySource> Driver<S> {
             page_count: first.page_count,
             total: first.total,
         };
-        let mut known = announced_pages(figures, s.page_size, first.entities.len());
+        let mut known = announced_pages(figures, s.page_size, first.messages.len());
         self.with_report(|r| r.pages_announced = known.unwrap_or(1));
         self.process_page(1, first, &mut figures, &mut known, &mut pipeline)
             .await?;
@@ -627,7 +627,9 @@ impl<S: HistorySource> Driver<S> {
             let mut pages = stream::iter(next..=last)
                 .map(move |n| {
                     let source = Arc::clone(&source);
-                    let task = tokio::spawn(async move { source.fetch_page(n, size).await });
+                    // Fetch and decode on their own task: decoding runs in parallel with the other
+                    // pages and off the ordered hand-on path.
+                    let task = tokio::spawn(async move { fetch_decoded(&*source, n, size).await });
                     async move { (n, task.await) }
                 })
                 .buffered(s.concurrency);
@@ -666,13 +668,13 @@ impl<S: HistorySource> Driver<S> {
     async fn process_page(
         &self,
         n: u32,
-        page: RawPage,
+        page: DecodedPage<S::Record>,
         figures: &mut Figures,
         known: &mut Option<u32>,
         pipeline: &mut Pipeline<S::Record>,
     ) -> Result<(), Gone> {
         let s = &self.settings;
-        let received = page.entities.len();
+        let received = page.messages.len();
         // A total or page count that moved since the last answer.
         if (page.total.is_some() && page.total != figures.total)
             || (page.page_count.is_some() && page.page_count != figures.page_count)
@@ -723,18 +725,12 @@ impl<S: HistorySource> Driver<S> {
         let mut kept: Vec<ExportedMessage<S::Record>> = Vec::with_capacity(received);
         let (mut filtered, mut duplicates) = (0u64, 0u64);
         let mut failures: Vec<DecodeFailure> = Vec::new();
-        for (position, value) in page.entities.into_iter().enumerate() {
-            let message = match S::Record::deserialize(&value) {
+        for (position, decoded) in page.messages.into_iter().enumerate() {
+            let message = match decoded {
                 Ok(m) => m,
-                Err(e) => {
-                    let id = value.get("id").and_then(|v| v.as_str()).map(str::to_owned);
-                    tracing::warn!(page = n, position, id = id.as_deref(), error = %e, "message skipped: it does not decode");
-                    failures.push(DecodeFailure {
-                        page: n,
-                        position,
-                        id,
-                        error: e.to_string(),
-                    });
+                Err(failure) => {
+                    tracing::warn!(page = n, position, id = failure.id.as_deref(), error = %failure.error, "message skipped: it does not decode");
+                    failures.push(failure);
                     continue;
                 }
             };
@@ -845,6 +841,44 @@ impl<S: HistorySource> Driver<S> {
     ) -> Result<(), Gone> {
         self.tx.send(item).await.map_err(|_| Gone)
     }
+}
+
+/// A page whose messages were decoded one by one.
+struct DecodedPage<R> {
+    messages: Vec<Result<R, DecodeFailure>>,
+    page_count: Option<u32>,
+    total: Option<u64>,
+}
+
+/// Fetches page `n` and decodes each message on its own: one bad message is a
+/// [`DecodeFailure`] at its position, never a failed page.
+async fn fetch_decoded<S: HistorySource>(
+    source: &S,
+    n: u32,
+    size: u32,
+) -> Result<DecodedPage<S::Record>, MessagingError> {
+    let RawPage {
+        entities,
+        page_count,
+        total,
+    } = source.fetch_page(n, size).await?;
+    let messages = entities
+        .into_iter()
+        .enumerate()
+        .map(|(position, value)| {
+            S::Record::deserialize(&value).map_err(|e| DecodeFailure {
+                page: n,
+                position,
+                id: value.get("id").and_then(|v| v.as_str()).map(str::to_owned),
+                error: e.to_string(),
+            })
+        })
+        .collect();
+    Ok(DecodedPage {
+        messages,
+        page_count,
+        total,
+    })
 }
 
 /// The archive stopped early, whatever the stream had done.
