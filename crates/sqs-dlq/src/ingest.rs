@@ -348,10 +348,14 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
         verify_signature(state, headers, &body)?;
     }
 
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+    // Parsed to a `Value`, not skipped with `IgnoredAny`: skipping neither checks `\u` escapes
+    // (a lone surrogate such as `"\ud800"` passed) nor limits depth, so bodies no serde_json
+    // decoder downstream can read were answered 202 and became poison messages.
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&body) {
         return Err(Rejection::InvalidJson(e.to_string()));
     }
-    // Valid JSON is valid UTF-8; this cannot fail after the check above.
+    // JSON strings hold UTF-8, but bytes inside them are not checked by every parser path;
+    // keep the conversion fallible.
     let text =
         String::from_utf8(body.to_vec()).map_err(|e| Rejection::InvalidJson(e.to_string()))?;
 
