@@ -29,6 +29,7 @@ pub struct WebhookArchiveBuilder {
     policy: RetryPolicy,
     timeout: Duration,
     connect_timeout: Duration,
+    roots: Vec<reqwest::Certificate>,
 }
 
 impl fmt::Debug for WebhookArchiveBuilder {
@@ -68,6 +69,13 @@ impl WebhookArchiveBuilder {
         self
     }
 
+    /// Trusts one more root certificate (a corporate TLS-inspecting proxy, a private CA), in
+    /// addition to the platform's roots. Certificate verification cannot be turned off.
+    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.roots.push(certificate);
+        self
+    }
+
     /// Checks the URL and builds the HTTP client.
     pub fn build(self) -> Result<WebhookArchive, MessagingError> {
         let url = Url::parse(&self.url).map_err(|e| MessagingError::InvalidConfig {
@@ -80,7 +88,11 @@ impl WebhookArchiveBuilder {
                 reason: format!("scheme {:?} is not http(s)", url.scheme()),
             });
         }
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if !self.roots.is_empty() {
+            http = http.tls_certs_merge(self.roots);
+        }
+        let http = http
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .build()
@@ -137,6 +149,7 @@ impl WebhookArchive {
             policy: RetryPolicy::default(),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
+            roots: Vec::new(),
         }
     }
 

@@ -90,3 +90,30 @@ mod tests {
         assert_eq!(dupes, 2, "m2 and m3 were served twice");
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Against a full map: every repeat within the window is found, nothing new is dropped.
+        #[test]
+        fn matches_a_full_map_within_the_window(ids in proptest::collection::vec(0u8..40, 0..300), cap in 1usize..64) {
+            let mut w = DedupWindow::new(cap);
+            let mut last_seen: std::collections::HashMap<u8, usize> = Default::default();
+            let mut admitted: Vec<u8> = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                let new = w.insert(&id.to_string());
+                // Distance in admitted ids since this id was last admitted.
+                let recent = last_seen.get(id).is_some_and(|&at| admitted.len() - at <= cap);
+                prop_assert_eq!(new, !recent, "position {}", i);
+                if new {
+                    last_seen.insert(*id, admitted.len());
+                    admitted.push(*id);
+                }
+            }
+            prop_assert!(w.len() <= cap);
+        }
+    }
+}

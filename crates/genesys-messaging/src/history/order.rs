@@ -193,3 +193,34 @@ mod tests {
         assert_eq!((w.pop(), w.pop(), w.pop()), (Some(0), Some(1), Some(2)));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any sequence whose items are displaced by less than the window comes out sorted.
+        #[test]
+        fn sort_window_sorts_bounded_displacements(n in 1usize..200, window in 1usize..20, seed in any::<u64>()) {
+            // Build a sorted sequence, then swap neighbours at most `window - 1` apart.
+            let mut items: Vec<u32> = (0..n as u32).collect();
+            let mut x = seed | 1;
+            for i in 0..n {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                let j = (i + (x as usize % window)).min(n - 1);
+                if j.saturating_sub(i) < window / 2 + 1 { items.swap(i, j); }
+            }
+            let displaced_ok = items.iter().enumerate().all(|(i, &v)| (i as i64 - i64::from(v)).unsigned_abs() < window as u64);
+            prop_assume!(displaced_ok);
+            let mut w = SortWindow::new(TimeOrder::OldestFirst, window);
+            let mut out = Vec::new();
+            for v in items {
+                if let Some(o) = w.push(DateTime::from_timestamp(i64::from(v), 0), v) { out.push(o); }
+            }
+            while let Some(o) = w.pop() { out.push(o); }
+            let sorted: Vec<u32> = (0..n as u32).collect();
+            prop_assert_eq!(out, sorted);
+        }
+    }
+}

@@ -259,9 +259,17 @@ pub struct MediaVerifierBuilder {
     connect_timeout: Duration,
     concurrency: usize,
     user_agent: String,
+    roots: Vec<reqwest::Certificate>,
 }
 
 impl MediaVerifierBuilder {
+    /// Trusts one more root certificate (a corporate TLS-inspecting proxy, a private CA), in
+    /// addition to the platform's roots. Certificate verification cannot be turned off.
+    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.roots.push(certificate);
+        self
+    }
+
     /// Allow plain `http://` URLs (off by default).
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.rules.allow_http = allow;
@@ -330,7 +338,11 @@ impl MediaVerifierBuilder {
                 Err(reason) => attempt.error(Blocked(reason)),
             }
         });
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if !self.roots.is_empty() {
+            http = http.tls_certs_merge(self.roots);
+        }
+        let http = http
             .no_proxy()
             .redirect(policy)
             .dns_resolver(Arc::new(VettingResolver {
@@ -402,6 +414,7 @@ impl MediaVerifier {
             connect_timeout: Duration::from_secs(3),
             concurrency: 8,
             user_agent: concat!("genesys-messaging/", env!("CARGO_PKG_VERSION")).to_owned(),
+            roots: Vec::new(),
         }
     }
 

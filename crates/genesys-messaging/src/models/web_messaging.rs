@@ -628,3 +628,22 @@ mod tests {
         assert_eq!(back, m);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any string decodes into an enum and serializes back unchanged.
+        #[test]
+        fn open_enums_round_trip_any_string(raw in ".{0,24}") {
+            let v = Value::String(raw.clone());
+            let t: MessageType = serde_json::from_value(v.clone()).unwrap();
+            prop_assert_eq!(serde_json::to_value(&t).unwrap(), v.clone());
+            prop_assert_eq!(t.as_str(), raw.as_str());
+            let c: ContentType = serde_json::from_value(v.clone()).unwrap();
+            prop_assert_eq!(serde_json::to_value(&c).unwrap(), v);
+        }
+    }
+}
