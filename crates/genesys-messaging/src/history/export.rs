@@ -754,6 +754,11 @@ impl<S: HistorySource> Driver<S> {
             self.check_media(verifier, &mut kept).await;
         }
         let violations = pipeline.order_in.violations;
+        let metrics = self.source.metrics();
+        self.shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .metrics_now = metrics;
         self.with_report(|r| {
             r.pages_fetched += 1;
             r.pages_announced = r.pages_announced.max(known.unwrap_or(n));
