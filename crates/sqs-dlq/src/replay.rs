@@ -138,6 +138,7 @@ pub struct HttpTargetBuilder {
     timeout: Duration,
     connect_timeout: Duration,
     bearer: Option<SecretString>,
+    roots: Vec<reqwest::Certificate>,
 }
 
 impl HttpTarget {
@@ -151,6 +152,7 @@ impl HttpTarget {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
             bearer: None,
+            roots: Vec::new(),
         }
     }
 
@@ -192,6 +194,13 @@ impl HttpTargetBuilder {
         self.bearer = Some(token);
         self
     }
+    /// Trusts one more root certificate in the default client (a corporate TLS-inspecting
+    /// proxy, a private CA), in addition to the platform's roots. Ignored when
+    /// [`client`](Self::client) is given. Certificate verification cannot be turned off.
+    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
+        self.roots.push(certificate);
+        self
+    }
     /// The target.
     pub fn build(self) -> Result<HttpTarget, ReplayError> {
         let url = reqwest::Url::parse(&self.url).map_err(|e| ReplayError::InvalidTarget {
@@ -206,12 +215,18 @@ impl HttpTargetBuilder {
         }
         let client = match self.client {
             Some(c) => c,
-            None => reqwest::Client::builder()
-                .timeout(self.timeout)
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(ReplayError::Client)?,
+            None => {
+                let mut builder = reqwest::Client::builder();
+                if !self.roots.is_empty() {
+                    builder = builder.tls_certs_merge(self.roots);
+                }
+                builder
+                    .timeout(self.timeout)
+                    .connect_timeout(self.connect_timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(ReplayError::Client)?
+            }
         };
         Ok(HttpTarget {
             client,
