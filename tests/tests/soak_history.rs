@@ -1,5 +1,5 @@
-//! Fault soak: a web messaging history export of 20,000 messages (times `SOAK_SCALE`, default
-//! 1) against genesys-sim injecting 15% 5xx, 2% connection resets, 1% truncated bodies, 3%
+//! Fault soak: a web messaging history export of 20,000 messages (multiplied by `SOAK_SCALE`)
+//! against genesys-sim injecting 15% 5xx, 2% connection resets, 1% truncated bodies, 3%
 //! latency spikes and an org rate limit the client's pacer slightly overshoots. The export must
 //! be complete, in order and without duplicates, and the report's counters must add up against
 //! what the simulator saw.
