@@ -38,9 +38,9 @@ const FULL: Scale = Scale {
     rate: 50.0,
 };
 const SMOKE: Scale = Scale {
-    messages: 200,
-    conversations: 20,
-    rate: 200.0,
+    messages: 80,
+    conversations: 16,
+    rate: 100.0,
 };
 const BURST: u32 = 5;
 const WORKERS: usize = 8;
