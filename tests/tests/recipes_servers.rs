@@ -177,7 +177,7 @@ async fn post_events(base: &str) -> HashSet<(String, String)> {
     pairs
 }
 
-fn consumer(out: &std::path::Path, extra: &[&str]) -> std::process::Command {
+fn consumer(out: &std::path::Path, failure_rate: &str, extra: &[&str]) -> std::process::Command {
     let mut cmd = command("webhook-consumer");
     cmd.args([
         "--listen",
@@ -189,7 +189,7 @@ fn consumer(out: &std::path::Path, extra: &[&str]) -> std::process::Command {
     ])
     .args([
         "--transient-failure-rate",
-        "0.3",
+        failure_rate,
         "--seed",
         "7",
         "--retry-delay-ms",
@@ -229,7 +229,7 @@ fn check_run(report: &Value, pairs: &HashSet<(String, String)>, out: &std::path:
 async fn webhook_consumer_writes_each_event_once_and_survives_a_restart() {
     let dir = temp_dir();
     let out = dir.path().join("events.jsonl");
-    let server = Server::start(consumer(&out, &[]));
+    let server = Server::start(consumer(&out, "0.3", &[]));
     assert!(
         server
             .stderr()
@@ -243,7 +243,7 @@ async fn webhook_consumer_writes_each_event_once_and_survives_a_restart() {
     check_run(&run.json(), &pairs, &out);
 
     // A second run over the same file: the same events are acknowledged, not written again.
-    let server = Server::start(consumer(&out, &["--transient-failure-rate", "0"]));
+    let server = Server::start(consumer(&out, "0", &[]));
     post_events(&server.base).await;
     let run = server.wait(Duration::from_secs(60));
     run.assert_success();
@@ -282,6 +282,7 @@ async fn webhook_consumer_against_moto_sqs() {
     let out = dir.path().join("events.jsonl");
     let server = Server::start(consumer(
         &out,
+        "0.3",
         &[
             "--queue-url",
             queue.url(),
