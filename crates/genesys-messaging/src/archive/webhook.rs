@@ -92,7 +92,10 @@ impl WebhookArchiveBuilder {
         if !self.roots.is_empty() {
             http = http.tls_certs_merge(self.roots);
         }
+        // No redirects: a 307/308 would re-send the signed batch to wherever the answer
+        // points; a redirect is an answer to fix in the configuration, not to follow.
         let http = http
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .build()
@@ -188,8 +191,20 @@ impl WebhookArchive {
             return Ok(());
         }
         let retry_after = retry_policy::retry_after(response.headers());
-        let text = response.text().await.unwrap_or_default();
-        let body_snippet: String = text.chars().take(SNIPPET).collect();
+        // Read only what the snippet keeps: an error answer can be arbitrarily large.
+        let mut response = response;
+        let mut head = Vec::new();
+        while head.len() < SNIPPET * 4 {
+            match response.chunk().await {
+                Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        head.truncate(SNIPPET * 4);
+        let body_snippet: String = String::from_utf8_lossy(&head)
+            .chars()
+            .take(SNIPPET)
+            .collect();
         Err(SinkError::Rejected {
             status: status.as_u16(),
             body_snippet,
