@@ -550,3 +550,47 @@ async fn receive_signed(body: &[u8]) -> StatusCode {
     }
     status
 }
+
+#[tokio::test]
+async fn the_archive_never_follows_a_redirect_with_a_signed_batch() {
+    use genesys_messaging::archive::{ArchiveBatch, ArchiveSink, WebhookArchive};
+    // Where a 307 points: must never see the batch.
+    let (elsewhere, elsewhere_base) = Stand::start().await;
+    let redirect_to = format!("{elsewhere_base}stolen");
+    let app = Router::new().fallback(move || {
+        let to = redirect_to.clone();
+        async move {
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(axum::http::header::LOCATION, to)],
+                "",
+            )
+                .into_response()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let archive = WebhookArchive::builder(format!("http://{addr}/archive"))
+        .secret(SecretString::from("archive-secret"))
+        .retry_policy(RetryPolicy::no_retry())
+        .build()
+        .unwrap();
+    let message = genesys_messaging::WebMessagingMessage::text(
+        "m-1",
+        chrono::Utc::now(),
+        genesys_messaging::Direction::Inbound,
+        "private",
+    );
+    let batch = ArchiveBatch::new("conv-1", 1, 0, vec![message]);
+    assert!(
+        archive.write_batch(&batch).await.is_err(),
+        "a redirect is a failure"
+    );
+    assert!(
+        elsewhere.seen().is_empty(),
+        "the batch went to {:?}",
+        elsewhere.seen()
+    );
+}
