@@ -68,8 +68,12 @@ impl DurableLines {
     /// events already in it. Lines that do not parse (a torn last line) are skipped.
     pub async fn open(path: &Path) -> std::io::Result<(Self, HashSet<String>)> {
         let mut keys = HashSet::new();
+        // A crash or power loss can leave a torn last line without its newline: the next
+        // append must not be glued onto it, or that event could never be read back.
+        let mut torn_tail = false;
         match tokio::fs::read_to_string(path).await {
             Ok(text) => {
+                torn_tail = !text.is_empty() && !text.ends_with('\n');
                 for line in text.lines() {
                     if let Ok(v) = serde_json::from_str::<Value>(line)
                         && let Some((c, k)) = outbound_key(&v)
@@ -81,11 +85,16 @@ impl DurableLines {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        let file = tokio::fs::OpenOptions::new()
+        let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .await?;
+        if torn_tail {
+            use tokio::io::AsyncWriteExt;
+            file.write_all(b"\n").await?;
+            file.sync_data().await?;
+        }
         let (tx, rx) = mpsc::channel(1024);
         tokio::spawn(write_loop(file, rx));
         Ok((
@@ -210,6 +219,16 @@ impl Handler for OutboundHandler {
             )
             .with_code("INVALID_PARAMETER"));
         };
+        let key = key_of(&contact, &conversation);
+        if self
+            .done
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&key)
+        {
+            self.counts.already_written.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
         if self.transient_rate > 0.0 {
             let draw: f64 = self
                 .rng
@@ -224,16 +243,6 @@ impl Handler for OutboundHandler {
                     "injected transient failure (--transient-failure-rate)",
                 ));
             }
-        }
-        let key = key_of(&contact, &conversation);
-        if self
-            .done
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(&key)
-        {
-            self.counts.already_written.fetch_add(1, Ordering::Relaxed);
-            return Ok(());
         }
         let line = json!({
             "outboundContactId": contact,
@@ -292,6 +301,30 @@ mod tests {
         tokio::fs::write(&dir.join("junk"), b"x").await.unwrap();
         let (_, keys) = DurableLines::open(&path).await.unwrap();
         assert!(keys.contains("c1:v1"));
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_is_not_glued_to_the_next_event() {
+        let dir = std::env::temp_dir().join(format!("outbound-{}", uuid::Uuid::new_v4()));
+        tokio::fs::create_dir_all(&dir).await.unwrap();
+        let path = dir.join("out.jsonl");
+        let whole = json!({"outboundContactId": "c1", "conversationId": "v1"}).to_string();
+        tokio::fs::write(
+            &path,
+            format!("{whole}\n{{\"outboundContactId\": \"c2\", \"conv"),
+        )
+        .await
+        .unwrap();
+        let (lines, keys) = DurableLines::open(&path).await.unwrap();
+        assert_eq!(keys.len(), 1, "the torn line is skipped: {keys:?}");
+        lines
+            .append(json!({"outboundContactId": "c3", "conversationId": "v3"}).to_string())
+            .await
+            .unwrap();
+        drop(lines);
+        let (_, keys) = DurableLines::open(&path).await.unwrap();
+        assert!(keys.contains("c1:v1") && keys.contains("c3:v3"), "{keys:?}");
         let _ = tokio::fs::remove_dir_all(&dir).await;
     }
 }
