@@ -50,7 +50,7 @@
 //! signature, deduplication (the consumer's idempotency store does that), or processing.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -60,27 +60,23 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use secrecy::SecretString;
 
 use crate::queue::{
     AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
 };
+use crate::signature;
 
 /// Header carrying `sha256=<hex HMAC>`.
-pub const SIGNATURE_HEADER: &str = "x-signature-256";
+pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
 /// Header carrying the Unix time (seconds) the sender signed at.
-pub const TIMESTAMP_HEADER: &str = "x-signature-timestamp";
+pub const TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 /// Default body limit: 256 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Default signature timestamp tolerance: 5 minutes.
 pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
 /// Default deadline for answering: 4 s (senders such as Genesys Cloud wait 5 s).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// The `X-Signature-256` value (`sha256=<hex>`) for `body` signed at `timestamp` (Unix seconds)
 /// with `secret`: the HMAC-SHA256 of `"{timestamp}.{body}"`.
@@ -90,19 +86,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// assert!(value.starts_with("sha256=") && value.len() == 7 + 64);
 /// ```
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(mac(secret, timestamp, body)))
-}
-
-fn mac(secret: &[u8], timestamp: i64, body: &[u8]) -> [u8; 32] {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match HmacSha256::new_from_slice(secret) {
-        Ok(mac) => mac,
-        Err(_) => return [0; 32],
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.finalize().into_bytes().into()
+    signature::header_value(signature::mac(secret, Some(timestamp), body))
 }
 
 /// Builds the ingest [`Router`]; start with [`WebhookIngest::builder`].
@@ -415,40 +399,17 @@ fn verify_signature(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), Rejection> {
-    let (Some(signature), Some(timestamp)) =
+    let (Some(provided), Some(timestamp)) =
         (headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER))
     else {
         return Err(Rejection::SignatureMissing);
     };
-    let timestamp: i64 = timestamp
-        .to_str()
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .ok_or(Rejection::SignatureMalformed)?;
-    let provided = signature
-        .to_str()
-        .ok()
-        .and_then(|s| s.trim().strip_prefix("sha256="))
-        .and_then(|hex_digits| hex::decode(hex_digits).ok())
-        .filter(|bytes| bytes.len() == 32)
-        .ok_or(Rejection::SignatureMalformed)?;
-
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    let tolerance = i64::try_from(state.tolerance.as_secs()).unwrap_or(i64::MAX);
-    if now.abs_diff(timestamp) > tolerance.unsigned_abs() {
+    let timestamp = signature::parse_timestamp(timestamp).ok_or(Rejection::SignatureMalformed)?;
+    let provided = signature::parse_signature(provided).ok_or(Rejection::SignatureMalformed)?;
+    if !signature::is_fresh(timestamp, state.tolerance) {
         return Err(Rejection::SignatureExpired);
     }
-
-    // Check every secret (no early exit) so timing does not tell which one matched.
-    let mut matched = subtle::Choice::from(0);
-    for secret in &state.secrets {
-        let expected = mac(secret.expose_secret().as_bytes(), timestamp, body);
-        matched |= expected.ct_eq(provided.as_slice());
-    }
-    if bool::from(matched) {
+    if signature::matches_any(&state.secrets, Some(timestamp), body, &provided) {
         Ok(())
     } else {
         Err(Rejection::SignatureInvalid)

@@ -78,6 +78,8 @@ pub use metrics::{
 #[cfg(feature = "http")]
 pub mod ingest;
 #[cfg(feature = "http")]
+mod signature;
+#[cfg(feature = "http")]
 pub use ingest::{WebhookIngest, WebhookIngestBuilder};
 #[cfg(feature = "http")]
 pub mod receiver;

@@ -56,7 +56,7 @@
 //! deduplicate on the event id, sent as `X-Event-Id`).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -66,7 +66,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -78,11 +77,12 @@ use crate::dead_letter::{
 };
 use crate::queue::{AttributeValue, Attributes};
 use crate::replay::{Replay, ReplayLetterError, SkipReason};
+use crate::signature;
 
 /// Header carrying `sha256=<hex HMAC>`.
-pub const SIGNATURE_HEADER: &str = "x-signature-256";
+pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
 /// Header carrying the signing time (Unix seconds) in the timestamped scheme.
-pub const SIGNATURE_TIMESTAMP_HEADER: &str = "x-signature-timestamp";
+pub const SIGNATURE_TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 /// Header carrying the DLQ message id.
 pub const MESSAGE_ID_HEADER: &str = "x-dlq-message-id";
 /// Default body limit: 256 KiB.
@@ -101,8 +101,6 @@ pub const ATTRIBUTE_HEADERS: [(&str, &str); 6] = [
     ),
 ];
 
-type HmacSha256 = Hmac<Sha256>;
-
 /// Why the receiver could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -119,25 +117,12 @@ pub enum ReceiverError {
 /// assert!(v.starts_with("sha256=") && v.len() == 71);
 /// ```
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(mac(secret, None, body)))
+    signature::header_value(signature::mac(secret, None, body))
 }
 
 /// The `X-Signature-256` value in the timestamped scheme: HMAC-SHA256 of `"{timestamp}.{body}"`.
 pub fn timestamped_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    format!("sha256={}", hex::encode(mac(secret, Some(timestamp), body)))
-}
-
-fn mac(secret: &[u8], timestamp: Option<i64>, body: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length: this cannot fail.
-    let Ok(mut mac) = HmacSha256::new_from_slice(secret) else {
-        return [0; 32];
-    };
-    if let Some(ts) = timestamp {
-        mac.update(ts.to_string().as_bytes());
-        mac.update(b".");
-    }
-    mac.update(body);
-    mac.finalize().into_bytes().into()
+    signature::header_value(signature::mac(secret, Some(timestamp), body))
 }
 
 /// Builds the receiver's [`Router`]; start with [`DeadLetterReceiver::builder`].
@@ -401,8 +386,8 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Resu
                 .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
                 .map(|_| v[7..].trim())
         });
-    let signature = headers.get(SIGNATURE_HEADER);
-    if bearer.is_none() && signature.is_none() {
+    let provided_signature = headers.get(SIGNATURE_HEADER);
+    if bearer.is_none() && provided_signature.is_none() {
         return Err(Refusal::AuthMissing);
     }
     let mut ok = subtle::Choice::from(0);
@@ -412,21 +397,22 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Resu
             ok |= expected.ct_eq(&digest);
         }
     }
-    if let Some(provided) = signature
-        .and_then(|s| s.to_str().ok())
-        .and_then(|s| s.trim().strip_prefix("sha256="))
-        .and_then(|h| hex::decode(h).ok())
-        .filter(|b| b.len() == 32)
-    {
+    if let Some(provided) = provided_signature.and_then(signature::parse_signature) {
         let timestamp = match state.timestamp_tolerance {
             None => Some(None),
-            Some(tolerance) => fresh_timestamp(headers, tolerance).map(Some),
+            Some(tolerance) => headers
+                .get(SIGNATURE_TIMESTAMP_HEADER)
+                .and_then(signature::parse_timestamp)
+                .filter(|ts| signature::is_fresh(*ts, tolerance))
+                .map(Some),
         };
         if let Some(timestamp) = timestamp {
-            for secret in &state.hmac_secrets {
-                let expected = mac(secret.expose_secret().as_bytes(), timestamp, body);
-                ok |= expected.ct_eq(provided.as_slice());
-            }
+            ok |= subtle::Choice::from(u8::from(signature::matches_any(
+                &state.hmac_secrets,
+                timestamp,
+                body,
+                &provided,
+            )));
         }
     }
     if bool::from(ok) {
@@ -434,21 +420,6 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Resu
     } else {
         Err(Refusal::AuthInvalid)
     }
-}
-
-fn fresh_timestamp(headers: &HeaderMap, tolerance: Duration) -> Option<i64> {
-    let ts: i64 = headers
-        .get(SIGNATURE_TIMESTAMP_HEADER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()
-        .and_then(|d| i64::try_from(d.as_secs()).ok())?;
-    (now.abs_diff(ts) <= tolerance.as_secs()).then_some(ts)
 }
 
 /// Turns an accepted request into a dead letter (see the module docs for the shapes).
@@ -562,7 +533,7 @@ mod tests {
             signature(b"secret", br#"{"a":1}"#),
             format!(
                 "sha256={}",
-                hex::encode(mac(b"secret", None, br#"{"a":1}"#))
+                hex::encode(signature::mac(b"secret", None, br#"{"a":1}"#))
             )
         );
         assert_ne!(
