@@ -1,10 +1,20 @@
-//! Fault soak of the `webhook-consumer` recipe over SQS (moto): 500 outbound events in the
-//! normal suite, `500 × SOAK_SCALE` otherwise (`SOAK_SCALE=10` is the 5,000-event soak; moto
-//! answers only a few requests a second on a loaded machine, so that run takes long). 2% of
-//! the events are poison (no `outboundContactId`), 30% of handler attempts fail transiently,
-//! and the process is killed with SIGKILL twice mid-run and restarted. Afterwards every event
-//! is in the output file exactly once or on the DLQ with a reason (`ERROR_CODE`,
-//! `ERROR_MESSAGE`), the work queue is empty, and the counts add up against what was sent.
+//! Fault soak of the `webhook-consumer` recipe over SQS (moto): 500 outbound webhooks in the
+//! normal suite, `500 × SOAK_SCALE` otherwise (`SOAK_SCALE=10` is the 5,000-event soak).
+//!
+//! The events arrive the way they do in production: signed POSTs to the recipe's ingest, four
+//! senders at a time, each retrying until it gets 202 (connection refused while the process is
+//! down, or an answer lost to a kill, is retried; a retry after an answer was lost may queue the
+//! event twice, which the consumer's idempotency must absorb). 2% of the events are poison (no
+//! `outboundContactId`), 30% of handler attempts fail transiently, and the process is killed
+//! with SIGKILL twice mid-run and restarted on the same port. Afterwards every event is in the
+//! output file exactly once or on the DLQ with a reason (`ERROR_CODE`, `ERROR_MESSAGE`), the
+//! work queue is empty, and the counts add up against what was sent.
+//!
+//! The senders hold back while the work queue holds more than [`BACKLOG`] messages, as a live
+//! webhook stream would never be thousands ahead of a healthy consumer. That also keeps moto
+//! usable: it scans every message of a queue, with several clock reads each, on every send and
+//! receive (`Queue.attributes` in `SendMessage`), so a 5,000-message backlog costs it seconds
+//! per request, which real SQS does not.
 //!
 //! Needs moto (`scripts/moto start` exports `AWS_ENDPOINT_URL`); skipped with a notice without
 //! it unless `SQS_DLQ_MOTO=1`, which makes a missing endpoint a failure. Needs the recipe
@@ -13,10 +23,19 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sqs_dlq::{OutgoingMessage, Queue, QueueSettings, ReceiveOptions, SqsQueue};
+use sqs_dlq::{Queue, QueueSettings, ReceiveOptions, SqsQueue};
+use tokio::process::{Child, Command};
+
+/// Messages the work queue may hold before the senders wait.
+const BACKLOG: usize = 200;
+/// Webhook senders at once.
+const SENDERS: usize = 4;
+const SECRET: &str = "soak-signing-secret";
 
 fn scale() -> usize {
     std::env::var("SOAK_SCALE")
@@ -36,11 +55,24 @@ fn recipe() -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
-fn start(bin: &Path, work: &SqsQueue, dlq: &SqsQueue, out: &Path, seed: u64, idle: bool) -> Child {
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn start(
+    bin: &Path,
+    port: u16,
+    work: &SqsQueue,
+    dlq: &SqsQueue,
+    out: &Path,
+    seed: u64,
+    idle: bool,
+) -> Child {
     let mut cmd = Command::new(bin);
     cmd.args([
         "--listen",
-        "127.0.0.1:0",
+        &format!("127.0.0.1:{port}"),
         "--queue-url",
         work.url(),
         "--dlq-url",
@@ -65,10 +97,12 @@ fn start(bin: &Path, work: &SqsQueue, dlq: &SqsQueue, out: &Path, seed: u64, idl
         "json",
     ])
     .env("RUST_LOG", "warn")
+    .env("WEBHOOK_SECRET", SECRET)
+    .kill_on_drop(true)
     .stdout(Stdio::piped())
     .stderr(Stdio::null());
     if idle {
-        cmd.args(["--exit-when-idle", "6"]);
+        cmd.args(["--exit-when-idle", "10"]);
     }
     cmd.spawn().unwrap()
 }
@@ -79,14 +113,103 @@ fn lines_in(out: &Path) -> usize {
         .unwrap_or(0)
 }
 
-fn wait_for_lines(child: &mut Child, out: &Path, n: usize, limit: Duration) {
+async fn wait_for_lines(child: &mut Child, out: &Path, n: usize, limit: Duration) {
     let started = Instant::now();
-    while lines_in(out) < n && started.elapsed() < limit {
+    while lines_in(out) < n {
+        assert!(
+            started.elapsed() < limit,
+            "{n} lines not written within {limit:?} ({} so far)",
+            lines_in(out)
+        );
         assert!(
             child.try_wait().unwrap().is_none(),
             "the recipe exited early"
         );
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// What the webhook senders did.
+#[derive(Debug, Default)]
+struct Senders {
+    /// POSTs that got 202.
+    accepted: AtomicUsize,
+    /// POSTs refused before they reached the process (it was down): certainly not queued.
+    refused: AtomicUsize,
+    /// POSTs whose answer was lost or was 503: the event may have been queued anyway.
+    uncertain: AtomicUsize,
+}
+
+/// Sends events `0..total` as signed webhooks to `port`, each until it gets 202, holding back
+/// while the work queue is deeper than [`BACKLOG`].
+async fn send_all(
+    events: Arc<Vec<String>>,
+    port: u16,
+    depth: Arc<AtomicUsize>,
+    stats: Arc<Senders>,
+) {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/events");
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..SENDERS {
+        let (events, http, url, next, depth, stats) = (
+            events.clone(),
+            http.clone(),
+            url.clone(),
+            next.clone(),
+            depth.clone(),
+            stats.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = events.get(i) else { return };
+                while depth.load(Ordering::Relaxed) > BACKLOG {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                loop {
+                    let ts = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap()
+                        .as_secs() as i64;
+                    let sent = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("x-signature-timestamp", ts.to_string())
+                        .header(
+                            "x-signature-256",
+                            sqs_dlq::ingest::sign(SECRET.as_bytes(), ts, body.as_bytes()),
+                        )
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(answer) if answer.status() == 202 => {
+                            stats.accepted.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        Ok(answer) if answer.status() == 503 => {
+                            stats.uncertain.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(answer) => panic!("event {i}: the ingest answered {}", answer.status()),
+                        Err(e) if e.is_connect() => {
+                            stats.refused.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => {
+                            stats.uncertain.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }));
+    }
+    for sender in senders {
+        sender.await.unwrap();
     }
 }
 
@@ -105,6 +228,8 @@ async fn webhook_consumer_killed_twice_writes_every_event_once_or_dead_letters_i
         return;
     };
     let total = 500 * scale();
+    // Generous per-phase limits: a loaded 2-core machine runs moto slowly.
+    let phase_limit = Duration::from_secs(120 + 30 * scale() as u64);
     let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -128,7 +253,7 @@ async fn webhook_consumer_killed_twice_writes_every_event_once_or_dead_letters_i
     // Events: 2% poison (no outboundContactId), the rest keyed by contact + conversation.
     let mut expected: HashSet<String> = HashSet::new();
     let mut poison = 0usize;
-    let mut batch = Vec::new();
+    let mut events = Vec::with_capacity(total);
     for i in 0..total {
         let conversation = format!("conv-{:04}", i % 997);
         let body = if i % 50 == 7 {
@@ -138,37 +263,61 @@ async fn webhook_consumer_killed_twice_writes_every_event_once_or_dead_letters_i
             expected.insert(format!("contact-{i}|{conversation}"));
             serde_json::json!({"outboundContactId": format!("contact-{i}"), "conversationId": conversation, "n": i})
         };
-        batch.push(OutgoingMessage::new(body.to_string()));
-        if batch.len() == 10 || i + 1 == total {
-            let outcome = work.send_batch(std::mem::take(&mut batch)).await.unwrap();
-            assert!(outcome.failed.is_empty(), "{:?}", outcome.failed);
-        }
+        events.push(body.to_string());
     }
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("events.jsonl");
+    let port = free_port();
     let started = Instant::now();
+
+    // The work queue's depth, for the senders' backlog limit.
+    let depth = Arc::new(AtomicUsize::new(0));
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let (work, depth, watching) = (work.clone(), depth.clone(), watching.clone());
+        tokio::spawn(async move {
+            while watching.load(Ordering::Relaxed) {
+                if let Ok(d) = work.approximate_depth().await {
+                    depth.store(d.total() as usize, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let stats = Arc::new(Senders::default());
+
     // Two runs killed with SIGKILL mid-work, then one that runs until the queue stays empty.
-    let mut first = start(&bin, &work, &dlq, &out, 1, false);
-    wait_for_lines(&mut first, &out, total / 5, Duration::from_secs(120));
-    first.kill().unwrap();
-    first.wait().unwrap();
+    let mut first = start(&bin, port, &work, &dlq, &out, 1, false);
+    let sending = tokio::spawn(send_all(
+        Arc::new(events),
+        port,
+        depth.clone(),
+        stats.clone(),
+    ));
+    wait_for_lines(&mut first, &out, total / 5, phase_limit).await;
+    first.kill().await.unwrap();
     let after_first = lines_in(&out);
-    let mut second = start(&bin, &work, &dlq, &out, 2, false);
-    wait_for_lines(
-        &mut second,
-        &out,
-        after_first + total / 3,
-        Duration::from_secs(120),
-    );
-    second.kill().unwrap();
-    second.wait().unwrap();
+    let mut second = start(&bin, port, &work, &dlq, &out, 2, false);
+    wait_for_lines(&mut second, &out, after_first + total / 3, phase_limit).await;
+    second.kill().await.unwrap();
     let after_second = lines_in(&out);
-    let last = start(&bin, &work, &dlq, &out, 3, true);
-    let finished = last.wait_with_output().unwrap();
+    let last = start(&bin, port, &work, &dlq, &out, 3, true);
+    tokio::time::timeout(phase_limit * 3, sending)
+        .await
+        .expect("the senders did not finish")
+        .unwrap();
+    let finished = tokio::time::timeout(phase_limit * 3, last.wait_with_output())
+        .await
+        .expect("the last run did not go idle")
+        .unwrap();
+    watching.store(false, Ordering::Relaxed);
+    watcher.await.unwrap();
     assert!(finished.status.success(), "{}", finished.status);
     let report: serde_json::Value = serde_json::from_slice(&finished.stdout).unwrap();
     let elapsed = started.elapsed();
+    assert_eq!(stats.accepted.load(Ordering::Relaxed), total);
+    let uncertain = stats.uncertain.load(Ordering::Relaxed);
 
     // The output: one line per key, no torn lines.
     let text = std::fs::read_to_string(&out).unwrap();
@@ -246,8 +395,8 @@ async fn webhook_consumer_killed_twice_writes_every_event_once_or_dead_letters_i
         "every poison event is on the DLQ"
     );
     assert!(
-        dlq_repeats <= 2 * 16 * 2,
-        "DLQ repeats beyond what two kills can leave: {dlq_repeats}"
+        dlq_repeats <= 2 * 16 * 2 + uncertain,
+        "DLQ repeats beyond what two kills and {uncertain} uncertain POSTs can leave: {dlq_repeats}"
     );
     let written_keys: HashSet<&String> = written.keys().collect();
     assert!(
@@ -272,9 +421,10 @@ async fn webhook_consumer_killed_twice_writes_every_event_once_or_dead_letters_i
     println!(
         "soak webhook-consumer: {total} events ({poison} poison) in {elapsed:?}; killed at {after_first} and {after_second} lines; \
          written {}, dead-lettered {} (+{poison} poison; {both} of them written before their last failed retry; \
-         {dlq_repeats} DLQ repeats from the kills), \
+         {dlq_repeats} DLQ repeats from the kills); senders: {} refused while down, {uncertain} resent after a lost answer; \
          last run report: {report}",
         written.len(),
         dead.len(),
+        stats.refused.load(Ordering::Relaxed),
     );
 }
