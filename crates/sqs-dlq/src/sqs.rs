@@ -578,168 +578,66 @@ impl SqsQueue {
         err
     }
 
-    async fn send_chunk(
+    /// Sends `items` (input index, item) in requests of ten entries whose ids are the input
+    /// indexes, and collects what SQS answered into `outcome`. `entry` builds one request entry
+    /// from its id and item, or says why the item breaks an SQS limit (it then fails alone with
+    /// `InvalidParameterValue` and is not sent); `request` sends one request and returns the
+    /// successful `(id, value)` pairs and the failed entries. A failure of the first request is
+    /// the caller's error, since nothing happened then; a later one marks that request's and all
+    /// remaining entries failed (see the module docs).
+    async fn batched<I, E, T, Fut>(
         &self,
-        chunk: &[(usize, OutgoingMessage)],
-        outcome: &mut BatchOutcome<String>,
-    ) -> Result<(), QueueError> {
-        let mut entries = Vec::with_capacity(chunk.len());
-        let mut sent = Vec::with_capacity(chunk.len());
-        for (index, m) in chunk {
-            let attributes = match to_sdk_attributes(&m.attributes) {
-                Ok(a) => a,
-                Err(why) => {
-                    outcome.failed.push(invalid_entry(*index, why));
-                    continue;
+        op: Op,
+        items: Vec<(usize, I)>,
+        outcome: &mut BatchOutcome<T>,
+        entry: impl Fn(String, &I) -> Result<E, String>,
+        request: impl Fn(Vec<E>) -> Fut,
+    ) -> Result<(), QueueError>
+    where
+        Fut: Future<Output = Result<ChunkAnswer<T>, QueueError>>,
+    {
+        for (n, chunk) in items.chunks(MAX_BATCH_ENTRIES).enumerate() {
+            let mut entries = Vec::with_capacity(chunk.len());
+            let mut sent = Vec::with_capacity(chunk.len());
+            for (index, item) in chunk {
+                match entry(index.to_string(), item) {
+                    Ok(e) => {
+                        entries.push(e);
+                        sent.push(*index);
+                    }
+                    Err(why) => outcome.failed.push(invalid_entry(*index, why)),
                 }
-            };
-            let entry = SendMessageBatchRequestEntry::builder()
-                .id(index.to_string())
-                .message_body(&m.body)
-                .set_delay_seconds(m.delay.map(secs))
-                .set_message_attributes(attributes)
-                .build();
-            match entry {
-                Ok(e) => {
-                    entries.push(e);
-                    sent.push(*index);
-                }
-                Err(e) => outcome.failed.push(invalid_entry(*index, e.to_string())),
             }
-        }
-        if entries.is_empty() {
-            return Ok(());
-        }
-        self.stats.add(Op::SendBatch, 1);
-        let out = self
-            .client
-            .send_message_batch()
-            .queue_url(&self.url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
-        let ok = out
-            .successful()
-            .iter()
-            .map(|s| (s.id().to_owned(), s.message_id().to_owned()));
-        merge_chunk(outcome, &sent, ok, out.failed());
-        Ok(())
-    }
-
-    async fn delete_chunk(
-        &self,
-        chunk: &[(usize, String)],
-        outcome: &mut BatchOutcome<()>,
-    ) -> Result<(), QueueError> {
-        let mut entries = Vec::with_capacity(chunk.len());
-        let mut sent = Vec::with_capacity(chunk.len());
-        for (index, handle) in chunk {
-            match DeleteMessageBatchRequestEntry::builder()
-                .id(index.to_string())
-                .receipt_handle(handle)
-                .build()
-            {
-                Ok(e) => {
-                    entries.push(e);
-                    sent.push(*index);
-                }
-                Err(e) => outcome.failed.push(invalid_entry(*index, e.to_string())),
-            }
-        }
-        if entries.is_empty() {
-            return Ok(());
-        }
-        self.stats.add(Op::DeleteBatch, 1);
-        let out = self
-            .client
-            .delete_message_batch()
-            .queue_url(&self.url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
-        let ok = out.successful().iter().map(|s| (s.id().to_owned(), ()));
-        merge_chunk(outcome, &sent, ok, out.failed());
-        Ok(())
-    }
-
-    async fn visibility_chunk(
-        &self,
-        chunk: &[(usize, (String, Duration))],
-        outcome: &mut BatchOutcome<()>,
-    ) -> Result<(), QueueError> {
-        let mut entries = Vec::with_capacity(chunk.len());
-        let mut sent = Vec::with_capacity(chunk.len());
-        for (index, (handle, timeout)) in chunk {
-            if *timeout > MAX_VISIBILITY_TIMEOUT {
-                outcome.failed.push(invalid_entry(
-                    *index,
-                    format!(
-                        "visibility timeout of {} s; SQS allows at most {} s",
-                        timeout.as_secs(),
-                        MAX_VISIBILITY_TIMEOUT.as_secs()
-                    ),
-                ));
+            if entries.is_empty() {
                 continue;
             }
-            match ChangeMessageVisibilityBatchRequestEntry::builder()
-                .id(index.to_string())
-                .receipt_handle(handle)
-                .visibility_timeout(secs(*timeout))
-                .build()
-            {
-                Ok(e) => {
-                    entries.push(e);
-                    sent.push(*index);
+            self.stats.add(op, 1);
+            match request(entries).await {
+                Ok((ok, failed)) => merge_chunk(outcome, &sent, ok, &failed),
+                Err(err) if n == 0 => return Err(err),
+                Err(err) => {
+                    let already: HashSet<usize> = outcome
+                        .ok
+                        .iter()
+                        .map(|(i, _)| *i)
+                        .chain(outcome.failed.iter().map(|f| f.index))
+                        .collect();
+                    let rest = items[n * MAX_BATCH_ENTRIES..]
+                        .iter()
+                        .map(|(i, _)| *i)
+                        .filter(|i| !already.contains(i));
+                    fail_all(outcome, rest, &err);
+                    break;
                 }
-                Err(e) => outcome.failed.push(invalid_entry(*index, e.to_string())),
             }
         }
-        if entries.is_empty() {
-            return Ok(());
-        }
-        self.stats.add(Op::ChangeVisibilityBatch, 1);
-        let out = self
-            .client
-            .change_message_visibility_batch()
-            .queue_url(&self.url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
-        let ok = out.successful().iter().map(|s| (s.id().to_owned(), ()));
-        merge_chunk(outcome, &sent, ok, out.failed());
         Ok(())
     }
 }
 
-/// Runs `chunk_fn` over `items` in chunks of ten. A failure of the first request is the
-/// caller's error; a later one marks that chunk and the rest failed (see the module docs).
-macro_rules! batched {
-    ($self:ident, $items:expr, $outcome:ident, $chunk_fn:ident) => {{
-        let items: Vec<_> = $items.into_iter().enumerate().collect();
-        for (n, chunk) in items.chunks(MAX_BATCH_ENTRIES).enumerate() {
-            if let Err(err) = $self.$chunk_fn(chunk, &mut $outcome).await {
-                if n == 0 {
-                    return Err(err);
-                }
-                let already: HashSet<usize> = $outcome
-                    .ok
-                    .iter()
-                    .map(|(i, _)| *i)
-                    .chain($outcome.failed.iter().map(|f| f.index))
-                    .collect();
-                let rest = items[n * MAX_BATCH_ENTRIES..]
-                    .iter()
-                    .map(|(i, _)| *i)
-                    .filter(|i| !already.contains(i));
-                fail_all(&mut $outcome, rest, &err);
-                break;
-            }
-        }
-    }};
-}
+/// What one batch request answered: the successful `(entry id, value)` pairs and the failed
+/// entries.
+type ChunkAnswer<T> = (Vec<(String, T)>, Vec<BatchResultErrorEntry>);
 
 #[async_trait]
 impl Queue for SqsQueue {
@@ -809,22 +707,37 @@ impl Queue for SqsQueue {
                 Err(why) => outcome.failed.push(invalid_entry(index, why)),
             }
         }
-        let mut sent = BatchOutcome::empty();
-        {
-            let items = valid;
-            for (n, chunk) in items.chunks(MAX_BATCH_ENTRIES).enumerate() {
-                if let Err(err) = self.send_chunk(chunk, &mut sent).await {
-                    if n == 0 {
-                        return Err(err);
-                    }
-                    let rest = items[n * MAX_BATCH_ENTRIES..].iter().map(|(i, _)| *i);
-                    fail_all(&mut sent, rest, &err);
-                    break;
-                }
-            }
-        }
-        outcome.ok.extend(sent.ok);
-        outcome.failed.extend(sent.failed);
+        self.batched(
+            Op::SendBatch,
+            valid,
+            &mut outcome,
+            |id, m: &OutgoingMessage| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .message_body(&m.body)
+                    .set_delay_seconds(m.delay.map(secs))
+                    .set_message_attributes(to_sdk_attributes(&m.attributes)?)
+                    .build()
+                    .map_err(|e| e.to_string())
+            },
+            |entries| async move {
+                let out = self
+                    .client
+                    .send_message_batch()
+                    .queue_url(&self.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| self.err(e))?;
+                let ok = out
+                    .successful
+                    .into_iter()
+                    .map(|s| (s.id, s.message_id))
+                    .collect();
+                Ok((ok, out.failed))
+            },
+        )
+        .await?;
         outcome.ok.sort_by_key(|(i, _)| *i);
         outcome.failed.sort_by_key(|f| f.index);
         Ok(outcome)
@@ -835,7 +748,31 @@ impl Queue for SqsQueue {
         receipt_handles: Vec<String>,
     ) -> Result<BatchOutcome<()>, QueueError> {
         let mut outcome = BatchOutcome::empty();
-        batched!(self, receipt_handles, outcome, delete_chunk);
+        self.batched(
+            Op::DeleteBatch,
+            receipt_handles.into_iter().enumerate().collect(),
+            &mut outcome,
+            |id, handle: &String| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .receipt_handle(handle)
+                    .build()
+                    .map_err(|e| e.to_string())
+            },
+            |entries| async move {
+                let out = self
+                    .client
+                    .delete_message_batch()
+                    .queue_url(&self.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| self.err(e))?;
+                let ok = out.successful.into_iter().map(|s| (s.id, ())).collect();
+                Ok((ok, out.failed))
+            },
+        )
+        .await?;
         outcome.failed.sort_by_key(|f| f.index);
         Ok(outcome)
     }
@@ -845,7 +782,39 @@ impl Queue for SqsQueue {
         entries: Vec<(String, Duration)>,
     ) -> Result<BatchOutcome<()>, QueueError> {
         let mut outcome = BatchOutcome::empty();
-        batched!(self, entries, outcome, visibility_chunk);
+        self.batched(
+            Op::ChangeVisibilityBatch,
+            entries.into_iter().enumerate().collect(),
+            &mut outcome,
+            |id, (handle, timeout): &(String, Duration)| {
+                if *timeout > MAX_VISIBILITY_TIMEOUT {
+                    return Err(format!(
+                        "visibility timeout of {} s; SQS allows at most {} s",
+                        timeout.as_secs(),
+                        MAX_VISIBILITY_TIMEOUT.as_secs()
+                    ));
+                }
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(id)
+                    .receipt_handle(handle)
+                    .visibility_timeout(secs(*timeout))
+                    .build()
+                    .map_err(|e| e.to_string())
+            },
+            |entries| async move {
+                let out = self
+                    .client
+                    .change_message_visibility_batch()
+                    .queue_url(&self.url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| self.err(e))?;
+                let ok = out.successful.into_iter().map(|s| (s.id, ())).collect();
+                Ok((ok, out.failed))
+            },
+        )
+        .await?;
         outcome.failed.sort_by_key(|f| f.index);
         Ok(outcome)
     }
