@@ -58,10 +58,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
 use secrecy::SecretString;
 
+use crate::http_body::{self, BodyError};
 use crate::queue::{
     AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
 };
@@ -74,7 +73,7 @@ pub const TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 /// Default body limit: 256 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Default signature timestamp tolerance: 5 minutes.
-pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
+pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
 /// Default deadline for answering: 4 s (senders such as Genesys Cloud wait 5 s).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
 
@@ -319,14 +318,12 @@ async fn ingest(State(state): State<Arc<IngestState>>, headers: HeaderMap, body:
 
 async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<String, Rejection> {
     let limit = state.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(Rejection::TooLarge { limit });
-    }
-    let body = read_limited(body, limit).await?;
+    let body = http_body::read_limited(headers, body, limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => Rejection::TooLarge { limit },
+            BodyError::Unreadable => Rejection::BodyUnreadable,
+        })?;
 
     if !state.secrets.is_empty() {
         verify_signature(state, headers, &body)?;
@@ -381,39 +378,23 @@ fn attribute_name(header: &HeaderName) -> String {
         .collect()
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Rejection> {
-    let mut stream = body.into_data_stream();
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| Rejection::BodyUnreadable)?;
-        if buf.len() + chunk.len() > limit {
-            return Err(Rejection::TooLarge { limit });
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
-}
-
 fn verify_signature(
     state: &IngestState,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), Rejection> {
-    let (Some(provided), Some(timestamp)) =
-        (headers.get(SIGNATURE_HEADER), headers.get(TIMESTAMP_HEADER))
-    else {
-        return Err(Rejection::SignatureMissing);
+    let policy = signature::Policy {
+        tolerance: state.tolerance,
+        body_only: false,
     };
-    let timestamp = signature::parse_timestamp(timestamp).ok_or(Rejection::SignatureMalformed)?;
-    let provided = signature::parse_signature(provided).ok_or(Rejection::SignatureMalformed)?;
-    if !signature::is_fresh(timestamp, state.tolerance) {
-        return Err(Rejection::SignatureExpired);
-    }
-    if signature::matches_any(&state.secrets, Some(timestamp), body, &provided) {
-        Ok(())
-    } else {
-        Err(Rejection::SignatureInvalid)
-    }
+    signature::verify(headers, body, &state.secrets, policy).map_err(|failure| match failure {
+        signature::Failure::Missing | signature::Failure::TimestampMissing => {
+            Rejection::SignatureMissing
+        }
+        signature::Failure::Malformed => Rejection::SignatureMalformed,
+        signature::Failure::Expired => Rejection::SignatureExpired,
+        signature::Failure::Invalid => Rejection::SignatureInvalid,
+    })
 }
 
 #[cfg(test)]

@@ -76,6 +76,8 @@ pub use metrics::{
     ConsumerCounters, ConsumerMetrics, CounterSnapshot, DeadLetterReason, NoMetrics,
 };
 #[cfg(feature = "http")]
+mod http_body;
+#[cfg(feature = "http")]
 pub mod ingest;
 #[cfg(feature = "http")]
 mod signature;
@@ -84,4 +86,6 @@ pub use ingest::{WebhookIngest, WebhookIngestBuilder};
 #[cfg(feature = "http")]
 pub mod receiver;
 #[cfg(feature = "http")]
-pub use receiver::{DeadLetterReceiver, DeadLetterReceiverBuilder, ReceiverError};
+pub use receiver::{
+    DeadLetterReceiver, DeadLetterReceiverBuilder, ReceiverCounts, ReceiverError, ReceiverMetrics,
+};

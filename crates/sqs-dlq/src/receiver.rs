@@ -7,13 +7,14 @@
 //!
 //! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 //! let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
-//! let app = DeadLetterReceiver::builder(Replay::builder(target).build())
+//! let receiver = DeadLetterReceiver::builder(Replay::builder(target).build())
 //!     .path("/dead-letter")
-//!     .hmac_secret(SecretString::from("shared-secret"))
-//!     .bearer_secret(SecretString::from("another-secret"))
-//!     .router()?;
+//!     .hmac_secret(SecretString::from("shared-secret"));
+//! let metrics = receiver.metrics();
+//! let app = receiver.router()?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await?;
+//! println!("replayed {}", metrics.snapshot().replayed);
 //! # Ok(()) }
 //! ```
 //!
@@ -21,14 +22,30 @@
 //! 1. **Size**: a `Content-Length` over the limit (default 256 KiB) → 413 at once; a body
 //!    growing past it while streaming → 413.
 //! 2. **Authentication** (required: the builder refuses to build without a secret), either:
-//!    - `Authorization: Bearer <secret>`, compared in constant time; or
-//!    - `X-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the raw body under the shared
-//!      secret, compared in constant time. With
-//!      [`DeadLetterReceiverBuilder::signature_timestamp_tolerance`] the signature covers
-//!      `"{X-Signature-Timestamp}.{body}"` instead and stale timestamps are refused, as in
-//!      [`crate::ingest`], which stops captured requests from being replayed.
+//!    - `X-Signature-256: sha256=<hex>` with `X-Signature-Timestamp: <Unix seconds>`: the
+//!      HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"` (the raw bytes),
+//!      compared in constant time against every configured secret. The timestamp must be within
+//!      5 minutes of the receiver's clock, either way
+//!      ([`DeadLetterReceiverBuilder::signature_timestamp_tolerance`] changes the window), so a
+//!      captured request cannot be played again later, nor with its timestamp header changed.
+//!      This is the scheme [`crate::ingest`] uses; [`timestamped_signature`] computes the
+//!      header for senders. A copy replayed *inside* the window is replayed to the target
+//!      again: targets deduplicate on the event id (`X-Event-Id`).
+//!    - `Authorization: Bearer <secret>`, compared in constant time. **A bearer request can be
+//!      replayed**: the header does not change from one request to the next, so whoever
+//!      captures a request can send it again, at any time, and it is accepted. TLS in front of
+//!      the receiver (so nothing can be captured) and the secrecy of the bearer are the only
+//!      defense; prefer signatures where the sender can compute them.
 //!
-//!    Missing or wrong credentials → 401. Nothing is parsed before this step.
+//!    Senders that cannot send a timestamp can be let in with
+//!    [`DeadLetterReceiverBuilder::body_only_signatures`]: the HMAC of the body alone
+//!    ([`signature`]). Such requests can be replayed like bearer requests; it is an opt-out,
+//!    not a default.
+//!
+//!    No credentials → 401 `auth_missing`; a signature without its timestamp → 401
+//!    `signature_timestamp_missing`; a timestamp outside the window → 401 `signature_expired`;
+//!    anything else that does not verify → 401 `auth_invalid`. Nothing is parsed before this
+//!    step.
 //! 3. **Shape** (JSON, else 400). Accepted:
 //!    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
 //!      byte for byte. DLQ attributes may come in headers: `X-Dlq-Error-Code`,
@@ -49,7 +66,8 @@
 //!    with `n` the `X-Attempt-Count` the target accepted; refused or unreachable after retries →
 //!    `502 {"status":"failed","error":"replay_failed",...}`.
 //!
-//! Every error answer is JSON: `{"error": "<code>", "message": "<text>"}`.
+//! Every error answer is JSON: `{"error": "<code>", "message": "<text>"}`. Every request is
+//! counted in [`ReceiverMetrics`] by how it ended.
 //!
 //! # What it does not do
 //! TLS, queueing (a 502 tells the sender to keep its copy), deduplication (targets should
@@ -64,20 +82,24 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use bytes::{Bytes, BytesMut};
-use futures::StreamExt;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+mod metrics;
+
+pub use metrics::{ReceiverCounts, ReceiverMetrics};
+
 use crate::dead_letter::{
     ATTR_ERROR_CODE, ATTR_ERROR_MESSAGE, ATTR_EXHAUSTED_RETRY_CONDITION, ATTR_RETRY_ATTEMPTS,
     ATTR_RULE_ARN, ATTR_TARGET_ARN, DeadLetter,
 };
+use crate::http_body::{self, BodyError};
 use crate::queue::{AttributeValue, Attributes};
 use crate::replay::{Replay, ReplayLetterError, SkipReason};
 use crate::signature;
+use metrics::Outcome;
 
 /// Header carrying `sha256=<hex HMAC>`.
 pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
@@ -87,6 +109,8 @@ pub const SIGNATURE_TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 pub const MESSAGE_ID_HEADER: &str = "x-dlq-message-id";
 /// Default body limit: 256 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default window for `X-Signature-Timestamp`: 5 minutes either way (as the ingest's).
+pub const DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
 
 /// Attribute headers and the EventBridge attribute each carries.
 pub const ATTRIBUTE_HEADERS: [(&str, &str); 6] = [
@@ -110,7 +134,9 @@ pub enum ReceiverError {
     NoAuthentication,
 }
 
-/// The `X-Signature-256` value for `body` under `secret` (HMAC-SHA256 of the raw body).
+/// The `X-Signature-256` value for `body` under `secret` (HMAC-SHA256 of the raw body), for
+/// receivers built with [`DeadLetterReceiverBuilder::body_only_signatures`]. A request signed
+/// this way can be replayed; prefer [`timestamped_signature`].
 ///
 /// ```
 /// let v = sqs_dlq::receiver::signature(b"secret", b"{}");
@@ -120,7 +146,21 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     signature::header_value(signature::mac(secret, None, body))
 }
 
-/// The `X-Signature-256` value in the timestamped scheme: HMAC-SHA256 of `"{timestamp}.{body}"`.
+/// The `X-Signature-256` value in the timestamped scheme (the default): HMAC-SHA256 of
+/// `"{timestamp}.{body}"`, sent with `X-Signature-Timestamp: {timestamp}` (Unix seconds).
+///
+/// ```
+/// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+/// let ts = now.as_secs() as i64;
+/// let headers = [
+///     (sqs_dlq::receiver::SIGNATURE_TIMESTAMP_HEADER, ts.to_string()),
+///     (
+///         sqs_dlq::receiver::SIGNATURE_HEADER,
+///         sqs_dlq::receiver::timestamped_signature(b"secret", ts, b"{}"),
+///     ),
+/// ];
+/// assert!(headers[1].1.starts_with("sha256="));
+/// ```
 pub fn timestamped_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     signature::header_value(signature::mac(secret, Some(timestamp), body))
 }
@@ -138,19 +178,25 @@ impl DeadLetterReceiver {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             hmac_secrets: Vec::new(),
             bearer_secrets: Vec::new(),
-            timestamp_tolerance: None,
+            timestamp_tolerance: DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE,
+            body_only_signatures: false,
+            metrics: ReceiverMetrics::default(),
         }
     }
 }
 
-/// Settings of the receiver.
+/// Settings of the receiver. Defaults: path `/`, 256 KiB limit, signatures over
+/// `"{X-Signature-Timestamp}.{body}"` within 5 minutes, no secrets (set at least one).
+#[must_use]
 pub struct DeadLetterReceiverBuilder {
     replay: Arc<Replay>,
     path: String,
     max_body_bytes: usize,
     hmac_secrets: Vec<SecretString>,
     bearer_secrets: Vec<SecretString>,
-    timestamp_tolerance: Option<Duration>,
+    timestamp_tolerance: Duration,
+    body_only_signatures: bool,
+    metrics: ReceiverMetrics,
 }
 
 impl std::fmt::Debug for DeadLetterReceiverBuilder {
@@ -161,6 +207,7 @@ impl std::fmt::Debug for DeadLetterReceiverBuilder {
             .field("hmac_secrets", &self.hmac_secrets.len())
             .field("bearer_secrets", &self.bearer_secrets.len())
             .field("timestamp_tolerance", &self.timestamp_tolerance)
+            .field("body_only_signatures", &self.body_only_signatures)
             .finish_non_exhaustive()
     }
 }
@@ -176,22 +223,45 @@ impl DeadLetterReceiverBuilder {
         self.max_body_bytes = limit;
         self
     }
-    /// Accepts `X-Signature-256` under this secret (call again to add one, for rotation).
+    /// Accepts `X-Signature-256` (with `X-Signature-Timestamp`) under this secret (call again
+    /// to add one, for rotation).
     pub fn hmac_secret(mut self, secret: SecretString) -> Self {
         self.hmac_secrets.push(secret);
         self
     }
-    /// Accepts `Authorization: Bearer <secret>` (call again to add one, for rotation).
+    /// Accepts `Authorization: Bearer <secret>` (call again to add one, for rotation). A bearer
+    /// request can be replayed by whoever captures it: serve over TLS, and prefer
+    /// [`hmac_secret`](Self::hmac_secret) where the sender can sign.
     pub fn bearer_secret(mut self, secret: SecretString) -> Self {
         self.bearer_secrets.push(secret);
         self
     }
-    /// Signatures cover `"{X-Signature-Timestamp}.{body}"` and the timestamp must be within
-    /// `tolerance` of the receiver's clock.
+    /// How far `X-Signature-Timestamp` may be from the receiver's clock, either way (default
+    /// 5 minutes, [`DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE`]). Older or later signatures get 401
+    /// `signature_expired`. Whole seconds count: under one second means the same second.
     pub fn signature_timestamp_tolerance(mut self, tolerance: Duration) -> Self {
-        self.timestamp_tolerance = Some(tolerance);
+        self.timestamp_tolerance = tolerance;
         self
     }
+
+    /// **Opt-out of replay protection**, for senders that cannot send `X-Signature-Timestamp`:
+    /// a request without that header is accepted when `X-Signature-256` is the HMAC of the body
+    /// alone ([`signature`]). Such a request can be replayed: anyone who captures it can send it
+    /// again, at any time, and it is accepted (and replayed to the target) again. Prefer the
+    /// timestamped scheme (the default, [`timestamped_signature`]); use this only while a
+    /// sender cannot do it, behind TLS. Requests that do carry a timestamp are still held to
+    /// the timestamped scheme and its window, so senders can move over one at a time.
+    pub fn body_only_signatures(mut self) -> Self {
+        self.body_only_signatures = true;
+        self
+    }
+
+    /// The receiver's counters: take the handle before [`router`](Self::router) and read it
+    /// while the router serves (every clone shares the same counters).
+    pub fn metrics(&self) -> ReceiverMetrics {
+        self.metrics.clone()
+    }
+
     /// The router with its single `POST` route.
     pub fn router(self) -> Result<Router, ReceiverError> {
         if self.hmac_secrets.is_empty() && self.bearer_secrets.is_empty() {
@@ -207,7 +277,11 @@ impl DeadLetterReceiverBuilder {
                 .iter()
                 .map(|s| Sha256::digest(s.expose_secret().as_bytes()).into())
                 .collect(),
-            timestamp_tolerance: self.timestamp_tolerance,
+            signature_policy: signature::Policy {
+                tolerance: self.timestamp_tolerance,
+                body_only: self.body_only_signatures,
+            },
+            metrics: self.metrics,
         });
         Ok(Router::new().route(&path, post(receive)).with_state(state))
     }
@@ -220,7 +294,8 @@ struct ReceiverState {
     /// SHA-256 of each bearer secret: comparing digests keeps the comparison constant-time
     /// whatever the length of what was sent.
     bearer_digests: Vec<[u8; 32]>,
-    timestamp_tolerance: Option<Duration>,
+    signature_policy: signature::Policy,
+    metrics: ReceiverMetrics,
 }
 
 #[derive(Debug)]
@@ -228,6 +303,8 @@ enum Refusal {
     TooLarge(usize),
     BodyUnreadable,
     AuthMissing,
+    SignatureTimestampMissing,
+    SignatureExpired,
     AuthInvalid,
     InvalidJson(String),
     NotADeadLetter(String),
@@ -251,6 +328,18 @@ impl IntoResponse for Refusal {
                 StatusCode::UNAUTHORIZED,
                 "auth_missing",
                 "send Authorization: Bearer <secret> or X-Signature-256".to_owned(),
+            ),
+            Refusal::SignatureTimestampMissing => (
+                StatusCode::UNAUTHORIZED,
+                "signature_timestamp_missing",
+                format!(
+                    "send {SIGNATURE_TIMESTAMP_HEADER} (Unix seconds) with {SIGNATURE_HEADER} = sha256=HMAC(\"{{timestamp}}.{{body}}\")"
+                ),
+            ),
+            Refusal::SignatureExpired => (
+                StatusCode::UNAUTHORIZED,
+                "signature_expired",
+                format!("{SIGNATURE_TIMESTAMP_HEADER} is outside the accepted window"),
             ),
             Refusal::AuthInvalid => (
                 StatusCode::UNAUTHORIZED,
@@ -283,15 +372,18 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    state.metrics.received();
     let letter = match accept(&state, &headers, body).await {
         Ok(letter) => letter,
         Err(refusal) => {
-            tracing::info!(target: "sqs_dlq::receiver", refusal = ?refusal_kind(&refusal), "dead letter refused");
+            tracing::info!(target: "sqs_dlq::receiver", refusal = refusal_kind(&refusal), "dead letter refused");
+            state.metrics.record(outcome(&refusal));
             return refusal.into_response();
         }
     };
     match state.replay.replay_letter(&letter).await {
         Ok(accepted) => {
+            state.metrics.record(Outcome::Replayed);
             tracing::info!(target: "sqs_dlq::receiver", message_id = letter.message_id(), attempt = accepted.attempt, "dead letter replayed");
             (
                 StatusCode::OK,
@@ -304,9 +396,11 @@ async fn receive(
                 .into_response()
         }
         Err(ReplayLetterError::Skipped(reason)) => {
+            state.metrics.record(Outcome::Skipped);
             Refusal::Skipped(reason, letter.message_id().to_owned()).into_response()
         }
         Err(ReplayLetterError::Rejected(rejected)) => {
+            state.metrics.record(Outcome::ReplayFailed);
             tracing::warn!(target: "sqs_dlq::receiver", message_id = letter.message_id(), reason = %rejected.reason, "dead letter replay failed");
             (
                 StatusCode::BAD_GATEWAY,
@@ -330,10 +424,26 @@ fn refusal_kind(r: &Refusal) -> &'static str {
         Refusal::TooLarge(_) => "too_large",
         Refusal::BodyUnreadable => "unreadable",
         Refusal::AuthMissing => "auth_missing",
+        Refusal::SignatureTimestampMissing => "signature_timestamp_missing",
+        Refusal::SignatureExpired => "signature_expired",
         Refusal::AuthInvalid => "auth_invalid",
         Refusal::InvalidJson(_) => "invalid_json",
         Refusal::NotADeadLetter(_) => "not_a_dead_letter",
         Refusal::Skipped(..) => "skipped",
+    }
+}
+
+fn outcome(r: &Refusal) -> Outcome {
+    match r {
+        Refusal::TooLarge(_) => Outcome::TooLarge,
+        Refusal::BodyUnreadable => Outcome::Unreadable,
+        Refusal::AuthMissing | Refusal::SignatureTimestampMissing | Refusal::AuthInvalid => {
+            Outcome::Unauthenticated { expired: false }
+        }
+        Refusal::SignatureExpired => Outcome::Unauthenticated { expired: true },
+        Refusal::InvalidJson(_) => Outcome::InvalidJson,
+        Refusal::NotADeadLetter(_) => Outcome::NotADeadLetter,
+        Refusal::Skipped(..) => Outcome::Skipped,
     }
 }
 
@@ -343,14 +453,12 @@ async fn accept(
     body: Body,
 ) -> Result<DeadLetter, Refusal> {
     let limit = state.max_body_bytes;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(Refusal::TooLarge(limit));
-    }
-    let body = read_limited(body, limit).await?;
+    let body = http_body::read_limited(headers, body, limit)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => Refusal::TooLarge(limit),
+            BodyError::Unreadable => Refusal::BodyUnreadable,
+        })?;
     authenticate(state, headers, &body)?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| Refusal::InvalidJson(format!("the body is not UTF-8: {e}")))?;
@@ -363,19 +471,6 @@ async fn accept(
     Ok(letter)
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, Refusal> {
-    let mut stream = body.into_data_stream();
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| Refusal::BodyUnreadable)?;
-        if buf.len() + chunk.len() > limit {
-            return Err(Refusal::TooLarge(limit));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
-}
-
 fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -386,8 +481,8 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Resu
                 .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
                 .map(|_| v[7..].trim())
         });
-    let provided_signature = headers.get(SIGNATURE_HEADER);
-    if bearer.is_none() && provided_signature.is_none() {
+    let signed = headers.contains_key(SIGNATURE_HEADER);
+    if bearer.is_none() && !signed {
         return Err(Refusal::AuthMissing);
     }
     let mut ok = subtle::Choice::from(0);
@@ -397,29 +492,23 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Resu
             ok |= expected.ct_eq(&digest);
         }
     }
-    if let Some(provided) = provided_signature.and_then(signature::parse_signature) {
-        let timestamp = match state.timestamp_tolerance {
-            None => Some(None),
-            Some(tolerance) => headers
-                .get(SIGNATURE_TIMESTAMP_HEADER)
-                .and_then(signature::parse_timestamp)
-                .filter(|ts| signature::is_fresh(*ts, tolerance))
-                .map(Some),
-        };
-        if let Some(timestamp) = timestamp {
-            ok |= subtle::Choice::from(u8::from(signature::matches_any(
-                &state.hmac_secrets,
-                timestamp,
-                body,
-                &provided,
-            )));
+    let mut failure = None;
+    if signed {
+        match signature::verify(headers, body, &state.hmac_secrets, state.signature_policy) {
+            Ok(()) => ok |= subtle::Choice::from(1),
+            Err(f) => failure = Some(f),
         }
     }
     if bool::from(ok) {
-        Ok(())
-    } else {
-        Err(Refusal::AuthInvalid)
+        return Ok(());
     }
+    // Say why a signature failed only when it was the one credential sent: what is missing or
+    // stale is no secret, and it tells a sender on the old body-only scheme what to change.
+    Err(match (bearer, failure) {
+        (None, Some(signature::Failure::TimestampMissing)) => Refusal::SignatureTimestampMissing,
+        (None, Some(signature::Failure::Expired)) => Refusal::SignatureExpired,
+        _ => Refusal::AuthInvalid,
+    })
 }
 
 /// Turns an accepted request into a dead letter (see the module docs for the shapes).

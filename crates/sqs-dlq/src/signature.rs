@@ -1,11 +1,12 @@
 //! The one signature scheme the HTTP entry points share: `X-Signature-256: sha256=<hex>`, the
-//! HMAC-SHA256 of `"{X-Signature-Timestamp}.{body}"` (or of the body alone where a receiver
-//! accepts untimestamped signatures), checked in constant time against every configured secret.
+//! HMAC-SHA256 of `"{X-Signature-Timestamp}.{body}"` with the timestamp within a tolerance of
+//! now (or of the body alone where the dead-letter receiver was told to accept untimestamped
+//! signatures), checked in constant time against every configured secret.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -14,6 +15,59 @@ use subtle::ConstantTimeEq;
 pub const SIGNATURE_HEADER: &str = "x-signature-256";
 /// The header carrying the signed Unix timestamp (seconds).
 pub const TIMESTAMP_HEADER: &str = "x-signature-timestamp";
+/// How far the signed timestamp may be from the receiving clock, either way, by default.
+pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// Why a signature did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// No `X-Signature-256`.
+    Missing,
+    /// `X-Signature-256` without the `X-Signature-Timestamp` it must sign.
+    TimestampMissing,
+    /// A header that is not `sha256=<64 hex digits>` or Unix seconds.
+    Malformed,
+    /// A timestamp outside the tolerance (a replay, or a skewed clock).
+    Expired,
+    /// Not the MAC of this request under any secret.
+    Invalid,
+}
+
+/// What [`verify`] accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Policy {
+    /// How far `X-Signature-Timestamp` may be from now, either way.
+    pub(crate) tolerance: Duration,
+    /// A request without `X-Signature-Timestamp` may carry the MAC of the body alone. Such a
+    /// request can be replayed; a request that carries a timestamp is still held to it.
+    pub(crate) body_only: bool,
+}
+
+/// Checks the request's signature headers against `secrets`: the MAC of
+/// `"{X-Signature-Timestamp}.{body}"` with a fresh timestamp, or (when the policy allows it and
+/// no timestamp was sent) of the body alone.
+pub(crate) fn verify(
+    headers: &HeaderMap,
+    body: &[u8],
+    secrets: &[SecretString],
+    policy: Policy,
+) -> Result<(), Failure> {
+    let provided = headers.get(SIGNATURE_HEADER).ok_or(Failure::Missing)?;
+    let timestamp = match headers.get(TIMESTAMP_HEADER) {
+        Some(value) => Some(parse_timestamp(value).ok_or(Failure::Malformed)?),
+        None if policy.body_only => None,
+        None => return Err(Failure::TimestampMissing),
+    };
+    let provided = parse_signature(provided).ok_or(Failure::Malformed)?;
+    if timestamp.is_some_and(|ts| !is_fresh(ts, policy.tolerance)) {
+        return Err(Failure::Expired);
+    }
+    if matches_any(secrets, timestamp, body, &provided) {
+        Ok(())
+    } else {
+        Err(Failure::Invalid)
+    }
+}
 
 /// HMAC-SHA256 of `"{timestamp}.{body}"`, or of `body` alone without a timestamp.
 pub(crate) fn mac(secret: &[u8], timestamp: Option<i64>, body: &[u8]) -> [u8; 32] {
@@ -77,6 +131,96 @@ pub(crate) fn matches_any(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn now() -> i64 {
+        i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap()
+    }
+
+    fn headers(timestamp: Option<i64>, signature: Option<String>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(ts) = timestamp {
+            h.insert(TIMESTAMP_HEADER, HeaderValue::from(ts));
+        }
+        if let Some(sig) = signature {
+            h.insert(SIGNATURE_HEADER, HeaderValue::from_str(&sig).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn verify_requires_a_fresh_timestamp_unless_body_only_is_allowed() {
+        let secrets = [SecretString::from("s")];
+        let body = b"{}";
+        let strict = Policy {
+            tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
+            body_only: false,
+        };
+        let lenient = Policy {
+            body_only: true,
+            ..strict
+        };
+        let t = now();
+        let signed = |ts| header_value(mac(b"s", ts, body));
+        for policy in [strict, lenient] {
+            assert_eq!(
+                verify(
+                    &headers(Some(t), Some(signed(Some(t)))),
+                    body,
+                    &secrets,
+                    policy
+                ),
+                Ok(())
+            );
+            // A stale or shifted timestamp is refused in both modes.
+            let old = t - 301;
+            let stale = headers(Some(old), Some(signed(Some(old))));
+            assert_eq!(
+                verify(&stale, body, &secrets, policy),
+                Err(Failure::Expired)
+            );
+            let shifted = headers(Some(t), Some(signed(Some(old))));
+            assert_eq!(
+                verify(&shifted, body, &secrets, policy),
+                Err(Failure::Invalid)
+            );
+            assert_eq!(
+                verify(&headers(Some(t), None), body, &secrets, policy),
+                Err(Failure::Missing)
+            );
+            let bad_ts = {
+                let mut h = headers(None, Some(signed(Some(t))));
+                h.insert(TIMESTAMP_HEADER, HeaderValue::from_static("soon"));
+                h
+            };
+            assert_eq!(
+                verify(&bad_ts, body, &secrets, policy),
+                Err(Failure::Malformed)
+            );
+            // A body-only MAC next to a timestamp is held to the timestamped scheme.
+            let mixed = headers(Some(t), Some(signed(None)));
+            assert_eq!(
+                verify(&mixed, body, &secrets, policy),
+                Err(Failure::Invalid)
+            );
+        }
+        let body_only = headers(None, Some(signed(None)));
+        assert_eq!(
+            verify(&body_only, body, &secrets, strict),
+            Err(Failure::TimestampMissing)
+        );
+        assert_eq!(verify(&body_only, body, &secrets, lenient), Ok(()));
+        let wrong = headers(None, Some(header_value(mac(b"other", None, body))));
+        assert_eq!(
+            verify(&wrong, body, &secrets, lenient),
+            Err(Failure::Invalid)
+        );
+    }
 
     #[test]
     fn timestamped_and_plain_macs_differ_and_match_only_their_secret() {

@@ -1,5 +1,6 @@
-//! The dead-letter HTTP receiver: authentication (bearer, HMAC, timestamped HMAC), size limit,
-//! bad bodies, the three accepted shapes, and replay outcomes (200 / 422 / 502).
+//! The dead-letter HTTP receiver: authentication (bearer; HMAC over `"{timestamp}.{body}"` within
+//! a 5 minute window by default; HMAC over the body only when opted out), size limit, bad bodies,
+//! the three accepted shapes, replay outcomes (200 / 422 / 502), and the counters.
 #![cfg(feature = "http")]
 #![allow(clippy::unwrap_used)]
 
@@ -15,7 +16,7 @@ use retry_policy::{Backoff, Jitter, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqs_dlq::receiver::{signature, timestamped_signature};
-use sqs_dlq::{DeadLetterReceiver, HttpTarget, ReceiverError, Replay};
+use sqs_dlq::{DeadLetterReceiver, HttpTarget, ReceiverCounts, ReceiverError, Replay};
 use tower::ServiceExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -73,6 +74,47 @@ fn throttled_event() -> String {
     fixture("throttling").body
 }
 
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A throttled event signed at `ts` in the timestamped scheme (the default).
+fn timestamped_request(body: &str, ts: i64) -> Request<Body> {
+    post()
+        .header(
+            "x-signature-256",
+            timestamped_signature(HMAC.as_bytes(), ts, body.as_bytes()),
+        )
+        .header("x-signature-timestamp", ts.to_string())
+        .header("x-dlq-error-code", "THROTTLING")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+/// A throttled event with the HMAC of the body alone (no timestamp).
+fn body_only_request(body: &str) -> Request<Body> {
+    post()
+        .header(
+            "x-signature-256",
+            signature(HMAC.as_bytes(), body.as_bytes()),
+        )
+        .header("x-dlq-error-code", "THROTTLING")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+async fn accepting_target() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    server
+}
+
 fn bearer_request(body: String) -> Request<Body> {
     post()
         .header("authorization", format!("Bearer {BEARER}"))
@@ -104,24 +146,30 @@ async fn raw_event_with_bearer_is_replayed_byte_for_byte() {
 async fn hmac_signatures_are_checked() {
     let (server, router) = app(200).await;
     let body = throttled_event();
+    let ts = now();
     let signed = |sig: String| {
         post()
             .header("x-signature-256", sig)
+            .header("x-signature-timestamp", ts.to_string())
             .header("x-dlq-error-code", "THROTTLING")
             .body(Body::from(body.clone()))
             .unwrap()
     };
-    let (status, _) = call(&router, signed(signature(HMAC.as_bytes(), body.as_bytes()))).await;
+    let (status, _) = call(
+        &router,
+        signed(timestamped_signature(HMAC.as_bytes(), ts, body.as_bytes())),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
 
-    let wrong_key = signature(b"other", body.as_bytes());
+    let wrong_key = timestamped_signature(b"other", ts, body.as_bytes());
     let (status, json) = call(&router, signed(wrong_key)).await;
     assert_eq!(
         (status, json["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("auth_invalid"))
     );
 
-    let other_body = signature(HMAC.as_bytes(), b"{}");
+    let other_body = timestamped_signature(HMAC.as_bytes(), ts, b"{}");
     assert_eq!(
         call(&router, signed(other_body)).await.0,
         StatusCode::UNAUTHORIZED
@@ -159,48 +207,227 @@ async fn hmac_signatures_are_checked() {
 }
 
 #[tokio::test]
-async fn timestamped_signatures_refuse_stale_requests() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&server)
-        .await;
+async fn by_default_signatures_need_a_fresh_timestamp() {
+    let server = accepting_target().await;
+    // Nothing but a secret: the timestamped scheme and the 5 minute window are the default.
     let router = DeadLetterReceiver::builder(replay_to(&server, false))
         .path("/dead-letter")
         .hmac_secret(SecretString::from(HMAC))
-        .signature_timestamp_tolerance(Duration::from_secs(300))
         .router()
         .unwrap();
     let body = throttled_event();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let request = |ts: i64| {
-        post()
-            .header(
-                "x-signature-256",
-                timestamped_signature(HMAC.as_bytes(), ts, body.as_bytes()),
-            )
-            .header("x-signature-timestamp", ts.to_string())
-            .header("x-dlq-error-code", "THROTTLING")
-            .body(Body::from(body.clone()))
-            .unwrap()
-    };
-    assert_eq!(call(&router, request(now)).await.0, StatusCode::OK);
+    let t = now();
     assert_eq!(
-        call(&router, request(now - 3600)).await.0,
-        StatusCode::UNAUTHORIZED
+        call(&router, timestamped_request(&body, t)).await.0,
+        StatusCode::OK
     );
-    // The plain body signature is not enough in this mode.
-    let plain = post()
+    // Inside the window either way.
+    for ts in [t - 240, t + 240] {
+        assert_eq!(
+            call(&router, timestamped_request(&body, ts)).await.0,
+            StatusCode::OK,
+            "{ts}"
+        );
+    }
+    // A capture played later, or from the future, past the window.
+    for ts in [t - 360, t - 3600, t + 360] {
+        let (status, json) = call(&router, timestamped_request(&body, ts)).await;
+        assert_eq!(
+            (status, json["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("signature_expired")),
+            "{ts}"
+        );
+    }
+    // A captured signature with a fresh timestamp header.
+    let shifted = post()
         .header(
             "x-signature-256",
-            signature(HMAC.as_bytes(), body.as_bytes()),
+            timestamped_signature(HMAC.as_bytes(), t - 3600, body.as_bytes()),
         )
+        .header("x-signature-timestamp", t.to_string())
         .body(Body::from(body.clone()))
         .unwrap();
-    assert_eq!(call(&router, plain).await.0, StatusCode::UNAUTHORIZED);
+    let (status, json) = call(&router, shifted).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("auth_invalid"))
+    );
+    // The old default, the HMAC of the body alone, is refused and told what is missing.
+    let (status, json) = call(&router, body_only_request(&body)).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("signature_timestamp_missing")
+        )
+    );
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("x-signature-timestamp")
+    );
+    // A timestamp that is not Unix seconds.
+    let mut request = timestamped_request(&body, t);
+    request
+        .headers_mut()
+        .insert("x-signature-timestamp", "yesterday".parse().unwrap());
+    assert_eq!(call(&router, request).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        3,
+        "only the fresh ones were replayed"
+    );
+}
+
+#[tokio::test]
+async fn the_tolerance_changes_the_window() {
+    let server = accepting_target().await;
+    let router = DeadLetterReceiver::builder(replay_to(&server, false))
+        .path("/dead-letter")
+        .hmac_secret(SecretString::from(HMAC))
+        .signature_timestamp_tolerance(Duration::from_secs(30))
+        .router()
+        .unwrap();
+    let body = throttled_event();
+    let t = now();
+    assert_eq!(
+        call(&router, timestamped_request(&body, t - 5)).await.0,
+        StatusCode::OK
+    );
+    // Inside the default 5 minutes, outside these 30 seconds.
+    assert_eq!(
+        call(&router, timestamped_request(&body, t - 120)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn body_only_signatures_is_an_explicit_opt_out() {
+    let server = accepting_target().await;
+    let router = DeadLetterReceiver::builder(replay_to(&server, false))
+        .path("/dead-letter")
+        .hmac_secret(SecretString::from(HMAC))
+        .body_only_signatures()
+        .router()
+        .unwrap();
+    let body = throttled_event();
+    // The HMAC of the body alone is accepted, and so is the same request again (a replay:
+    // what the opt-out gives up).
+    for _ in 0..2 {
+        assert_eq!(
+            call(&router, body_only_request(&body)).await.0,
+            StatusCode::OK
+        );
+    }
+    // Wrong key or other body: still refused.
+    let forged = post()
+        .header("x-signature-256", signature(b"other", body.as_bytes()))
+        .body(Body::from(body.clone()))
+        .unwrap();
+    assert_eq!(call(&router, forged).await.0, StatusCode::UNAUTHORIZED);
+    // A sender that does send a timestamp is still held to the timestamped scheme and window.
+    let t = now();
+    assert_eq!(
+        call(&router, timestamped_request(&body, t)).await.0,
+        StatusCode::OK
+    );
+    let (status, json) = call(&router, timestamped_request(&body, t - 3600)).await;
+    assert_eq!(
+        (status, json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("signature_expired"))
+    );
+    // A stale timestamped capture with its timestamp header removed: the MAC covers the
+    // timestamp, so it does not pass as a body-only signature.
+    let mut stripped = timestamped_request(&body, t - 3600);
+    stripped.headers_mut().remove("x-signature-timestamp");
+    assert_eq!(call(&router, stripped).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn counters_count_every_request_by_how_it_ended() {
+    let server = MockServer::start().await;
+    // The target accepts the first replay and refuses the next ones for good (400).
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400))
+        .mount(&server)
+        .await;
+    let builder = DeadLetterReceiver::builder(replay_to(&server, false))
+        .path("/dead-letter")
+        .max_body_bytes(64 * 1024)
+        .hmac_secret(SecretString::from(HMAC))
+        .bearer_secret(SecretString::from(BEARER));
+    let metrics = builder.metrics();
+    let router = builder.router().unwrap();
+    assert_eq!(metrics.snapshot(), ReceiverCounts::default());
+
+    let event = throttled_event();
+    let t = now();
+    let requests = vec![
+        // replayed
+        timestamped_request(&event, t),
+        // replay_failed (the target's 400)
+        bearer_request(event.clone()),
+        // skipped: unknown category (no attributes)
+        post()
+            .header("authorization", format!("Bearer {BEARER}"))
+            .body(Body::from(event.clone()))
+            .unwrap(),
+        // unauthenticated: none, body-only, wrong bearer, and a stale timestamp
+        post().body(Body::from(event.clone())).unwrap(),
+        body_only_request(&event),
+        post()
+            .header("authorization", "Bearer nope")
+            .body(Body::from(event.clone()))
+            .unwrap(),
+        timestamped_request(&event, t - 3600),
+        // too_large
+        bearer_request("x".repeat(70 * 1024)),
+        // invalid_json
+        bearer_request("{not json".to_owned()),
+        // not_a_dead_letter
+        bearer_request("[1]".to_owned()),
+        // unreadable: the stream breaks off
+        post()
+            .header("authorization", format!("Bearer {BEARER}"))
+            .body(Body::from_stream(futures::stream::iter(vec![
+                Ok::<_, std::io::Error>(b"{".to_vec()),
+                Err(std::io::Error::other("connection reset")),
+            ])))
+            .unwrap(),
+    ];
+    let sent = requests.len() as u64;
+    for request in requests {
+        call(&router, request).await;
+    }
+    // A clone taken from the handle reads the same counters.
+    let counts = metrics.clone().snapshot();
+    assert_eq!(counts.received, sent);
+    assert_eq!(
+        (counts.replayed, counts.replay_failed, counts.skipped),
+        (1, 1, 1)
+    );
+    assert_eq!((counts.unauthenticated, counts.expired_signatures), (4, 1));
+    assert_eq!(
+        (
+            counts.too_large,
+            counts.invalid_json,
+            counts.not_a_dead_letter,
+            counts.unreadable
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(counts.refused(), 8);
+    assert_eq!(
+        counts.received,
+        counts.replayed + counts.skipped + counts.replay_failed + counts.refused()
+    );
 }
 
 #[tokio::test]
