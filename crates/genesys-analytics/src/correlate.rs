@@ -6,6 +6,10 @@
 //! so a chunk of 100 fits one page). Only the ids the window missed are then looked up one by
 //! one through `GET …/{id}/details`, with bounded concurrency. 1,000 ids inside the window cost
 //! 10 requests instead of 1,000.
+//!
+//! A failed request costs only the ids it was about: the other chunks' (and the failed chunk's
+//! earlier pages') conversations are kept, and [`Correlation::outcome`] tells per id whether it
+//! was found, not found (a query or lookup answered without it) or failed (with the error).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -176,6 +180,48 @@ pub struct CorrelationFailure {
     pub error: AnalyticsError,
 }
 
+impl CorrelationFailure {
+    /// A failure of the request about `ids` (for [`Analytics`] implementations of your own).
+    pub fn new(ids: Vec<String>, error: AnalyticsError) -> Self {
+        Self { ids, error }
+    }
+}
+
+/// What became of one conversation id; from [`Correlation::outcome`] and
+/// [`Correlation::outcomes`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum IdOutcome<'a> {
+    /// Found: the conversation.
+    Found(&'a AnalyticsConversation),
+    /// Not found: a query or lookup answered, and the conversation was not in the answer
+    /// (unknown id, outside the window with the details lookup off, or blank).
+    NotFound,
+    /// Unknown: the request covering this id failed (after the client's retries). Asking
+    /// again later may find it.
+    Failed(&'a AnalyticsError),
+}
+
+impl<'a> IdOutcome<'a> {
+    /// Whether the id was found.
+    pub fn is_found(&self) -> bool {
+        matches!(self, Self::Found(_))
+    }
+
+    /// Whether the id is known to be missing (not merely unresolved).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound)
+    }
+
+    /// The error, when the request covering the id failed.
+    pub fn error(&self) -> Option<&'a AnalyticsError> {
+        match *self {
+            Self::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 /// What `correlate` found. Every distinct input id ends up in exactly one of `found`,
 /// `not_found` or `failed`.
 #[derive(Debug, Default)]
@@ -202,6 +248,50 @@ impl Correlation {
     /// The conversation for `id`, when found.
     pub fn get(&self, id: &str) -> Option<&AnalyticsConversation> {
         self.found.get(id)
+    }
+
+    /// What became of `id`: found, not found, or failed with the error of the request that
+    /// covered it. `None` when `id` was not among the ids asked for. (Found ids are a map
+    /// lookup; the others a scan of `not_found` and `failed`.)
+    pub fn outcome(&self, id: &str) -> Option<IdOutcome<'_>> {
+        if let Some(conversation) = self.found.get(id) {
+            return Some(IdOutcome::Found(conversation));
+        }
+        if let Some(failure) = self.failed.iter().find(|f| f.ids.iter().any(|i| i == id)) {
+            return Some(IdOutcome::Failed(&failure.error));
+        }
+        self.not_found
+            .iter()
+            .any(|i| i == id)
+            .then_some(IdOutcome::NotFound)
+    }
+
+    /// Every id asked for (each once) with its outcome: the found ones, then the ones not
+    /// found, then the failed ones.
+    pub fn outcomes(&self) -> impl Iterator<Item = (&str, IdOutcome<'_>)> + '_ {
+        let found = self
+            .found
+            .iter()
+            .map(|(id, c)| (id.as_str(), IdOutcome::Found(c)));
+        let not_found = self
+            .not_found
+            .iter()
+            .map(|id| (id.as_str(), IdOutcome::NotFound));
+        found
+            .chain(not_found)
+            .chain(self.failed_ids().map(|(id, e)| (id, IdOutcome::Failed(e))))
+    }
+
+    /// The ids whose requests failed, each with the error of its request.
+    pub fn failed_ids(&self) -> impl Iterator<Item = (&str, &AnalyticsError)> + '_ {
+        self.failed
+            .iter()
+            .flat_map(|f| f.ids.iter().map(move |id| (id.as_str(), &f.error)))
+    }
+
+    /// True when no request failed: every id is either found or known to be missing.
+    pub fn is_complete(&self) -> bool {
+        self.failed.iter().all(|f| f.ids.is_empty())
     }
 }
 
@@ -402,6 +492,7 @@ mod tests {
         queries: AtomicU32,
         details: AtomicU32,
         fail_query_containing: Option<String>,
+        fail_query_page: Option<u32>,
         fail_details_for: Option<String>,
         predicates_seen: Mutex<Vec<usize>>,
     }
@@ -450,6 +541,9 @@ mod tests {
                 && ids.contains(bad)
             {
                 return Err(AnalyticsError::InvalidQuery(QueryError::EmptyFilter));
+            }
+            if self.fail_query_page == Some(q.paging().page_number()) {
+                return Err(AnalyticsError::MissingJobId);
             }
             let matching: Vec<&(String, DateTime<Utc>)> = self
                 .conversations
@@ -602,6 +696,83 @@ mod tests {
         let total =
             r.found.len() + r.not_found.len() + r.failed.iter().map(|f| f.ids.len()).sum::<usize>();
         assert_eq!(total, 151);
+
+        // per id: the first chunk's ids found, the failed chunk's ids failed with its error
+        assert!(r.outcome("c00000").unwrap().is_found());
+        assert!(matches!(
+            r.outcome("c00120"),
+            Some(IdOutcome::Failed(AnalyticsError::InvalidQuery(
+                QueryError::EmptyFilter
+            )))
+        ));
+        assert!(matches!(
+            r.outcome("zzz").unwrap().error(),
+            Some(AnalyticsError::InvalidQuery(_))
+        ));
+        assert!(r.outcome("never-asked").is_none());
+        assert!(!r.is_complete());
+        assert_eq!(r.failed_ids().count(), 51);
+        let outcomes: Vec<(&str, IdOutcome<'_>)> = r.outcomes().collect();
+        assert_eq!(outcomes.len(), 151);
+        let distinct: HashSet<&str> = outcomes.iter().map(|(id, _)| *id).collect();
+        assert_eq!(distinct.len(), 151, "each id once");
+        assert_eq!(outcomes.iter().filter(|(_, o)| o.is_found()).count(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_page_failing_keeps_the_pages_before_it() {
+        // one chunk of 250 ids over 3 pages; page 3 fails
+        let mut m = Memory::many(250, |_| 1);
+        m.fail_query_page = Some(3);
+        let opts = CorrelateOptions::builder().chunk_size(250).build().unwrap();
+        let r = run(&m, &ids(250), &opts).await.unwrap();
+        assert_eq!(r.queries, 3);
+        assert_eq!(r.found.len(), 200, "the two pages answered are kept");
+        assert_eq!(r.failed_ids().count(), 50);
+        assert!(r.not_found.is_empty());
+        for id in ids(250) {
+            let outcome = r.outcome(&id).unwrap();
+            assert!(outcome.is_found() || outcome.error().is_some(), "{id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_id_has_one_outcome() {
+        let mut m = Memory::with(&[("new", 1), ("old", 90)]);
+        m.fail_details_for = Some("broken".into());
+        let input: Vec<String> = ["new", "old", "ghost", "broken", "", "new"]
+            .map(String::from)
+            .to_vec();
+        let r = m.correlate(&input).await.unwrap();
+        assert!(
+            matches!(r.outcome("new"), Some(IdOutcome::Found(c)) if c.conversation_id == "new")
+        );
+        assert!(
+            r.outcome("old").unwrap().is_found(),
+            "found through details"
+        );
+        assert!(r.outcome("ghost").unwrap().is_not_found());
+        assert!(
+            r.outcome("").unwrap().is_not_found(),
+            "blank: not asked, not found"
+        );
+        assert!(matches!(
+            r.outcome("broken"),
+            Some(IdOutcome::Failed(AnalyticsError::JobExpired { .. }))
+        ));
+        let mut ids: Vec<&str> = r.outcomes().map(|(id, _)| id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, vec!["", "broken", "ghost", "new", "old"]);
+
+        // an implementation of its own can build the same result
+        let mut own = Correlation::default();
+        own.failed.push(CorrelationFailure::new(
+            vec!["x".into()],
+            AnalyticsError::MissingJobId,
+        ));
+        assert!(own.outcome("x").unwrap().error().is_some());
+        assert!(!own.is_complete());
+        assert!(Correlation::default().is_complete());
     }
 
     #[tokio::test]

@@ -73,6 +73,7 @@ pub use analytics::{Analytics, RESULT_CAP};
 pub use client::AnalyticsClient;
 pub use correlate::{
     CorrelateOptions, CorrelateOptionsBuilder, Correlation, CorrelationFailure, CorrelationWindow,
+    IdOutcome,
 };
 pub use decode::parse_conversation_page;
 pub use error::{AnalyticsError, QueryError};
