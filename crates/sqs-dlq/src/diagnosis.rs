@@ -27,7 +27,8 @@ use retry_policy::{RetryClass, RetryPolicy, RetryableError};
 use crate::correlate::{Correlator, correlate_all};
 use crate::dead_letter::DeadLetter;
 use crate::queue::{
-    MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError, ReceiveOptions,
+    BatchOutcome, MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError,
+    ReceiveOptions,
 };
 use crate::report::{ReportRecord, ReportWriter, RootCauseReport};
 
@@ -380,24 +381,11 @@ pub(crate) async fn release<Q: Queue + ?Sized>(
         .iter()
         .map(|(_, h)| (h.clone(), Duration::ZERO))
         .collect();
-    match queue.change_visibility_batch(call).await {
-        Ok(outcome) => {
-            let problems = problems(&entries, outcome.failed);
-            (outcome.ok.len(), problems)
-        }
-        Err(error) => {
-            tracing::warn!(queue = queue.name(), error = %error, messages = entries.len(), "release failed; messages reappear after their visibility timeout");
-            let problems = entries
-                .iter()
-                .map(|(id, _)| EntryProblem {
-                    message_id: id.clone(),
-                    code: "ReleaseFailed".to_owned(),
-                    message: error.to_string(),
-                })
-                .collect();
-            (0, problems)
-        }
+    let answer = queue.change_visibility_batch(call).await;
+    if let Err(error) = &answer {
+        tracing::warn!(queue = queue.name(), error = %error, messages = entries.len(), "release failed; messages reappear after their visibility timeout");
     }
+    settle(&entries, answer, "ReleaseFailed")
 }
 
 /// Deletes these messages. Returns how many were deleted and the failures.
@@ -410,18 +398,43 @@ pub(crate) async fn delete<Q: Queue + ?Sized>(
         return (0, Vec::new());
     }
     let call = entries.iter().map(|(_, h)| h.clone()).collect();
-    match queue.delete_batch(call).await {
+    let answer = queue.delete_batch(call).await;
+    if let Err(error) = &answer {
+        tracing::warn!(queue = queue.name(), error = %error, messages = entries.len(), "delete failed; messages stay on the queue");
+    }
+    settle(&entries, answer, "DeleteFailed")
+}
+
+/// How many of `entries` (message id, receipt handle) a batch call did, and the problems by
+/// message id: the entries it refused, or every entry, under `whole_failure_code`, when the
+/// call failed as a whole.
+fn settle(
+    entries: &[(String, String)],
+    answer: Result<BatchOutcome<()>, QueueError>,
+    whole_failure_code: &str,
+) -> (usize, Vec<EntryProblem>) {
+    match answer {
         Ok(outcome) => {
-            let problems = problems(&entries, outcome.failed);
+            let problems = outcome
+                .failed
+                .into_iter()
+                .map(|f| EntryProblem {
+                    message_id: entries
+                        .get(f.index)
+                        .map(|(id, _)| id.clone())
+                        .unwrap_or_default(),
+                    code: f.code,
+                    message: f.message,
+                })
+                .collect();
             (outcome.ok.len(), problems)
         }
         Err(error) => {
-            tracing::warn!(queue = queue.name(), error = %error, messages = entries.len(), "delete failed; messages stay on the queue");
             let problems = entries
                 .iter()
                 .map(|(id, _)| EntryProblem {
                     message_id: id.clone(),
-                    code: "DeleteFailed".to_owned(),
+                    code: whole_failure_code.to_owned(),
                     message: error.to_string(),
                 })
                 .collect();
@@ -430,19 +443,49 @@ pub(crate) async fn delete<Q: Queue + ?Sized>(
     }
 }
 
-fn problems(
-    entries: &[(String, String)],
-    failed: Vec<crate::queue::BatchEntryFailure>,
-) -> Vec<EntryProblem> {
-    failed
-        .into_iter()
-        .map(|f| EntryProblem {
-            message_id: entries
-                .get(f.index)
-                .map(|(id, _)| id.clone())
-                .unwrap_or_default(),
-            code: f.code,
-            message: f.message,
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::BatchEntryFailure;
+
+    fn entries() -> Vec<(String, String)> {
+        vec![("m0".into(), "h0".into()), ("m1".into(), "h1".into())]
+    }
+
+    #[test]
+    fn refused_entries_are_named_by_message_id() {
+        let mut outcome = BatchOutcome::empty();
+        outcome.ok.push((0, ()));
+        outcome.failed.push(BatchEntryFailure {
+            index: 1,
+            code: "ReceiptHandleIsInvalid".into(),
+            message: "expired".into(),
+            sender_fault: true,
+        });
+        let (done, problems) = settle(&entries(), Ok(outcome), "DeleteFailed");
+        assert_eq!(done, 1);
+        assert_eq!(
+            problems,
+            vec![EntryProblem {
+                message_id: "m1".into(),
+                code: "ReceiptHandleIsInvalid".into(),
+                message: "expired".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_whole_failure_marks_every_entry_with_the_callers_code() {
+        let error = QueueError::Throttled { queue: "q".into() };
+        let text = error.to_string();
+        let (done, problems) = settle(&entries(), Err(error), "ReleaseFailed");
+        assert_eq!(done, 0);
+        let ids: Vec<_> = problems.iter().map(|p| p.message_id.as_str()).collect();
+        assert_eq!(ids, ["m0", "m1"]);
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.code == "ReleaseFailed" && p.message == text)
+        );
+    }
 }
