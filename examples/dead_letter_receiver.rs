@@ -2,6 +2,13 @@
 //! size and authentication (bearer secret or HMAC-SHA256 signature, constant-time), and
 //! replays it to the target with `X-Attempt-Count` and backoff on 429/5xx.
 //!
+//! Signatures: `X-Signature-256: sha256=<hex>` is the HMAC-SHA256, under the secret, of
+//! `"{X-Signature-Timestamp}.{body}"`, and `X-Signature-Timestamp` (Unix seconds) must be within
+//! 300 s of the receiver's clock (`--timestamp-tolerance-secs` changes the window), so a
+//! captured request cannot be replayed later. `--body-only-signatures` also accepts the HMAC of
+//! the body alone from senders that cannot send a timestamp: such requests, like bearer
+//! requests, can be replayed by whoever captures them (serve over TLS).
+//!
 //! ```text
 //! DLQ_RECEIVER_SECRET=s3cret cargo run --example dead-letter-receiver -- --listen 127.0.0.1:8080
 //! DLQ_RECEIVER_SECRET=s3cret cargo run --example dead-letter-receiver -- \
@@ -14,7 +21,9 @@
 //! "attempt":n}`, 401 (authentication), 413 (size), 400 (not an event), 422 (unsafe category
 //! without `--force`), 502 (the target refused or was unreachable after retries).
 //! Without `--target-url` it replays to a local target it starts (simulated mode). It runs until
-//! Ctrl-C or SIGTERM.
+//! Ctrl-C or SIGTERM, then prints the receiver's counts on stdout: `received N: replayed N,
+//! skipped N, replay failed N, refused N (unauthenticated N, of which expired N; too large N;
+//! invalid JSON N; not a dead letter N; unreadable N)`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -23,13 +32,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser;
 use genesys_examples::cli::CommonArgs;
-use genesys_examples::exit::{finish, notice};
+use genesys_examples::exit::{finish, notice, say};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::servers::ReplayTargetServer;
 use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, RetryPolicy};
 use secrecy::SecretString;
-use sqs_dlq::{Category, DeadLetterReceiver, HttpTarget, Replay};
+use sqs_dlq::{Category, DeadLetterReceiver, HttpTarget, ReceiverCounts, Replay};
 
 /// Receive dead letters over HTTP and replay them to a target.
 #[derive(Debug, Parser)]
@@ -48,13 +57,20 @@ struct Args {
     target_token: Option<String>,
 
     /// Shared secret: accepted as `Authorization: Bearer <secret>` and as the HMAC key of
-    /// `X-Signature-256: sha256=<hex>` (or set DLQ_RECEIVER_SECRET).
+    /// `X-Signature-256: sha256=<hex>` over "{X-Signature-Timestamp}.{body}" (or set
+    /// DLQ_RECEIVER_SECRET).
     #[arg(long, env = "DLQ_RECEIVER_SECRET", hide_env_values = true)]
     secret: String,
 
-    /// Signatures cover "{X-Signature-Timestamp}.{body}" and must be this recent (seconds).
+    /// How far X-Signature-Timestamp may be from this clock, either way (seconds).
+    #[arg(long, default_value_t = sqs_dlq::receiver::DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE.as_secs())]
+    timestamp_tolerance_secs: u64,
+
+    /// Also accept the HMAC of the body alone, without X-Signature-Timestamp, for senders that
+    /// cannot send one. Such requests can be replayed by whoever captures them: prefer the
+    /// timestamped signature, and serve over TLS.
     #[arg(long)]
-    timestamp_tolerance_secs: Option<u64>,
+    body_only_signatures: bool,
 
     /// The route.
     #[arg(long, default_value = "/dead-letter")]
@@ -126,10 +142,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .path(args.path.clone())
         .max_body_bytes(args.max_body_bytes)
         .hmac_secret(secret.clone())
-        .bearer_secret(secret);
-    if let Some(secs) = args.timestamp_tolerance_secs {
-        receiver = receiver.signature_timestamp_tolerance(Duration::from_secs(secs));
+        .bearer_secret(secret)
+        .signature_timestamp_tolerance(Duration::from_secs(args.timestamp_tolerance_secs));
+    if args.body_only_signatures {
+        tracing::warn!(
+            "--body-only-signatures: requests signed over the body alone can be replayed"
+        );
+        receiver = receiver.body_only_signatures();
     }
+    let metrics = receiver.metrics();
     let router = receiver.router().context("building the receiver")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -152,7 +173,39 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "local target totals"
         );
     }
+    say(summary(&metrics.snapshot()));
     Ok(())
+}
+
+/// The one-line account printed at exit.
+fn summary(c: &ReceiverCounts) -> String {
+    tracing::info!(
+        received = c.received,
+        replayed = c.replayed,
+        skipped = c.skipped,
+        replay_failed = c.replay_failed,
+        unauthenticated = c.unauthenticated,
+        expired_signatures = c.expired_signatures,
+        too_large = c.too_large,
+        invalid_json = c.invalid_json,
+        not_a_dead_letter = c.not_a_dead_letter,
+        unreadable = c.unreadable,
+        "receiver totals"
+    );
+    format!(
+        "received {}: replayed {}, skipped {}, replay failed {}, refused {} (unauthenticated {}, of which expired {}; too large {}; invalid JSON {}; not a dead letter {}; unreadable {})",
+        c.received,
+        c.replayed,
+        c.skipped,
+        c.replay_failed,
+        c.refused(),
+        c.unauthenticated,
+        c.expired_signatures,
+        c.too_large,
+        c.invalid_json,
+        c.not_a_dead_letter,
+        c.unreadable
+    )
 }
 
 #[tokio::main]

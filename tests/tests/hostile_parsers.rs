@@ -219,11 +219,11 @@ fn receiver() -> &'static (MemoryQueue, Router) {
         let replay = Replay::builder(QueueTarget::new(target.clone()))
             .force(true)
             .build();
+        // The default: HMAC over "{timestamp}.{body}" within 5 minutes (TOLERANCE).
         let router = DeadLetterReceiver::builder(replay)
             .hmac_secret(SecretString::from(
                 String::from_utf8(SECRET.to_vec()).unwrap(),
             ))
-            .signature_timestamp_tolerance(TOLERANCE)
             .router()
             .unwrap();
         (target, router)
@@ -268,6 +268,8 @@ enum Forgery {
     Garbage(String, String),
     /// No signature at all.
     Missing,
+    /// The genuine MAC of the body alone, without a timestamp (replayable, so refused).
+    BodyOnly,
 }
 
 fn arb_forgery() -> impl Strategy<Value = Forgery> {
@@ -278,6 +280,7 @@ fn arb_forgery() -> impl Strategy<Value = Forgery> {
         (1..1_000i64).prop_map(Forgery::ShiftedTimestamp),
         ("[ -~]{0,30}", "(sha256=)?[0-9a-fA-F]{0,70}").prop_map(|(a, b)| Forgery::Garbage(a, b)),
         Just(Forgery::Missing),
+        Just(Forgery::BodyOnly),
     ]
 }
 
@@ -303,6 +306,7 @@ fn forged_headers(
         Forgery::ShiftedTimestamp(d) => (Some((ts + d).to_string()), Some(sign(SECRET, ts, body))),
         Forgery::Garbage(a, b) => (Some(a.clone()), Some(b.clone())),
         Forgery::Missing => (None, None),
+        Forgery::BodyOnly => (None, Some(sqs_dlq::receiver::signature(SECRET, body))),
     }
 }
 

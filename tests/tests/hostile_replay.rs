@@ -83,9 +83,9 @@ async fn receiver_refuses_replays_outside_the_window_and_altered_timestamps() {
     let replay = Replay::builder(QueueTarget::new(target.clone()))
         .force(true)
         .build();
+    // No tolerance set: replay protection is the default (5 minutes, as the ingest's).
     let router = DeadLetterReceiver::builder(replay)
         .hmac_secret(SecretString::from(SECRET))
-        .signature_timestamp_tolerance(TOLERANCE)
         .router()
         .unwrap();
     let fixture: serde_json::Value = serde_json::from_str(include_str!(
@@ -105,12 +105,34 @@ async fn receiver_refuses_replays_outside_the_window_and_altered_timestamps() {
         send(&router, t, &sign(old), body.as_bytes()).await,
         StatusCode::UNAUTHORIZED
     );
+    // from the future, past the window
+    let future = t + 360;
+    assert_eq!(
+        send(&router, future, &sign(future), body.as_bytes()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // a body-only signature (no timestamp to hold it to) is not accepted by default
+    let body_only = Request::post("/")
+        .header(
+            "x-signature-256",
+            sqs_dlq::receiver::signature(SECRET.as_bytes(), body.as_bytes()),
+        )
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    assert_eq!(
+        router.clone().oneshot(body_only).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(target.depth().visible, 0, "nothing replayed");
     let fresh = send(&router, t, &sign(t), body.as_bytes()).await;
     assert_ne!(
         fresh,
         StatusCode::UNAUTHORIZED,
         "a genuine delivery passes authentication"
+    );
+    assert_eq!(
+        TOLERANCE,
+        sqs_dlq::receiver::DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE
     );
 }
 

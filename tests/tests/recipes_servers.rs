@@ -58,21 +58,51 @@ async fn dead_letter_receiver_authenticates_and_replays() {
     assert_eq!(body["status"], "processed");
     assert_eq!(body["attempt"], 4, "RETRY_ATTEMPTS + 1");
 
-    // HMAC over the raw body, wrapper shape.
+    // HMAC over "{timestamp}.{body}", wrapper shape.
     let wrapper =
         json!({"event": event("e2"), "attributes": {"ERROR_CODE": "TIMEOUT"}, "messageId": "m2"})
             .to_string();
+    let ts = now();
     let answer = http
+        .post(&url)
+        .header("x-signature-timestamp", ts.to_string())
+        .header(
+            "x-signature-256",
+            sqs_dlq::receiver::timestamped_signature(SECRET.as_bytes(), ts, wrapper.as_bytes()),
+        )
+        .body(wrapper.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+
+    // The old form, HMAC over the body alone, is refused by default; so is a stale timestamp.
+    let body_only = http
         .post(&url)
         .header(
             "x-signature-256",
             sqs_dlq::receiver::signature(SECRET.as_bytes(), wrapper.as_bytes()),
         )
+        .body(wrapper.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(body_only.status(), 401);
+    let answer: Value = body_only.json().await.unwrap();
+    assert_eq!(answer["error"], "signature_timestamp_missing");
+    let old = ts - 3600;
+    let stale = http
+        .post(&url)
+        .header("x-signature-timestamp", old.to_string())
+        .header(
+            "x-signature-256",
+            sqs_dlq::receiver::timestamped_signature(SECRET.as_bytes(), old, wrapper.as_bytes()),
+        )
         .body(wrapper)
         .send()
         .await
         .unwrap();
-    assert_eq!(answer.status(), 200);
+    assert_eq!(stale.status(), 401);
 
     // No credentials, wrong secret, unsafe category, not an event.
     let no_auth = http.post(&url).body(event("e3")).send().await.unwrap();
@@ -113,6 +143,69 @@ async fn dead_letter_receiver_authenticates_and_replays() {
 
     let out = server.terminate();
     assert!(out.status.success(), "{}", out.stderr);
+    // The counters, printed at exit: 2 replayed, 1 skipped, 1 not an event, 1 too large and
+    // 4 unauthenticated (none, body-only, stale, wrong bearer), 1 of them expired.
+    assert!(
+        out.stdout.contains(
+            "received 9: replayed 2, skipped 1, replay failed 0, refused 6 (unauthenticated 4, \
+             of which expired 1; too large 1; invalid JSON 0; not a dead letter 1; unreadable 0)"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letter_receiver_body_only_signatures_is_an_opt_out() {
+    let mut cmd = command("dead-letter-receiver");
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--max-attempts",
+        "1",
+        "--body-only-signatures",
+        "--timestamp-tolerance-secs",
+        "60",
+    ])
+    .env("DLQ_RECEIVER_SECRET", SECRET);
+    let server = Server::start(cmd);
+    let url = format!("{}/dead-letter", server.base);
+    let http = reqwest::Client::new();
+    let body = event("e5");
+    let post = |sig: String, ts: Option<i64>| {
+        let mut request = http
+            .post(&url)
+            .header("x-dlq-error-code", "THROTTLING")
+            .header("x-signature-256", sig)
+            .body(body.clone());
+        if let Some(ts) = ts {
+            request = request.header("x-signature-timestamp", ts.to_string());
+        }
+        request.send()
+    };
+    let body_only = sqs_dlq::receiver::signature(SECRET.as_bytes(), body.as_bytes());
+    assert_eq!(post(body_only, None).await.unwrap().status(), 200);
+    // Timestamped requests are still held to the window (60 s here).
+    let old = now() - 120;
+    let stale = sqs_dlq::receiver::timestamped_signature(SECRET.as_bytes(), old, body.as_bytes());
+    assert_eq!(post(stale, Some(old)).await.unwrap().status(), 401);
+    let out = server.terminate();
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("received 2: replayed 1"),
+        "{}",
+        out.stdout
+    );
+}
+
+fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
 }
 
 #[test]
