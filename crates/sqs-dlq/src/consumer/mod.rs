@@ -63,6 +63,18 @@
 //! Dropping the `run` future instead stops every task at once (pending deletes of finished
 //! messages are still flushed); unfinished messages come back after their visibility timeout.
 //!
+//! # Stopping when idle
+//! With [`stop_when_idle`](ConsumerBuilder::stop_when_idle) the run also shuts down (the same
+//! graceful way) once the queue has been idle for that long, for batch jobs and drills that
+//! should end when the work is done. Idle means, at every check during the period: no handler
+//! of this consumer running, nothing received since the last check, and the queue's
+//! approximate depth zero, counting in-flight and delayed messages too. A message waiting out
+//! its retry backoff is in flight, so the run waits for it (and handles it) however long the
+//! backoff is. The queue is looked at every tenth of the period (100 ms to 5 s), with a depth
+//! call only while the consumer itself is idle. SQS depth figures are approximate and can
+//! trail by a minute or so; a message sent but not yet counted is still seen by the next
+//! receive, which resets the period. [`RunSummary::stop_reason`] says why a run ended.
+//!
 //! # Limits
 //! The heartbeat extends visibility without bound; SQS itself caps one receive at 12 hours.
 //! Visibility changes (backoff, release) are batched too and may leave up to one flush interval
@@ -70,6 +82,7 @@
 
 mod acker;
 mod dead_letter_copy;
+mod idle;
 mod worker;
 
 use std::sync::{Arc, Mutex};
@@ -152,6 +165,20 @@ pub struct RunSummary {
     pub counters: CounterSnapshot,
     /// How long the run took.
     pub elapsed: Duration,
+    /// Why the run ended.
+    pub stop_reason: StopReason,
+}
+
+/// Why a [`Consumer`] run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The [`shutdown`](ConsumerBuilder::shutdown) token fired.
+    Shutdown,
+    /// The queue was idle for the [`stop_when_idle`](ConsumerBuilder::stop_when_idle) period.
+    Idle,
+    /// Receiving failed in a way retrying cannot fix ([`ConsumerError::ReceiveFailed`]).
+    ReceiveFailed,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +194,7 @@ struct Config {
     receive_backoff: Backoff,
     flush_interval: Duration,
     shutdown_timeout: Duration,
+    stop_when_idle: Option<Duration>,
 }
 
 /// State shared by the receivers and workers of one run.
@@ -279,6 +307,7 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
                 .jitter(Jitter::Equal),
                 flush_interval: Duration::from_millis(100),
                 shutdown_timeout: Duration::from_secs(30),
+                stop_when_idle: None,
             },
             heartbeat_set: false,
             shutdown: CancellationToken::new(),
@@ -383,6 +412,16 @@ impl<Q: Queue, H: Handler> ConsumerBuilder<Q, H> {
     /// How long running handlers get to finish once shutdown starts.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.config.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Also shut down (gracefully, as for the [`shutdown`](Self::shutdown) token) once the
+    /// queue has been idle for `idle`: no handler running, nothing received, and no message
+    /// visible, in flight or delayed by the queue's approximate depth. A message waiting out a
+    /// retry backoff keeps the run going. Zero stops at the first idle check. Off by default
+    /// (run until shutdown). See [Stopping when idle](self#stopping-when-idle).
+    pub fn stop_when_idle(mut self, idle: Duration) -> Self {
+        self.config.stop_when_idle = Some(idle);
         self
     }
 
@@ -498,15 +537,36 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
                 tracker.clone(),
             ));
         }
+        // Runs alongside the receivers (no task of its own: dropping `run` drops it too).
+        let idle_watch = async {
+            match config.stop_when_idle {
+                Some(idle) => {
+                    idle::watch(shared.clone(), tracker.clone(), idle, stop.clone()).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(idle_watch);
+        let mut watching = true;
+        let mut stopped_idle = false;
         let mut fatal = None;
-        while let Some(ended) = receivers.join_next().await {
+        loop {
+            let ended = tokio::select! {
+                ended = receivers.join_next() => ended,
+                idle = &mut idle_watch, if watching => {
+                    watching = false;
+                    stopped_idle = idle;
+                    continue;
+                }
+            };
             match ended {
-                Ok(Ok(())) => {}
-                Ok(Err(error)) => {
+                None => break,
+                Some(Ok(Ok(()))) => {}
+                Some(Ok(Err(error))) => {
                     stop.cancel();
                     fatal.get_or_insert(error);
                 }
-                Err(join_error) => {
+                Some(Err(join_error)) => {
                     stop.cancel();
                     tracing::error!(target: "sqs_dlq::consumer", error = %join_error, "receiver task failed");
                 }
@@ -541,9 +601,17 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
         if let Err(join_error) = acker.await {
             tracing::error!(target: "sqs_dlq::consumer", error = %join_error, "acknowledgement task failed");
         }
+        let stop_reason = if fatal.is_some() {
+            StopReason::ReceiveFailed
+        } else if stopped_idle {
+            StopReason::Idle
+        } else {
+            StopReason::Shutdown
+        };
         let summary = RunSummary {
             counters: meter.counters.snapshot(),
             elapsed: started.elapsed(),
+            stop_reason,
         };
         let c = &summary.counters;
         tracing::info!(
@@ -555,6 +623,7 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
             dead_lettered = c.dead_lettered,
             duplicates = c.duplicates,
             released = c.released,
+            stop_reason = ?summary.stop_reason,
             "consumer stopped"
         );
         match fatal {

@@ -1,0 +1,420 @@
+//! `ConsumerBuilder::stop_when_idle` over `MemoryQueue`, in paused tokio time: the run ends on
+//! its own once the queue has been idle, never while a message is waiting out its retry
+//! backoff, delayed, or being handled, and never while messages keep arriving.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use retry_policy::Backoff;
+use sqs_dlq::consumer::StopReason;
+use sqs_dlq::{
+    BatchOutcome, Consumer, ConsumerBuilder, Delivery, Handler, HandlerError, InjectedFailure,
+    Json, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth, QueueError, RunSummary,
+};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+#[derive(serde::Deserialize)]
+struct Body {
+    id: u32,
+    /// Transient failures before the handler succeeds.
+    #[serde(default)]
+    fail: u32,
+    /// How long the handler works, in seconds.
+    #[serde(default)]
+    work_secs: u64,
+}
+
+/// Records every attempt and every success, with the paused-clock time.
+#[derive(Default)]
+struct Log {
+    attempts: Mutex<HashMap<u32, Vec<Instant>>>,
+    done: Mutex<HashMap<u32, Instant>>,
+}
+
+impl Log {
+    fn attempts(&self, id: u32) -> usize {
+        self.attempts.lock().unwrap().get(&id).map_or(0, Vec::len)
+    }
+    fn done_at(&self, id: u32) -> Option<Instant> {
+        self.done.lock().unwrap().get(&id).copied()
+    }
+    fn done(&self) -> usize {
+        self.done.lock().unwrap().len()
+    }
+}
+
+struct Recording(Arc<Log>);
+
+#[async_trait]
+impl Handler for Recording {
+    type Payload = Json<Body>;
+
+    async fn handle(&self, body: Self::Payload, _: Delivery<'_>) -> Result<(), HandlerError> {
+        let Body {
+            id,
+            fail,
+            work_secs,
+        } = body.0;
+        let attempt = {
+            let mut attempts = self.0.attempts.lock().unwrap();
+            let times = attempts.entry(id).or_default();
+            times.push(Instant::now());
+            times.len() as u32
+        };
+        if attempt <= fail {
+            return Err(HandlerError::transient(format!("attempt {attempt} failed")));
+        }
+        tokio::time::sleep(Duration::from_secs(work_secs)).await;
+        self.0.done.lock().unwrap().insert(id, Instant::now());
+        Ok(())
+    }
+}
+
+fn message(id: u32, fail: u32, work_secs: u64) -> OutgoingMessage {
+    OutgoingMessage::new(format!(
+        r#"{{"id":{id},"fail":{fail},"work_secs":{work_secs}}}"#
+    ))
+}
+
+const IDLE: Duration = Duration::from_secs(10);
+
+fn consumer(
+    queue: &MemoryQueue,
+    dlq: &MemoryQueue,
+    log: &Arc<Log>,
+) -> ConsumerBuilder<MemoryQueue, Recording> {
+    Consumer::builder(queue.clone(), Recording(log.clone()))
+        .dead_letter_queue(dlq.clone())
+        .wait_time(Duration::from_secs(20))
+        .visibility_timeout(Duration::from_secs(30))
+        .delete_flush_interval(Duration::from_millis(100))
+        .seed(1)
+}
+
+/// Runs the consumer with a generous outer limit (in paused time) so a run that never stops
+/// fails the test instead of hanging it.
+async fn run_bounded(builder: ConsumerBuilder<MemoryQueue, Recording>) -> RunSummary {
+    let consumer = builder.build().unwrap();
+    tokio::time::timeout(Duration::from_secs(3600), consumer.run())
+        .await
+        .expect("the run stopped by itself")
+        .unwrap()
+}
+
+/// The time from `from` to the end of a run that ended at `ended`, to compare with `IDLE`.
+fn idle_tail(ended: Instant, from: Instant) -> Duration {
+    ended.duration_since(from)
+}
+
+#[tokio::test(start_paused = true)]
+async fn stops_once_the_queue_has_been_idle_for_the_period() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    let outcome = queue
+        .send_batch((0..25).map(|id| message(id, 0, 0)).collect())
+        .await
+        .unwrap();
+    assert!(outcome.all_ok());
+    let started = Instant::now();
+    let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
+    let ended = Instant::now();
+
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert_eq!(log.done(), 25);
+    assert_eq!(summary.counters.succeeded, 25);
+    assert_eq!(
+        summary.counters.deleted, 25,
+        "every ack flushed before the run ended"
+    );
+    assert_eq!(queue.depth().total(), 0);
+    assert!(dlq.peek_all().is_empty());
+    let last_done = (0..25).filter_map(|id| log.done_at(id)).max().unwrap();
+    let tail = idle_tail(ended, last_done);
+    // one idle period after the work, plus at most a check interval (1 s) and the flush
+    assert!(
+        tail >= IDLE && tail <= IDLE + Duration::from_secs(2),
+        "stopped {tail:?} after the last message"
+    );
+    assert_eq!(summary.elapsed, ended.duration_since(started));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_queue_stops_after_one_idle_period() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert_eq!(summary.counters.received, 0);
+    assert!(
+        summary.elapsed >= IDLE && summary.elapsed <= IDLE + Duration::from_secs(2),
+        "{:?}",
+        summary.elapsed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_retried_through_visibility_is_handled_before_the_stop() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue.send(message(1, 1, 0)).await.unwrap();
+    // The retry waits a minute, six idle periods: in flight all that time, so not idle.
+    let backoff = Duration::from_secs(60);
+    let summary = run_bounded(
+        consumer(&queue, &dlq, &log)
+            .retry_backoff(Backoff::constant(backoff))
+            .stop_when_idle(IDLE),
+    )
+    .await;
+    let ended = Instant::now();
+
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert_eq!(
+        log.attempts(1),
+        2,
+        "failed once, then redelivered and handled"
+    );
+    let attempts = log.attempts.lock().unwrap()[&1].clone();
+    let gap = attempts[1] - attempts[0];
+    assert!(
+        gap >= backoff && gap <= backoff + Duration::from_secs(2),
+        "{gap:?}"
+    );
+    let done = log.done_at(1).expect("handled before the stop");
+    assert!(idle_tail(ended, done) >= IDLE);
+    assert_eq!(summary.counters.retried, 1);
+    assert_eq!(summary.counters.succeeded, 1);
+    assert_eq!(summary.counters.deleted, 1);
+    assert_eq!(queue.depth().total(), 0, "nothing lost, nothing left");
+    assert!(dlq.peek_all().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_that_fails_until_the_dead_letter_queue_is_settled_before_the_stop() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue.send(message(7, 99, 0)).await.unwrap();
+    let summary = run_bounded(
+        consumer(&queue, &dlq, &log)
+            .max_receives(3)
+            .retry_backoff(Backoff::constant(Duration::from_secs(45)))
+            .stop_when_idle(IDLE),
+    )
+    .await;
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert_eq!(log.attempts(7), 3);
+    assert_eq!(summary.counters.dead_lettered, 1);
+    assert_eq!(dlq.peek_all().len(), 1);
+    assert_eq!(queue.depth().total(), 0);
+    assert!(summary.elapsed >= Duration::from_secs(90) + IDLE);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_running_longer_than_the_period_keeps_the_run_going() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue.send(message(3, 0, 95)).await.unwrap();
+    let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
+    let ended = Instant::now();
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    let done = log.done_at(3).expect("finished, not abandoned");
+    assert!(idle_tail(ended, done) >= IDLE);
+    assert_eq!(summary.counters.succeeded, 1);
+    assert_eq!(summary.counters.released, 0);
+    assert_eq!(queue.depth().total(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_delayed_message_keeps_the_run_going() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    let sent = Instant::now();
+    queue
+        .send(message(5, 0, 0).with_delay(Duration::from_secs(120)))
+        .await
+        .unwrap();
+    let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    let done = log.done_at(5).expect("handled once its delay was over");
+    assert!(done.duration_since(sent) >= Duration::from_secs(120));
+    assert_eq!(queue.depth().total(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_queue_that_keeps_receiving_messages_keeps_the_run_going() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    // One message every 8 s for 4 minutes: the queue is never idle for 10 s in a row.
+    let producer = {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            for id in 0..30 {
+                queue.send(message(id, 0, 0)).await.unwrap();
+                tokio::time::sleep(Duration::from_secs(8)).await;
+            }
+            Instant::now()
+        })
+    };
+    let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
+    let ended = Instant::now();
+    let last_sent = producer.await.unwrap() - Duration::from_secs(8);
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert_eq!(log.done(), 30, "every message handled");
+    assert_eq!(summary.counters.succeeded, 30);
+    assert!(
+        ended.duration_since(last_sent) >= IDLE,
+        "stopped only after the stream ended"
+    );
+    assert!(summary.elapsed >= Duration::from_secs(29 * 8) + IDLE);
+    assert_eq!(queue.depth().total(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_message_in_flight_elsewhere_is_not_idle() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue.send(message(9, 0, 0)).await.unwrap();
+    // Another consumer holds it for 100 s, then lets it go without deleting it.
+    let taken = queue
+        .receive(
+            &sqs_dlq::ReceiveOptions::default()
+                .wait_time(Duration::ZERO)
+                .visibility_timeout(Duration::from_secs(100)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1);
+    let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert_eq!(
+        log.done(),
+        1,
+        "handled once the other holder's timeout ran out"
+    );
+    assert!(summary.elapsed >= Duration::from_secs(100) + IDLE);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_depth_readings_restart_the_period() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    // The first 15 depth calls (checks once a second) fail.
+    queue.fail_next(Operation::Depth, 15, InjectedFailure::Unavailable);
+    let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert!(
+        summary.elapsed >= Duration::from_secs(15) + IDLE,
+        "{:?}",
+        summary.elapsed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_shutdown_token_still_stops_a_run_that_would_stop_when_idle() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue.send(message(2, 0, 30)).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let consumer = consumer(&queue, &dlq, &log)
+        .stop_when_idle(Duration::from_secs(600))
+        .shutdown(shutdown.clone())
+        .build()
+        .unwrap();
+    let run = tokio::spawn(consumer.run());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    shutdown.cancel();
+    let summary = run.await.unwrap().unwrap();
+    assert_eq!(summary.stop_reason, StopReason::Shutdown);
+    assert_eq!(
+        summary.counters.succeeded, 1,
+        "the running handler finished"
+    );
+    assert_eq!(queue.depth().total(), 0);
+    assert!(summary.elapsed < Duration::from_secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_setting_an_idle_queue_does_not_stop_the_run() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    let consumer = consumer(&queue, &dlq, &log).build().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(600), consumer.run()).await;
+    assert!(outcome.is_err(), "still running after 10 idle minutes");
+}
+
+/// A queue whose depth figures trail reality (SQS's are approximate): it always reports empty.
+struct LaggingDepth(MemoryQueue);
+
+#[async_trait]
+impl Queue for LaggingDepth {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    async fn receive(
+        &self,
+        opts: &sqs_dlq::ReceiveOptions,
+    ) -> Result<Vec<sqs_dlq::ReceivedMessage>, QueueError> {
+        self.0.receive(opts).await
+    }
+    async fn send(&self, message: OutgoingMessage) -> Result<String, QueueError> {
+        self.0.send(message).await
+    }
+    async fn send_batch(
+        &self,
+        messages: Vec<OutgoingMessage>,
+    ) -> Result<BatchOutcome<String>, QueueError> {
+        self.0.send_batch(messages).await
+    }
+    async fn delete_batch(&self, handles: Vec<String>) -> Result<BatchOutcome<()>, QueueError> {
+        self.0.delete_batch(handles).await
+    }
+    async fn change_visibility_batch(
+        &self,
+        entries: Vec<(String, Duration)>,
+    ) -> Result<BatchOutcome<()>, QueueError> {
+        self.0.change_visibility_batch(entries).await
+    }
+    async fn approximate_depth(&self) -> Result<QueueDepth, QueueError> {
+        Ok(QueueDepth::default())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_lagging_depth_figures_a_running_handler_and_new_receives_still_count() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    // a handler working 95 s, and a message every 8 s for a minute and a half
+    queue.send(message(100, 0, 95)).await.unwrap();
+    let producer = {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            for id in 0..12 {
+                queue.send(message(id, 0, 0)).await.unwrap();
+                tokio::time::sleep(Duration::from_secs(8)).await;
+            }
+        })
+    };
+    let consumer = Consumer::builder(LaggingDepth(queue.clone()), Recording(log.clone()))
+        .dead_letter_queue(dlq.clone())
+        .stop_when_idle(IDLE)
+        .build()
+        .unwrap();
+    let summary = tokio::time::timeout(Duration::from_secs(3600), consumer.run())
+        .await
+        .unwrap()
+        .unwrap();
+    let ended = Instant::now();
+    producer.await.unwrap();
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert_eq!(
+        log.done(),
+        13,
+        "the slow handler finished and every message was handled"
+    );
+    assert!(idle_tail(ended, log.done_at(100).unwrap()) >= IDLE);
+    assert_eq!(summary.counters.released, 0, "nothing abandoned");
+    assert_eq!(queue.depth().total(), 0);
+}
