@@ -70,6 +70,14 @@ pub enum MessagingError {
     /// The sender was shut down before the message was sent.
     #[error("the sender is shut down")]
     SenderClosed,
+    /// Not sent: an earlier message of the same conversation failed and the sender holds the
+    /// conversation ([`crate::sender::OnFailure::HoldConversation`]). Resubmit after
+    /// [`crate::sender::MessageSender::resume`].
+    #[error("not sent: an earlier message of {order_key} failed and its conversation is on hold")]
+    HeldBack {
+        /// The conversation (or open-messaging `integration/user`) on hold.
+        order_key: String,
+    },
     /// A page task ended abnormally (panicked or was cancelled).
     #[error("history page {page} task failed: {detail}")]
     TaskFailed {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use genesys_messaging::MessagingError;
 use genesys_messaging::MessengerType;
-use genesys_messaging::sender::{MessageSender, OutboundMessage};
+use genesys_messaging::sender::{MessageSender, OnFailure, OutboundMessage};
 use genesys_sim::{Faults, SimOrg};
 use retry_policy::Pacer;
 
@@ -284,4 +284,109 @@ async fn shutdown_sends_what_was_queued_then_refuses() {
     for p in pending {
         p.await.unwrap();
     }
+}
+
+#[tokio::test]
+async fn a_held_conversation_sends_nothing_after_a_failure_until_resumed() {
+    let sim = SimOrg::builder()
+        .seed(1)
+        .conversations(2)
+        .messages_per_conversation(1)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client)
+        .workers(1) // both conversations share the lane: the hold must still be per conversation
+        .queue_capacity(16)
+        .on_failure(OnFailure::HoldConversation)
+        .build()
+        .unwrap();
+    let (a, b) = (&sim.conversations()[0], &sim.conversations()[1]);
+    let send = |c: &genesys_sim::SimConversation, text: &str| {
+        OutboundMessage::agent_text(&c.id, &c.communication_id, text)
+    };
+    // a: one that fails (no such communication), then two meant to follow it; b in between.
+    let failing = sender
+        .submit(OutboundMessage::agent_text(
+            &a.id,
+            "no-such-communication",
+            "a0",
+        ))
+        .await
+        .unwrap();
+    let a1 = sender.submit(send(a, "a1")).await.unwrap();
+    let b1 = sender.submit(send(b, "b1")).await.unwrap();
+    let a2 = sender.submit(send(a, "a2")).await.unwrap();
+    assert_eq!(failing.await.unwrap_err().status(), Some(404));
+    for held in [a1.await, a2.await] {
+        match held {
+            Err(MessagingError::HeldBack { order_key }) => assert_eq!(order_key, a.id),
+            other => panic!("expected HeldBack, got {other:?}"),
+        }
+    }
+    b1.await.unwrap();
+    assert_eq!(sender.held_keys(), vec![a.id.clone()]);
+    let texts = |sim: &SimOrg, id: &str| -> Vec<String> {
+        sim.stats()
+            .sent
+            .get(id)
+            .map(|v| v.iter().filter_map(|m| m.text.clone()).collect())
+            .unwrap_or_default()
+    };
+    assert!(texts(&sim, &a.id).is_empty(), "nothing of a was sent");
+    assert_eq!(texts(&sim, &b.id), vec!["b1"]);
+
+    // Resumed: the caller resubmits in order and the conversation reads as written.
+    assert!(sender.resume(&a.id));
+    assert!(!sender.resume(&a.id), "a second resume finds no hold");
+    assert!(sender.held_keys().is_empty());
+    let mut again = Vec::new();
+    for text in ["a0", "a1", "a2"] {
+        again.push(sender.submit(send(a, text)).await.unwrap());
+    }
+    for p in again {
+        p.await.unwrap();
+    }
+    assert_eq!(texts(&sim, &a.id), vec!["a0", "a1", "a2"]);
+    let stats = sender.shutdown().await;
+    assert_eq!(
+        (stats.submitted, stats.sent, stats.failed, stats.held_back),
+        (7, 4, 1, 2)
+    );
+}
+
+#[tokio::test]
+async fn by_default_a_failure_does_not_hold_the_conversation() {
+    let sim = SimOrg::builder()
+        .seed(1)
+        .conversations(1)
+        .messages_per_conversation(1)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client)
+        .workers(1)
+        .queue_capacity(4)
+        .build()
+        .unwrap();
+    let c = &sim.conversations()[0];
+    let failing = sender
+        .submit(OutboundMessage::agent_text(
+            &c.id,
+            "no-such-communication",
+            "x",
+        ))
+        .await
+        .unwrap();
+    let next = sender
+        .submit(OutboundMessage::agent_text(&c.id, &c.communication_id, "y"))
+        .await
+        .unwrap();
+    assert!(failing.await.is_err());
+    next.await.unwrap();
+    assert!(sender.held_keys().is_empty());
+    assert!(!sender.resume(&c.id));
+    assert_eq!(sender.shutdown().await.held_back, 0);
 }

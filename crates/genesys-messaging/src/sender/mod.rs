@@ -4,4 +4,6 @@ mod message;
 mod workers;
 
 pub use message::{AgentMessageBody, OutboundMessage, SMS_TEXT_LIMIT, TEXT_LIMIT, text_limit};
-pub use workers::{MessageSender, MessageSenderBuilder, PendingSend, SenderStats, SentMessage};
+pub use workers::{
+    MessageSender, MessageSenderBuilder, OnFailure, PendingSend, SenderStats, SentMessage,
+};

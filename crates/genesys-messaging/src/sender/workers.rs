@@ -1,12 +1,13 @@
 //! [`MessageSender`]: many producers, one bounded queue per org, paced workers, per-conversation order.
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use genesys_auth::{ApiRequest, GenesysClient};
@@ -56,6 +57,24 @@ pub struct SenderStats {
     pub sent: u64,
     /// Messages that finally failed.
     pub failed: u64,
+    /// Messages not sent because an earlier message of their conversation failed (only with
+    /// [`OnFailure::HoldConversation`]).
+    pub held_back: u64,
+}
+
+/// What happens to the later messages of a conversation once one of its messages finally fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OnFailure {
+    /// Keep sending them (the default). The conversation then has a gap: the failed message,
+    /// resubmitted, would arrive after them.
+    #[default]
+    Continue,
+    /// Send nothing more of that conversation: each later message fails at once with
+    /// [`MessagingError::HeldBack`] until [`MessageSender::resume`] is called for its order key.
+    /// Resubmit the failed message and the held-back ones in their order after resuming, and the
+    /// conversation reads as written.
+    HoldConversation,
 }
 
 #[derive(Debug, Default)]
@@ -63,9 +82,50 @@ struct Counters {
     submitted: AtomicU64,
     sent: AtomicU64,
     failed: AtomicU64,
+    held_back: AtomicU64,
+}
+
+impl Counters {
+    fn snapshot(&self) -> SenderStats {
+        SenderStats {
+            submitted: self.submitted.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            held_back: self.held_back.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Order keys on hold after a failure ([`OnFailure::HoldConversation`]): `None` while held,
+/// `Some(seq)` once resumed, where messages submitted before `seq` are still held back (they
+/// were meant to follow the failed one) and the first one from `seq` on lifts the hold.
+#[derive(Debug, Default)]
+struct Held(Mutex<HashMap<String, Option<u64>>>);
+
+impl Held {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<u64>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the message of `key` submitted as `seq` must be held back; lifts a resumed hold
+    /// at the first message submitted after the resume.
+    fn holds(&self, key: &str, seq: u64) -> bool {
+        let mut held = self.lock();
+        match held.get(key) {
+            None => false,
+            Some(None) => true,
+            Some(Some(resumed_at)) if seq < *resumed_at => true,
+            Some(Some(_)) => {
+                held.remove(key);
+                false
+            }
+        }
+    }
 }
 
 struct Job {
+    /// Submission number, for holds (see [`Held`]).
+    seq: u64,
     message: OutboundMessage,
     reply: oneshot::Sender<Result<SentMessage, MessagingError>>,
 }
@@ -76,9 +136,17 @@ pub struct MessageSenderBuilder {
     client: GenesysClient,
     workers: usize,
     queue_capacity: usize,
+    on_failure: OnFailure,
 }
 
 impl MessageSenderBuilder {
+    /// What a final failure does to the later messages of its conversation (default
+    /// [`OnFailure::Continue`]).
+    pub fn on_failure(mut self, policy: OnFailure) -> Self {
+        self.on_failure = policy;
+        self
+    }
+
     /// Number of workers (lanes), default 8. Each conversation is served by one of them.
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n;
@@ -110,22 +178,29 @@ impl MessageSenderBuilder {
         }
         let per_lane = self.queue_capacity / self.workers;
         let counters = Arc::new(Counters::default());
+        let held = Arc::new(Held::default());
         let mut lanes = Vec::with_capacity(self.workers);
         let mut handles = Vec::with_capacity(self.workers);
         for lane in 0..self.workers {
             let (tx, rx) = mpsc::channel::<Job>(per_lane);
             lanes.push(tx);
             handles.push(tokio::spawn(worker(
-                lane,
-                self.client.clone(),
+                Lane {
+                    lane,
+                    client: self.client.clone(),
+                    counters: Arc::clone(&counters),
+                    held: Arc::clone(&held),
+                    on_failure: self.on_failure,
+                },
                 rx,
-                Arc::clone(&counters),
             )));
         }
         Ok(MessageSender {
             lanes,
             handles,
             counters,
+            held,
+            next_seq: AtomicU64::new(0),
         })
     }
 }
@@ -141,12 +216,15 @@ impl MessageSenderBuilder {
 ///   the org pace, which the pipeline adapts from `inin-ratelimit-*` headers.
 /// - Every message's outcome reaches its [`PendingSend`].
 ///
-/// A message that finally fails is reported to its caller; later messages of the same
-/// conversation are still sent (resubmitting the failed one would put it after them).
+/// A message that finally fails is reported to its caller. By default the later messages of
+/// its conversation are still sent (resubmitting the failed one would put it after them); with
+/// [`OnFailure::HoldConversation`] they are held back until [`resume`](Self::resume).
 pub struct MessageSender {
     lanes: Vec<mpsc::Sender<Job>>,
     handles: Vec<JoinHandle<()>>,
     counters: Arc<Counters>,
+    held: Arc<Held>,
+    next_seq: AtomicU64,
 }
 
 impl fmt::Debug for MessageSender {
@@ -165,6 +243,7 @@ impl MessageSender {
             client: client.clone(),
             workers: 8,
             queue_capacity: 1024,
+            on_failure: OnFailure::Continue,
         }
     }
 
@@ -174,7 +253,11 @@ impl MessageSender {
         let lane = self.lane_for(&message.order_key());
         let (reply, rx) = oneshot::channel();
         self.lanes[lane]
-            .send(Job { message, reply })
+            .send(Job {
+                seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+                message,
+                reply,
+            })
             .await
             .map_err(|_| MessagingError::SenderClosed)?;
         self.counters.submitted.fetch_add(1, Ordering::Relaxed);
@@ -190,7 +273,11 @@ impl MessageSender {
         message.validate()?;
         let lane = self.lane_for(&message.order_key());
         let (reply, rx) = oneshot::channel();
-        match self.lanes[lane].try_send(Job { message, reply }) {
+        match self.lanes[lane].try_send(Job {
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+            message,
+            reply,
+        }) {
             Ok(()) => {
                 self.counters.submitted.fetch_add(1, Ordering::Relaxed);
                 Ok(Ok(PendingSend { rx }))
@@ -202,10 +289,38 @@ impl MessageSender {
 
     /// Counters so far.
     pub fn stats(&self) -> SenderStats {
-        SenderStats {
-            submitted: self.counters.submitted.load(Ordering::Relaxed),
-            sent: self.counters.sent.load(Ordering::Relaxed),
-            failed: self.counters.failed.load(Ordering::Relaxed),
+        self.counters.snapshot()
+    }
+
+    /// The order keys on hold after a failure ([`OnFailure::HoldConversation`]) and not yet
+    /// resumed, sorted.
+    pub fn held_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .held
+            .lock()
+            .iter()
+            .filter(|(_, resumed)| resumed.is_none())
+            .map(|(key, _)| key.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Lets `order_key` (a conversation id, or `integration/user` for open messaging; see
+    /// [`OutboundMessage::order_key`]) send again after a hold: messages submitted from now on
+    /// are sent. Messages submitted before this call and still queued are held back too, since
+    /// they were meant to follow the failed one; resubmit the failed message and those in their
+    /// order. Returns whether the key was on hold.
+    pub fn resume(&self, order_key: &str) -> bool {
+        let resumed_at = self.next_seq.load(Ordering::Relaxed);
+        let mut held = self.held.lock();
+        match held.get_mut(order_key) {
+            Some(state @ None) => {
+                *state = Some(resumed_at);
+                tracing::info!(order_key, "conversation resumed after a hold");
+                true
+            }
+            _ => false,
         }
     }
 
@@ -218,11 +333,7 @@ impl MessageSender {
                 tracing::error!(error = %e, "sender worker ended abnormally");
             }
         }
-        SenderStats {
-            submitted: counters.submitted.load(Ordering::Relaxed),
-            sent: counters.sent.load(Ordering::Relaxed),
-            failed: counters.failed.load(Ordering::Relaxed),
-        }
+        counters.snapshot()
     }
 
     fn lane_for(&self, key: &str) -> usize {
@@ -232,23 +343,40 @@ impl MessageSender {
     }
 }
 
-async fn worker(
+/// One worker's share of the sender.
+struct Lane {
     lane: usize,
     client: GenesysClient,
-    mut rx: mpsc::Receiver<Job>,
     counters: Arc<Counters>,
-) {
+    held: Arc<Held>,
+    on_failure: OnFailure,
+}
+
+async fn worker(me: Lane, mut rx: mpsc::Receiver<Job>) {
+    let lane = me.lane;
     while let Some(job) = rx.recv().await {
         let order_key = job.message.order_key();
-        let result = send_one(&client, &job.message, order_key.clone()).await;
+        // A key goes on hold only in this lane's own loop (every message of a key is served by
+        // one lane), so a check here cannot race with a failure of the same conversation.
+        if me.on_failure == OnFailure::HoldConversation && me.held.holds(&order_key, job.seq) {
+            me.counters.held_back.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(lane, order_key = %order_key, "message held back after an earlier failure");
+            let _ = job.reply.send(Err(MessagingError::HeldBack { order_key }));
+            continue;
+        }
+        let result = send_one(&me.client, &job.message, order_key.clone()).await;
         match &result {
             Ok(sent) => {
-                counters.sent.fetch_add(1, Ordering::Relaxed);
+                me.counters.sent.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(lane, order_key = %order_key, id = %sent.id, "message sent");
             }
             Err(e) => {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
+                me.counters.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(lane, order_key = %order_key, status = e.status(), error = %e, "message send failed");
+                if me.on_failure == OnFailure::HoldConversation {
+                    me.held.lock().insert(order_key.clone(), None);
+                    tracing::warn!(lane, order_key = %order_key, "conversation on hold: later messages are held back until resumed");
+                }
             }
         }
         // The caller may have stopped waiting; the outcome is then only in the counters and log.
@@ -284,4 +412,24 @@ async fn send_one(
         order_key,
         answer,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Held;
+
+    #[test]
+    fn a_resumed_hold_still_holds_what_was_submitted_before_the_resume() {
+        let held = Held::default();
+        assert!(!held.holds("c", 0), "no hold");
+        held.lock().insert("c".into(), None);
+        assert!(held.holds("c", 1));
+        assert!(!held.holds("other", 1), "holds are per key");
+        // Resumed when the next submission number was 5.
+        held.lock().insert("c".into(), Some(5));
+        assert!(held.holds("c", 3), "submitted before the resume");
+        assert!(!held.holds("c", 5), "the first one after it lifts the hold");
+        assert!(held.lock().is_empty());
+        assert!(!held.holds("c", 4), "lifted for good");
+    }
 }
