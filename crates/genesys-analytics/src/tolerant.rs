@@ -5,72 +5,14 @@
 //! value serializes back in its canonical wire spelling, an unknown one exactly as received.
 
 /// Declares a wire enum with an `Unknown(String)` variant, `as_str`, `From<&str>`,
-/// `Display`, and string (de)serialization.
+/// `Display`, and string (de)serialization, matching known values case-insensitively.
+///
+/// The code is `genesys_auth::__wire_enum!`, shared with `genesys-messaging`'s `open_enum!`;
+/// the two differ only in matching: that crate's web messaging values must round-trip byte for
+/// byte, so it matches exactly (and adds `FromStr`), while this crate accepts any case.
 macro_rules! tolerant_enum {
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        $vis enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A value this crate does not know yet, kept exactly as the platform sent it.
-            Unknown(String),
-        }
-
-        impl $name {
-            /// The value as it goes on the wire.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( Self::$variant => $wire, )+
-                    Self::Unknown(other) => other.as_str(),
-                }
-            }
-
-            /// Whether this is a value this crate does not know.
-            pub fn is_unknown(&self) -> bool {
-                matches!(self, Self::Unknown(_))
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(value: &str) -> Self {
-                $( if value.eq_ignore_ascii_case($wire) { return Self::$variant; } )+
-                Self::Unknown(value.to_owned())
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(value: String) -> Self {
-                match Self::from(value.as_str()) {
-                    Self::Unknown(_) => Self::Unknown(value),
-                    known => known,
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let value = String::deserialize(deserializer)?;
-                Ok(Self::from(value))
-            }
-        }
+    ($($enum:tt)+) => {
+        genesys_auth::__wire_enum! { match = ascii_case_insensitive; $($enum)+ }
     };
 }
 

@@ -45,6 +45,7 @@ mod region;
 mod request;
 mod retryable;
 mod token;
+mod wire_enum;
 
 pub use api_error::{ApiError, CORRELATION_HEADER, SNIPPET_BYTES};
 pub use client::{
@@ -66,3 +67,9 @@ pub use provider::{
 pub use region::{ParseRegionError, Region};
 pub use request::{ApiRequest, ApiResponse};
 pub use token::{AccessToken, StaticToken, TokenProvider};
+
+/// Re-exports for this workspace's macros (`__wire_enum!`); not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
