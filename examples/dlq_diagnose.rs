@@ -267,6 +267,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "correlation: {} conversation(s) looked up; found {}, not found {}, failed {}, without conversation {}",
             c.requested, c.found, c.not_found, c.failed, c.without_conversation
         ));
+        if c.failed > 0 {
+            say(format!(
+                "correlation: {} record(s) could not be looked up (their `correlation_error` says why; \
+                 the rest of their batches were kept); run again to retry them",
+                c.failed
+            ));
+        }
         let safe = report.records.iter().filter(|r| r.replay_safe).count();
         say(format!(
             "replay-safe: {safe}; deleted {}, released {}{}",

@@ -15,7 +15,8 @@
 //! `--report json` prints, at exit, `{received, written, already_written, duplicates, retried,
 //! dead_lettered, missing_fields, injected_failures, deleted, queue_left, dlq_depth,
 //! elapsed_ms}` (see `genesys_examples::reports::ConsumerReport`). It runs until Ctrl-C,
-//! SIGTERM, or `--exit-when-idle SECS` of an empty queue.
+//! SIGTERM, or once the queue has been idle `--exit-when-idle SECS` (sqs-dlq's
+//! `ConsumerBuilder::stop_when_idle`: a message waiting out its retry backoff keeps it running).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,7 +71,8 @@ struct Args {
     #[arg(long, default_value = "webhook-events.jsonl")]
     out: PathBuf,
 
-    /// Stop once the queue has been empty this many seconds.
+    /// Stop once the queue has been idle this many seconds: nothing visible, in flight
+    /// (including messages waiting out a retry backoff) or delayed, and no handler running.
     #[arg(long, value_name = "SECS")]
     exit_when_idle: Option<f64>,
 
@@ -107,32 +109,6 @@ struct Args {
     common: CommonArgs,
 }
 
-/// Cancels `stop` once `queue` has been empty for `idle`.
-async fn watch_idle(queue: std::sync::Arc<dyn Queue>, idle: Duration, stop: CancellationToken) {
-    let mut empty_since: Option<Instant> = None;
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(Duration::from_millis(100)) => {}
-        }
-        match queue.approximate_depth().await {
-            Ok(depth) if depth.total() == 0 => {
-                let since = *empty_since.get_or_insert_with(Instant::now);
-                if since.elapsed() >= idle {
-                    tracing::info!(idle_secs = idle.as_secs_f64(), "queue idle; stopping");
-                    stop.cancel();
-                    return;
-                }
-            }
-            Ok(_) => empty_since = None,
-            Err(error) => {
-                tracing::warn!(%error, "queue depth unavailable");
-                empty_since = None;
-            }
-        }
-    }
-}
-
 async fn run(args: Args) -> anyhow::Result<()> {
     match (&args.queue_url, &args.dlq_url) {
         (Some(q), Some(d)) => mode::announce(
@@ -151,6 +127,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (0.0..=1.0).contains(&args.transient_failure_rate),
         "--transient-failure-rate must be within 0..=1"
     );
+    let stop_when_idle = args
+        .exit_when_idle
+        .map(|secs| Duration::try_from_secs_f64(secs.max(0.0)))
+        .transpose()
+        .context("--exit-when-idle must be a number of seconds")?;
     let started = Instant::now();
     let queue = RecipeQueue::open(args.queue_url.as_deref(), "outbound-webhooks").await?;
     let dlq = RecipeQueue::open(args.dlq_url.as_deref(), "outbound-webhooks-dlq").await?;
@@ -182,7 +163,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         queue.name()
     ));
 
-    let consumer = Consumer::builder(queue.shared(), handler)
+    let mut consumer = Consumer::builder(queue.shared(), handler)
         .dead_letter_queue(dlq.shared())
         .concurrency(args.concurrency.max(1))
         .max_receives(args.max_receives.max(1))
@@ -201,9 +182,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ))
         .shutdown(stop.clone())
         .shutdown_timeout(Duration::from_secs(10))
-        .seed(args.seed)
-        .build()
-        .context("building the consumer")?;
+        .seed(args.seed);
+    if let Some(idle) = stop_when_idle {
+        consumer = consumer.stop_when_idle(idle);
+    }
+    let consumer = consumer.build().context("building the consumer")?;
 
     let signal_stop = stop.clone();
     tokio::spawn(async move {
@@ -212,14 +195,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
             () = signal_stop.cancelled() => {}
         }
     });
-    if let Some(secs) = args.exit_when_idle {
-        tokio::spawn(watch_idle(
-            queue.shared(),
-            Duration::from_secs_f64(secs.max(0.0)),
-            stop.clone(),
-        ));
-    }
-
     let summary = consumer.run().await;
     stop.cancel();
     match server.await {
@@ -228,6 +203,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Err(error) => tracing::error!(%error, "ingest server task failed"),
     }
     let summary = summary.context("consuming the queue")?;
+    tracing::info!(stop_reason = ?summary.stop_reason, "consumer finished");
     let depth = |q: &RecipeQueue| {
         let q = q.shared();
         async move {

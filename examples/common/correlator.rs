@@ -2,13 +2,15 @@
 //! conversations of its dead letters through the analytics conversation details API (100 ids
 //! per query, one-by-one details only for ids outside the window).
 //!
-//! sqs-dlq's `Correlation` has `found` and `not_found` but no per-id failure, while
-//! genesys-analytics can fail some ids of a batch and answer the others. So that a failed
-//! lookup is never reported as "not found", the adapter asks once more for the failed ids and,
-//! if some still fail, fails the whole batch (sqs-dlq then marks each id `failed`).
+//! Each id keeps its own outcome: found (with a summary), not found (the API answered without
+//! it), or failed (the request covering it failed after the client's retries; the report
+//! carries the error as the record's `correlation_error`). A failed chunk never takes the ids
+//! other requests answered with it, and a failed lookup is never reported as "not found".
 
 use async_trait::async_trait;
-use genesys_analytics::{Analytics, AnalyticsClient, AnalyticsConversation};
+use genesys_analytics::{
+    Analytics, AnalyticsClient, AnalyticsConversation, AnalyticsError, IdOutcome,
+};
 use serde_json::{Value, json};
 use sqs_dlq::{CorrelateError, Correlation, Correlator};
 
@@ -46,6 +48,19 @@ pub fn summary(conversation: &AnalyticsConversation) -> Value {
     })
 }
 
+/// sqs-dlq's view of an analytics correlation: every id found, not found or failed, as the
+/// analytics result says per id.
+pub fn to_dlq_correlation(analytics: &genesys_analytics::Correlation) -> Correlation {
+    analytics
+        .outcomes()
+        .fold(Correlation::new(), |out, (id, outcome)| match outcome {
+            IdOutcome::Found(conversation) => out.with_found(id, summary(conversation)),
+            IdOutcome::Failed(error) => out.with_failed(id, error.to_string()),
+            // IdOutcome::NotFound, and any outcome a later version adds: not found
+            _ => out.with_not_found(id),
+        })
+}
+
 #[async_trait]
 impl Correlator for AnalyticsCorrelator {
     fn max_batch(&self) -> usize {
@@ -53,44 +68,76 @@ impl Correlator for AnalyticsCorrelator {
     }
 
     async fn correlate(&self, conversation_ids: &[String]) -> Result<Correlation, CorrelateError> {
-        let first = self
-            .analytics
-            .correlate(conversation_ids)
-            .await
-            .map_err(CorrelateError::unavailable)?;
-        let mut out = Correlation::new();
-        for (id, conversation) in &first.found {
-            out = out.with_found(id.clone(), summary(conversation));
+        let found =
+            self.analytics
+                .correlate(conversation_ids)
+                .await
+                .map_err(|error| match error {
+                    // refused before any request: the window or the ids, not the platform
+                    AnalyticsError::InvalidQuery(_) => CorrelateError::rejected(error),
+                    _ => CorrelateError::unavailable(error),
+                })?;
+        if !found.is_complete() {
+            tracing::warn!(
+                failed = found.failed_ids().count(),
+                asked = conversation_ids.len(),
+                "some conversation lookups failed; the others are kept"
+            );
         }
-        for id in &first.not_found {
-            out = out.with_not_found(id.clone());
+        Ok(to_dlq_correlation(&found))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genesys_analytics::CorrelationFailure;
+    use sqs_dlq::{CorrelationOutcome, correlate_all};
+
+    #[test]
+    fn each_id_keeps_its_own_outcome() {
+        let mut analytics = genesys_analytics::Correlation::default();
+        analytics
+            .found
+            .insert("a".into(), AnalyticsConversation::new("a"));
+        analytics.not_found.push("b".into());
+        analytics.failed.push(CorrelationFailure::new(
+            vec!["c".into(), "d".into()],
+            AnalyticsError::MissingJobId,
+        ));
+        let dlq = to_dlq_correlation(&analytics);
+        assert_eq!(dlq.found["a"]["conversationId"], "a");
+        assert_eq!(dlq.not_found, vec!["b".to_owned()]);
+        assert_eq!(dlq.failed.len(), 2);
+        assert!(dlq.failed["c"].contains("jobId"), "{}", dlq.failed["c"]);
+    }
+
+    /// A correlator answering a fixed analytics result, to run sqs-dlq's batching over it.
+    struct Fixed;
+
+    #[async_trait]
+    impl Correlator for Fixed {
+        async fn correlate(&self, _: &[String]) -> Result<Correlation, CorrelateError> {
+            let mut analytics = genesys_analytics::Correlation::default();
+            analytics
+                .found
+                .insert("a".into(), AnalyticsConversation::new("a"));
+            analytics.failed.push(CorrelationFailure::new(
+                vec!["c".into()],
+                AnalyticsError::MissingJobId,
+            ));
+            analytics.not_found.push("b".into());
+            Ok(to_dlq_correlation(&analytics))
         }
-        let failed: Vec<String> = first
-            .failed
-            .iter()
-            .flat_map(|f| f.ids.iter().cloned())
-            .collect();
-        if failed.is_empty() {
-            return Ok(out);
-        }
-        tracing::warn!(
-            failed = failed.len(),
-            "some conversation lookups failed; asking once more"
+    }
+
+    #[tokio::test]
+    async fn the_diagnosis_sees_found_not_found_and_failed_per_id() {
+        let out = correlate_all(&Fixed, ["a", "b", "c"].map(String::from), 100).await;
+        assert!(matches!(out["a"], CorrelationOutcome::Found(_)));
+        assert_eq!(out["b"], CorrelationOutcome::NotFound);
+        assert!(
+            matches!(&out["c"], CorrelationOutcome::Failed(reason) if reason.contains("jobId"))
         );
-        let second = self
-            .analytics
-            .correlate(&failed)
-            .await
-            .map_err(CorrelateError::unavailable)?;
-        if let Some(failure) = second.failed.into_iter().next() {
-            return Err(CorrelateError::unavailable(failure.error));
-        }
-        for (id, conversation) in &second.found {
-            out = out.with_found(id.clone(), summary(conversation));
-        }
-        for id in second.not_found {
-            out = out.with_not_found(id);
-        }
-        Ok(out)
     }
 }

@@ -17,6 +17,10 @@ pub struct Correlation {
     pub found: BTreeMap<String, Value>,
     /// Ids the source does not know.
     pub not_found: Vec<String>,
+    /// Ids the source could not answer for (its request about them failed), with the reason.
+    /// The rest of the batch still counts: only these ids are marked
+    /// [`CorrelationOutcome::Failed`].
+    pub failed: BTreeMap<String, String>,
 }
 
 impl Correlation {
@@ -34,6 +38,12 @@ impl Correlation {
     /// Adds an id the source does not know.
     pub fn with_not_found(mut self, id: impl Into<String>) -> Self {
         self.not_found.push(id.into());
+        self
+    }
+
+    /// Adds an id whose lookup failed, with the reason (neither found nor known to be missing).
+    pub fn with_failed(mut self, id: impl Into<String>, reason: impl Into<String>) -> Self {
+        self.failed.insert(id.into(), reason.into());
         self
     }
 }
@@ -83,8 +93,9 @@ impl CorrelateError {
 
 /// Looks up conversations by id, many at a time.
 ///
-/// Implementations should answer every id either in `found` or in `not_found`; ids they
-/// leave out are reported as not found.
+/// Implementations should answer every id in `found`, `not_found` or `failed`; ids they leave
+/// out are reported as not found. When only some ids of a batch could not be looked up, put
+/// those in `failed` and answer the rest: an `Err` marks the whole batch failed.
 #[async_trait]
 pub trait Correlator: Send + Sync {
     /// Most ids one call takes. [`correlate_all`] never passes more.
@@ -109,7 +120,8 @@ pub enum CorrelationOutcome {
 }
 
 /// Correlates every distinct id in batches of `min(batch, correlator.max_batch())`, one call
-/// after another. A failed call marks its ids [`CorrelationOutcome::Failed`] and the rest go on.
+/// after another. A failed call marks its ids [`CorrelationOutcome::Failed`] and the rest go on;
+/// so do the ids a call answered in [`Correlation::failed`].
 pub async fn correlate_all<C: Correlator + ?Sized>(
     correlator: &C,
     ids: impl IntoIterator<Item = String>,
@@ -125,7 +137,10 @@ pub async fn correlate_all<C: Correlator + ?Sized>(
                 for id in chunk {
                     let outcome = match correlation.found.remove(id) {
                         Some(summary) => CorrelationOutcome::Found(summary),
-                        None => CorrelationOutcome::NotFound,
+                        None => match correlation.failed.remove(id) {
+                            Some(reason) => CorrelationOutcome::Failed(reason),
+                            None => CorrelationOutcome::NotFound,
+                        },
                     };
                     outcomes.insert(id.clone(), outcome);
                 }
@@ -166,7 +181,9 @@ mod tests {
             }
             let mut c = Correlation::new();
             for id in ids {
-                if id.starts_with('x') {
+                if id.starts_with('f') {
+                    c = c.with_failed(id.clone(), "lookup timed out");
+                } else if id.starts_with('x') {
                     c = c.with_not_found(id.clone());
                 } else {
                     c = c.with_found(id.clone(), serde_json::json!({"id": id}));
@@ -198,5 +215,23 @@ mod tests {
         assert!(matches!(out["boom"], CorrelationOutcome::Failed(_)));
         assert_eq!(out["xmissing"], CorrelationOutcome::NotFound);
         assert!(matches!(out["ok"], CorrelationOutcome::Found(_)));
+    }
+
+    #[tokio::test]
+    async fn ids_failed_within_an_answered_batch_fail_alone() {
+        let correlator = Recording::default();
+        let out = correlate_all(
+            &correlator,
+            ["ok", "failing", "xmissing"].map(String::from),
+            10,
+        )
+        .await;
+        assert_eq!(*correlator.calls.lock().unwrap(), vec![3], "one batch");
+        assert_eq!(
+            out["failing"],
+            CorrelationOutcome::Failed("lookup timed out".into())
+        );
+        assert!(matches!(out["ok"], CorrelationOutcome::Found(_)));
+        assert_eq!(out["xmissing"], CorrelationOutcome::NotFound);
     }
 }
