@@ -579,7 +579,8 @@ impl SqsQueue {
     }
 
     /// Sends `items` (input index, item) in requests of ten entries whose ids are the input
-    /// indexes, and collects what SQS answered into `outcome`. `entry` builds one request entry
+    /// indexes, and adds what SQS answered to `outcome`, returned with its failures in index
+    /// order (successes stay in the order SQS answered). `entry` builds one request entry
     /// from its id and item, or says why the item breaks an SQS limit (it then fails alone with
     /// `InvalidParameterValue` and is not sent); `request` sends one request and returns the
     /// successful `(id, value)` pairs and the failed entries. A failure of the first request is
@@ -589,10 +590,10 @@ impl SqsQueue {
         &self,
         op: Op,
         items: Vec<(usize, I)>,
-        outcome: &mut BatchOutcome<T>,
+        mut outcome: BatchOutcome<T>,
         entry: impl Fn(String, &I) -> Result<E, String>,
         request: impl Fn(Vec<E>) -> Fut,
-    ) -> Result<(), QueueError>
+    ) -> Result<BatchOutcome<T>, QueueError>
     where
         Fut: Future<Output = Result<ChunkAnswer<T>, QueueError>>,
     {
@@ -613,7 +614,7 @@ impl SqsQueue {
             }
             self.stats.add(op, 1);
             match request(entries).await {
-                Ok((ok, failed)) => merge_chunk(outcome, &sent, ok, &failed),
+                Ok((ok, failed)) => merge_chunk(&mut outcome, &sent, ok, &failed),
                 Err(err) if n == 0 => return Err(err),
                 Err(err) => {
                     let already: HashSet<usize> = outcome
@@ -626,12 +627,13 @@ impl SqsQueue {
                         .iter()
                         .map(|(i, _)| *i)
                         .filter(|i| !already.contains(i));
-                    fail_all(outcome, rest, &err);
+                    fail_all(&mut outcome, rest, &err);
                     break;
                 }
             }
         }
-        Ok(())
+        outcome.failed.sort_by_key(|f| f.index);
+        Ok(outcome)
     }
 }
 
@@ -707,39 +709,39 @@ impl Queue for SqsQueue {
                 Err(why) => outcome.failed.push(invalid_entry(index, why)),
             }
         }
-        self.batched(
-            Op::SendBatch,
-            valid,
-            &mut outcome,
-            |id, m: &OutgoingMessage| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(id)
-                    .message_body(&m.body)
-                    .set_delay_seconds(m.delay.map(secs))
-                    .set_message_attributes(to_sdk_attributes(&m.attributes)?)
-                    .build()
-                    .map_err(|e| e.to_string())
-            },
-            |entries| async move {
-                let out = self
-                    .client
-                    .send_message_batch()
-                    .queue_url(&self.url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-                    .map_err(|e| self.err(e))?;
-                let ok = out
-                    .successful
-                    .into_iter()
-                    .map(|s| (s.id, s.message_id))
-                    .collect();
-                Ok((ok, out.failed))
-            },
-        )
-        .await?;
+        let mut outcome = self
+            .batched(
+                Op::SendBatch,
+                valid,
+                outcome,
+                |id, m: &OutgoingMessage| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(id)
+                        .message_body(&m.body)
+                        .set_delay_seconds(m.delay.map(secs))
+                        .set_message_attributes(to_sdk_attributes(&m.attributes)?)
+                        .build()
+                        .map_err(|e| e.to_string())
+                },
+                |entries| async move {
+                    let out = self
+                        .client
+                        .send_message_batch()
+                        .queue_url(&self.url)
+                        .set_entries(Some(entries))
+                        .send()
+                        .await
+                        .map_err(|e| self.err(e))?;
+                    let ok = out
+                        .successful
+                        .into_iter()
+                        .map(|s| (s.id, s.message_id))
+                        .collect();
+                    Ok((ok, out.failed))
+                },
+            )
+            .await?;
         outcome.ok.sort_by_key(|(i, _)| *i);
-        outcome.failed.sort_by_key(|f| f.index);
         Ok(outcome)
     }
 
@@ -747,11 +749,10 @@ impl Queue for SqsQueue {
         &self,
         receipt_handles: Vec<String>,
     ) -> Result<BatchOutcome<()>, QueueError> {
-        let mut outcome = BatchOutcome::empty();
         self.batched(
             Op::DeleteBatch,
             receipt_handles.into_iter().enumerate().collect(),
-            &mut outcome,
+            BatchOutcome::empty(),
             |id, handle: &String| {
                 DeleteMessageBatchRequestEntry::builder()
                     .id(id)
@@ -772,20 +773,17 @@ impl Queue for SqsQueue {
                 Ok((ok, out.failed))
             },
         )
-        .await?;
-        outcome.failed.sort_by_key(|f| f.index);
-        Ok(outcome)
+        .await
     }
 
     async fn change_visibility_batch(
         &self,
         entries: Vec<(String, Duration)>,
     ) -> Result<BatchOutcome<()>, QueueError> {
-        let mut outcome = BatchOutcome::empty();
         self.batched(
             Op::ChangeVisibilityBatch,
             entries.into_iter().enumerate().collect(),
-            &mut outcome,
+            BatchOutcome::empty(),
             |id, (handle, timeout): &(String, Duration)| {
                 if *timeout > MAX_VISIBILITY_TIMEOUT {
                     return Err(format!(
@@ -814,9 +812,7 @@ impl Queue for SqsQueue {
                 Ok((ok, out.failed))
             },
         )
-        .await?;
-        outcome.failed.sort_by_key(|f| f.index);
-        Ok(outcome)
+        .await
     }
 
     async fn approximate_depth(&self) -> Result<QueueDepth, QueueError> {
