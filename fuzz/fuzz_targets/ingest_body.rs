@@ -11,16 +11,16 @@
 #![no_main]
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use genesys_toolkit_fuzz::{genuine_timestamped, serve, signature_headers};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
-use sqs_dlq::ingest::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use sqs_dlq::ingest::sign;
 use sqs_dlq::{MemoryQueue, WebhookIngest};
-use tower::ServiceExt;
 
 const SECRET: &[u8] = b"fuzz-ingest-secret";
 const LIMIT: usize = 4096;
@@ -51,12 +51,6 @@ fn harness() -> &'static Harness {
     })
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 fn sqs_char(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
@@ -69,17 +63,8 @@ fuzz_target!(|data: &[u8]| {
     let signed = flags & 1 == 1;
 
     let mut request = Request::post("/");
-    if signed {
-        let ts = now();
-        request = request
-            .header(TIMESTAMP_HEADER, ts.to_string())
-            .header(SIGNATURE_HEADER, sign(SECRET, ts, body));
-    } else {
-        for (name, raw) in [(TIMESTAMP_HEADER, raw_ts), (SIGNATURE_HEADER, raw_sig)] {
-            if let Some(v) = raw.and_then(|r| http::HeaderValue::from_bytes(r).ok()) {
-                request = request.header(name, v);
-            }
-        }
+    for (name, value) in &signature_headers(signed, raw_ts, raw_sig, |ts| sign(SECRET, ts, body)) {
+        request = request.header(name, value);
     }
     if flags & 2 == 2
         && let Some(v) = raw_len.and_then(|r| http::HeaderValue::from_bytes(r).ok())
@@ -89,14 +74,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(request) = request.body(Body::from(body.to_vec())) else { return };
 
     let h = harness();
-    let (status, answer) = h.runtime.block_on(async {
-        let response = h.router.clone().oneshot(request).await.expect("infallible");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("answer body");
-        (status, bytes)
-    });
+    let (status, answer) = serve(&h.runtime, &h.router, request);
 
     let known = [
         StatusCode::ACCEPTED,
@@ -116,13 +94,7 @@ fuzz_target!(|data: &[u8]| {
         && serde_json::from_slice::<serde_json::Value>(body).is_ok()
         && std::str::from_utf8(body).is_ok_and(|s| !s.is_empty() && s.chars().all(sqs_char));
     let genuinely_signed = signed
-        || (|| {
-            let ts: i64 = std::str::from_utf8(raw_ts?).ok()?.trim().parse().ok()?;
-            let sig = std::str::from_utf8(raw_sig?).ok()?.trim();
-            let fresh = ts.abs_diff(now()) <= TOLERANCE.as_secs();
-            Some(fresh && sig.eq_ignore_ascii_case(&sign(SECRET, ts, body)))
-        })()
-        .unwrap_or(false);
+        || genuine_timestamped(raw_ts, raw_sig, TOLERANCE.as_secs(), |ts| sign(SECRET, ts, body));
     if status == StatusCode::ACCEPTED {
         assert!(genuinely_signed, "accepted a forged or stale signature");
         assert!(body_ok, "accepted a body that is not SQS-safe JSON within the limit");

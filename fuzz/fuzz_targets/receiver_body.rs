@@ -1,57 +1,57 @@
-//! The dead-letter HTTP receiver (HMAC over `"{timestamp}.{body}"` with a tolerance window),
-//! replaying into an in-memory queue. The fuzz input gives the timestamp, signature, one DLQ
-//! attribute header and the body; the first byte picks a correct signature (current time) or
-//! the input's own (forged, stale, malformed) header values.
+//! The dead-letter HTTP receiver, replaying into an in-memory queue. Its default scheme, HMAC
+//! over `"{timestamp}.{body}"` within 5 minutes, and the `body_only_signatures` opt-out (the
+//! HMAC of the body alone accepted when no timestamp is sent). The fuzz input gives the
+//! timestamp, signature, one DLQ attribute header and the body; the first byte picks a correct
+//! signature (timestamped at the current time, or the body's own MAC without a timestamp) or
+//! the input's own (forged, stale, malformed) header values, and which of the two receivers
+//! answers.
 //!
 //! Checked: only documented statuses; JSON answers; nothing is replayed (200) or even parsed
-//! past authentication unless the signature is genuine; a replay puts exactly one message on
-//! the target queue.
+//! past authentication unless the signature is genuine (for the default receiver: timestamped
+//! and fresh); the default receiver refuses a genuine body-only MAC with 401; a replay puts
+//! exactly one message on the target queue.
 #![no_main]
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use genesys_toolkit_fuzz::{genuine_timestamped, serve, signature_headers};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
-use sqs_dlq::receiver::{SIGNATURE_HEADER, SIGNATURE_TIMESTAMP_HEADER, timestamped_signature};
+use sqs_dlq::receiver::{DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE, signature, timestamped_signature};
 use sqs_dlq::{DeadLetterReceiver, MemoryQueue, QueueTarget, Replay};
-use tower::ServiceExt;
 
 const SECRET: &[u8] = b"fuzz-receiver-secret";
-const TOLERANCE: Duration = Duration::from_secs(300);
 
 struct Harness {
     runtime: tokio::runtime::Runtime,
     target: MemoryQueue,
-    router: Router,
+    /// The default: timestamped signatures only.
+    strict: Router,
+    /// With `body_only_signatures()`.
+    body_only: Router,
 }
 
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
         let target = MemoryQueue::new("fuzz-replay-target");
-        let replay = Replay::builder(QueueTarget::new(target.clone())).force(true).build();
-        let router = DeadLetterReceiver::builder(replay)
-            .hmac_secret(SecretString::from(String::from_utf8_lossy(SECRET).into_owned()))
-            .signature_timestamp_tolerance(TOLERANCE)
-            .max_body_bytes(8192)
-            .router()
-            .expect("receiver");
+        let receiver = || {
+            let replay = Replay::builder(QueueTarget::new(target.clone())).force(true).build();
+            DeadLetterReceiver::builder(replay)
+                .hmac_secret(SecretString::from(String::from_utf8_lossy(SECRET).into_owned()))
+                .max_body_bytes(8192)
+        };
+        let strict = receiver().router().expect("receiver");
+        let body_only = receiver().body_only_signatures().router().expect("receiver");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        Harness { runtime, target, router }
+        Harness { runtime, target, strict, body_only }
     })
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -60,47 +60,47 @@ fuzz_target!(|data: &[u8]| {
     let mut lines = head.split(|b| *b == b'\n');
     let (raw_ts, raw_sig, raw_code) = (lines.next(), lines.next(), lines.next());
     let signed = flags & 1 == 1;
+    let lenient = flags & 2 == 2;
+    let body_mac_only = signed && flags & 4 == 4;
 
-    let mut request = Request::post("/");
-    if signed {
-        let ts = now();
-        request = request
-            .header(SIGNATURE_TIMESTAMP_HEADER, ts.to_string())
-            .header(SIGNATURE_HEADER, timestamped_signature(SECRET, ts, body));
+    let sign = |ts| timestamped_signature(SECRET, ts, body);
+    let headers = if body_mac_only {
+        let mac = signature(SECRET, body);
+        signature_headers(false, None, Some(mac.as_bytes()), sign)
     } else {
-        for (name, raw) in [(SIGNATURE_TIMESTAMP_HEADER, raw_ts), (SIGNATURE_HEADER, raw_sig)] {
-            if let Some(v) = raw.and_then(|r| http::HeaderValue::from_bytes(r).ok()) {
-                request = request.header(name, v);
-            }
-        }
+        signature_headers(signed, raw_ts, raw_sig, sign)
+    };
+    let mut request = Request::post("/");
+    for (name, value) in &headers {
+        request = request.header(name, value);
     }
     if let Some(v) = raw_code.and_then(|r| http::HeaderValue::from_bytes(r).ok()) {
         request = request.header("x-dlq-error-code", v);
     }
     let Ok(request) = request.body(Body::from(body.to_vec())) else { return };
+    let sent_timestamp = headers.contains_key("x-signature-timestamp");
+    let sent_body_mac = headers
+        .get("x-signature-256")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(&signature(SECRET, body)));
 
     let h = harness();
+    let router = if lenient { &h.body_only } else { &h.strict };
     let before = h.target.depth().visible;
-    let (status, answer) = h.runtime.block_on(async {
-        let response = h.router.clone().oneshot(request).await.expect("infallible");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("answer body");
-        (status, bytes)
-    });
+    let (status, answer) = serve(&h.runtime, router, request);
     let known = [200, 400, 401, 413, 422, 502];
     assert!(known.contains(&status.as_u16()), "undocumented status {status}");
     let json: serde_json::Value = serde_json::from_slice(&answer).expect("answers are JSON");
 
-    let genuinely_signed = signed
-        || (|| {
-            let ts: i64 = std::str::from_utf8(raw_ts?).ok()?.trim().parse().ok()?;
-            let sig = std::str::from_utf8(raw_sig?).ok()?.trim();
-            let fresh = ts.abs_diff(now()) <= TOLERANCE.as_secs();
-            Some(fresh && sig.eq_ignore_ascii_case(&timestamped_signature(SECRET, ts, body)))
-        })()
-        .unwrap_or(false);
+    let tolerance = DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE.as_secs();
+    // The opt-out accepts the body's own MAC only when no timestamp was sent.
+    let genuine_body_only = lenient && !sent_timestamp && sent_body_mac;
+    let genuinely_signed = (signed && !body_mac_only)
+        || (!signed && genuine_timestamped(raw_ts, raw_sig, tolerance, sign))
+        || genuine_body_only;
+    if body_mac_only && !lenient {
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "the default accepted a body-only MAC: {json}");
+    }
     if !genuinely_signed {
         assert!(
             status == StatusCode::UNAUTHORIZED || status == StatusCode::PAYLOAD_TOO_LARGE,
