@@ -54,9 +54,9 @@ pub use queue::{
 };
 pub use queue_stats::RequestStats;
 pub use replay::{
-    Accepted, FailedReplay, HttpTarget, HttpTargetBuilder, QueueTarget, Rejected, Replay,
-    ReplayBuilder, ReplayError, ReplayLetterError, ReplayReport, ReplayTarget, ReplayedMessage,
-    SkipReason, SkippedMessage,
+    Accepted, BearerError, BearerSource, FailedReplay, HttpTarget, HttpTargetBuilder, QueueTarget,
+    Rejected, Replay, ReplayBuilder, ReplayError, ReplayLetterError, ReplayReport, ReplayTarget,
+    ReplayedMessage, SkipReason, SkippedMessage,
 };
 pub use report::{
     FileReportWriter, MemoryReportWriter, REPORT_SCHEMA_VERSION, ReportRecord, ReportWriter,

@@ -118,6 +118,82 @@ pub enum ReplayError {
 // ---------------------------------------------------------------------------------------------
 // HTTP target
 
+/// Where an [`HttpTarget`] gets the bearer token of each POST, for targets whose tokens expire
+/// (OAuth client credentials and the like): a replay of many letters can outlive one token.
+///
+/// Implement it over your token cache (for Genesys Cloud tokens, over
+/// `genesys_auth::TokenProvider`). `bearer` is called once per POST, so it should answer from
+/// a cache; when the target answers 401, [`invalidate`](Self::invalidate) is called with the
+/// refused token and the letter is tried once more with a fresh one.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use secrecy::SecretString;
+/// use sqs_dlq::replay::{BearerError, BearerSource};
+///
+/// #[derive(Debug)]
+/// struct FromEnv;
+///
+/// #[async_trait]
+/// impl BearerSource for FromEnv {
+///     async fn bearer(&self) -> Result<SecretString, BearerError> {
+///         std::env::var("TARGET_TOKEN")
+///             .map(SecretString::from)
+///             .map_err(|_| BearerError::permanent("TARGET_TOKEN is not set"))
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait BearerSource: Send + Sync + std::fmt::Debug {
+    /// The token for the next POST.
+    async fn bearer(&self) -> Result<SecretString, BearerError>;
+
+    /// The target refused `token` (401): forget it, so the next [`bearer`](Self::bearer)
+    /// fetches a new one. Default: nothing.
+    fn invalidate(&self, token: &SecretString) {
+        let _ = token;
+    }
+}
+
+/// A [`BearerSource`] could not give a token. The letter is not posted; it stays on the DLQ
+/// (a transient error is retried under the target's retry policy first).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("no bearer token for the target: {message}")]
+pub struct BearerError {
+    message: String,
+    retryable: bool,
+}
+
+impl BearerError {
+    /// A failure that may pass (the token service is down or slow): retried.
+    pub fn transient(message: impl std::fmt::Display) -> Self {
+        Self {
+            message: message.to_string(),
+            retryable: true,
+        }
+    }
+
+    /// A failure that retrying cannot fix (bad credentials, missing configuration).
+    pub fn permanent(message: impl std::fmt::Display) -> Self {
+        Self {
+            message: message.to_string(),
+            retryable: false,
+        }
+    }
+
+    /// Whether retrying may help.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+}
+
+/// How an [`HttpTarget`] authenticates.
+#[derive(Debug, Clone)]
+enum Bearer {
+    Fixed(SecretString),
+    Source(Arc<dyn BearerSource>),
+}
+
 /// Replays to an HTTP endpoint. Built with [`HttpTarget::builder`].
 #[derive(Debug, Clone)]
 pub struct HttpTarget {
@@ -125,7 +201,7 @@ pub struct HttpTarget {
     url: reqwest::Url,
     policy: RetryPolicy,
     concurrency: usize,
-    bearer: Option<SecretString>,
+    bearer: Option<Bearer>,
 }
 
 /// Settings of an [`HttpTarget`].
@@ -137,7 +213,7 @@ pub struct HttpTargetBuilder {
     concurrency: usize,
     timeout: Duration,
     connect_timeout: Duration,
-    bearer: Option<SecretString>,
+    bearer: Option<Bearer>,
     roots: Vec<reqwest::Certificate>,
 }
 
@@ -189,9 +265,16 @@ impl HttpTargetBuilder {
         self.connect_timeout = timeout;
         self
     }
-    /// Sends `Authorization: Bearer <token>` with every POST.
+    /// Sends `Authorization: Bearer <token>` with every POST (a token that does not expire;
+    /// see [`bearer_source`](Self::bearer_source) for one that does).
     pub fn bearer_token(mut self, token: SecretString) -> Self {
-        self.bearer = Some(token);
+        self.bearer = Some(Bearer::Fixed(token));
+        self
+    }
+    /// Asks `source` for the bearer token of each POST; on a 401 the token is invalidated and
+    /// the letter tried once more with a fresh one. Replaces [`bearer_token`](Self::bearer_token).
+    pub fn bearer_source(mut self, source: Arc<dyn BearerSource>) -> Self {
+        self.bearer = Some(Bearer::Source(source));
         self
     }
     /// Trusts one more root certificate in the default client (a corporate TLS-inspecting
@@ -249,12 +332,17 @@ enum PostError {
     Timeout(String),
     Transport(String),
     Request(String),
+    /// No token from the bearer source.
+    Token(BearerError),
+    /// 401 with a token from a bearer source, which was invalidated: worth one more try.
+    StaleToken,
 }
 
 impl PostError {
     fn status(&self) -> Option<u16> {
         match self {
             PostError::Status { status, .. } => Some(*status),
+            PostError::StaleToken => Some(401),
             _ => None,
         }
     }
@@ -276,6 +364,8 @@ impl std::fmt::Display for PostError {
             PostError::Timeout(e) => write!(f, "timed out: {e}"),
             PostError::Transport(e) => write!(f, "could not reach the target: {e}"),
             PostError::Request(e) => write!(f, "request could not be sent: {e}"),
+            PostError::Token(e) => write!(f, "{e}"),
+            PostError::StaleToken => write!(f, "target answered 401 (the token was refreshed)"),
         }
     }
 }
@@ -291,6 +381,9 @@ impl RetryableError for PostError {
                 RetryClass::retry_after(*retry_after)
             }
             PostError::Status { .. } | PostError::Request(_) => RetryClass::Fail,
+            PostError::Token(e) if e.is_retryable() => RetryClass::retry(),
+            PostError::Token(_) => RetryClass::Fail,
+            PostError::StaleToken => RetryClass::retry(),
             PostError::Timeout(_) => RetryClass::timeout(),
             PostError::Transport(_) => RetryClass::retry(),
         }
@@ -312,7 +405,14 @@ async fn snippet(mut response: reqwest::Response) -> String {
 }
 
 impl HttpTarget {
-    async fn post_once(&self, letter: &DeadLetter, attempt: u32) -> Result<u16, PostError> {
+    /// One POST. `may_refresh`: a 401 with a token from a bearer source may be retried with a
+    /// fresh token (once per letter; the caller clears it after the first such 401).
+    async fn post_once(
+        &self,
+        letter: &DeadLetter,
+        attempt: u32,
+        may_refresh: bool,
+    ) -> Result<u16, PostError> {
         let mut request = self
             .client
             .post(self.url.clone())
@@ -327,7 +427,12 @@ impl HttpTarget {
         {
             request = request.header(EVENT_ID_HEADER, id);
         }
-        if let Some(token) = &self.bearer {
+        let token = match &self.bearer {
+            None => None,
+            Some(Bearer::Fixed(token)) => Some(token.clone()),
+            Some(Bearer::Source(source)) => Some(source.bearer().await.map_err(PostError::Token)?),
+        };
+        if let Some(token) = &token {
             request = request.bearer_auth(token.expose_secret());
         }
         let response = request.send().await.map_err(|e| {
@@ -343,6 +448,18 @@ impl HttpTarget {
         if status.is_success() {
             return Ok(status.as_u16());
         }
+        if status == http::StatusCode::UNAUTHORIZED
+            && let (Some(Bearer::Source(source)), Some(token)) = (&self.bearer, &token)
+        {
+            source.invalidate(token);
+            if may_refresh {
+                tracing::info!(
+                    message_id = letter.message_id(),
+                    "target answered 401; token invalidated, trying once more"
+                );
+                return Err(PostError::StaleToken);
+            }
+        }
         let retry_after = retry_policy::retry_after(response.headers());
         Err(PostError::Status {
             status: status.as_u16(),
@@ -353,11 +470,16 @@ impl HttpTarget {
 
     async fn post(&self, letter: &DeadLetter) -> Result<Accepted, Rejected> {
         let base = letter.retry_attempts();
+        let may_refresh = std::sync::atomic::AtomicBool::new(true);
+        let may_refresh = &may_refresh;
         let result = retry_policy::retry(&self.policy, |try_number| async move {
             let attempt = base.saturating_add(try_number);
-            self.post_once(letter, attempt)
-                .await
-                .map(|status| (status, attempt, try_number))
+            let refresh = may_refresh.load(std::sync::atomic::Ordering::Relaxed);
+            let outcome = self.post_once(letter, attempt, refresh).await;
+            if matches!(outcome, Err(PostError::StaleToken)) {
+                may_refresh.store(false, std::sync::atomic::Ordering::Relaxed);
+            }
+            outcome.map(|status| (status, attempt, try_number))
         })
         .await;
         match result {

@@ -513,3 +513,191 @@ async fn a_skipped_message_that_reappears_is_not_processed_twice() {
     assert_eq!(source.depth().total(), 10, "nothing sent twice");
     assert_eq!(dlq.depth().total(), 5);
 }
+
+/// Hands out `t1`, `t2`, … : the next one after each invalidation. Counts calls.
+#[derive(Debug, Default)]
+struct RotatingTokens {
+    generation: std::sync::atomic::AtomicUsize,
+    calls: std::sync::atomic::AtomicUsize,
+    invalidated: std::sync::Mutex<Vec<String>>,
+    /// Fail this many calls first (transiently).
+    fail_first: std::sync::atomic::AtomicUsize,
+    permanent: bool,
+}
+
+#[async_trait]
+impl sqs_dlq::BearerSource for RotatingTokens {
+    async fn bearer(&self) -> Result<secrecy::SecretString, sqs_dlq::BearerError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.calls.fetch_add(1, SeqCst);
+        if self.permanent {
+            return Err(sqs_dlq::BearerError::permanent("bad client credentials"));
+        }
+        if self
+            .fail_first
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(sqs_dlq::BearerError::transient("token service unavailable"));
+        }
+        let n = self.generation.load(SeqCst) + 1;
+        Ok(secrecy::SecretString::from(format!("t{n}")))
+    }
+
+    fn invalidate(&self, token: &secrecy::SecretString) {
+        use secrecy::ExposeSecret;
+        self.invalidated
+            .lock()
+            .unwrap()
+            .push(token.expose_secret().to_owned());
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+fn sourced_target(server: &MockServer, tokens: Arc<RotatingTokens>) -> HttpTarget {
+    HttpTarget::builder(format!("{}/events", server.uri()))
+        .retry_policy(fast_policy())
+        .timeout(Duration::from_secs(2))
+        .bearer_source(tokens)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_letter_delivered() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer t1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer t2"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let tokens = Arc::new(RotatingTokens::default());
+    let dlq = MemoryQueue::new("dlq");
+    let id = dlq
+        .send(letter_message(&conversation(1), "TIMEOUT", 1))
+        .await
+        .unwrap();
+    let report = Replay::builder(sourced_target(&server, tokens.clone()))
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
+    assert_eq!(report.replayed_ids(), [id.as_str()]);
+    assert_eq!(*tokens.invalidated.lock().unwrap(), ["t1"]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert_eq!(dlq.depth().total(), 0);
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_fails_the_letter_without_more_tries() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let tokens = Arc::new(RotatingTokens::default());
+    let dlq = MemoryQueue::new("dlq");
+    let id = dlq
+        .send(letter_message(&conversation(2), "TIMEOUT", 1))
+        .await
+        .unwrap();
+    let report = Replay::builder(sourced_target(&server, tokens.clone()))
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
+    assert_eq!(report.failed_ids(), [id.as_str()]);
+    let rejected = &report.failed[0].rejected;
+    assert_eq!((rejected.status, rejected.tries), (Some(401), 2));
+    assert!(!rejected.retryable);
+    assert_eq!(*tokens.invalidated.lock().unwrap(), ["t1", "t2"]);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert_eq!(dlq.depth().visible, 1, "the letter stays on the DLQ");
+}
+
+#[tokio::test]
+async fn a_fixed_token_refused_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    let dlq = MemoryQueue::new("dlq");
+    dlq.send(letter_message(&conversation(3), "TIMEOUT", 1))
+        .await
+        .unwrap();
+    let target = HttpTarget::builder(format!("{}/events", server.uri()))
+        .retry_policy(fast_policy())
+        .bearer_token(secrecy::SecretString::from("fixed"))
+        .build()
+        .unwrap();
+    let report = Replay::builder(target)
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
+    assert_eq!(report.failed[0].rejected.tries, 1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn token_source_failures_keep_the_letter_and_transient_ones_are_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer t1"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    // Transient: the first call fails, the retry gets a token and delivers.
+    let tokens = Arc::new(RotatingTokens::default());
+    tokens
+        .fail_first
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let dlq = MemoryQueue::new("dlq");
+    dlq.send(letter_message(&conversation(4), "TIMEOUT", 1))
+        .await
+        .unwrap();
+    let report = Replay::builder(sourced_target(&server, tokens.clone()))
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
+    assert_eq!(report.replayed.len(), 1);
+    assert_eq!(tokens.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // Permanent: nothing is posted, the letter stays, the reason says why.
+    let broken = Arc::new(RotatingTokens {
+        permanent: true,
+        ..RotatingTokens::default()
+    });
+    let before = server.received_requests().await.unwrap().len();
+    let dlq = MemoryQueue::new("dlq2");
+    dlq.send(letter_message(&conversation(5), "TIMEOUT", 1))
+        .await
+        .unwrap();
+    let report = Replay::builder(sourced_target(&server, broken.clone()))
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(&dlq)
+        .await
+        .unwrap();
+    let rejected = &report.failed[0].rejected;
+    assert!(!rejected.retryable && rejected.tries == 1, "{rejected:?}");
+    assert!(
+        rejected.reason.contains("bad client credentials"),
+        "{}",
+        rejected.reason
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), before);
+    assert_eq!(dlq.depth().visible, 1);
+}
