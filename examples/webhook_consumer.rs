@@ -101,12 +101,52 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     wait_secs: u64,
 
+    /// With in-memory queues, how long a shutdown waits for the consumer to handle what the
+    /// ingest already accepted (they are gone when the process exits; a second Ctrl-C stops
+    /// waiting). SQS queues keep them, so there the consumer stops at once.
+    #[arg(long, default_value_t = 30)]
+    drain_secs: u64,
+
     /// Print the report as JSON on stdout at exit.
     #[arg(long, value_enum)]
     report: Option<ReportFormat>,
 
     #[command(flatten)]
     common: CommonArgs,
+}
+
+/// Waits until the in-memory `queue` holds nothing (visible, in flight or delayed), `limit`
+/// passes, or a second Ctrl-C/SIGTERM comes; says what is left if it gives up.
+async fn drain(queue: &RecipeQueue, limit: Duration) {
+    let q = queue.shared();
+    let empty = async {
+        loop {
+            match q.approximate_depth().await {
+                Ok(depth) if depth.total() == 0 => return,
+                Ok(depth) => tracing::info!(left = depth.total(), "draining the in-memory queue"),
+                Err(error) => tracing::warn!(%error, "queue depth unavailable"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    let gave_up = tokio::select! {
+        () = empty => false,
+        () = tokio::time::sleep(limit) => true,
+        () = shutdown::signal() => true,
+    };
+    if gave_up {
+        let left = q
+            .approximate_depth()
+            .await
+            .map(|d| d.total())
+            .unwrap_or_default();
+        if left > 0 {
+            tracing::error!(
+                left,
+                "stopping with accepted webhooks still on the in-memory queue: they are lost (use SQS queues to keep them)"
+            );
+        }
+    }
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
@@ -142,7 +182,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let handler = OutboundHandler::new(lines, already, args.transient_failure_rate, args.seed);
     let counts = handler.counts();
 
-    let stop = CancellationToken::new();
+    // Two stops, in this order: the ingest first (its in-flight requests finish, so every 202
+    // is on the queue), then the consumer. In-memory queues die with the process, so there the
+    // consumer first drains what the ingest accepted (up to --drain-secs).
+    let ingest_stop = CancellationToken::new();
+    let consume_stop = CancellationToken::new();
     let mut ingest = WebhookIngest::builder(queue.shared()).path(args.path.clone());
     if let Some(secret) = &args.secret {
         ingest = ingest.signing_secret(SecretString::from(secret.clone()));
@@ -151,8 +195,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let server_stop = stop.clone();
-    let server = tokio::spawn(async move {
+    let server_stop = ingest_stop.clone();
+    let mut server = tokio::spawn(async move {
         axum::serve(listener, ingest.router())
             .with_graceful_shutdown(async move { server_stop.cancelled().await })
             .await
@@ -180,7 +224,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             100_000,
             Duration::from_secs(24 * 3600),
         ))
-        .shutdown(stop.clone())
+        .shutdown(consume_stop.clone())
         .shutdown_timeout(Duration::from_secs(10))
         .seed(args.seed);
     if let Some(idle) = stop_when_idle {
@@ -188,16 +232,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let consumer = consumer.build().context("building the consumer")?;
 
-    let signal_stop = stop.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            () = shutdown::signal() => signal_stop.cancel(),
-            () = signal_stop.cancelled() => {}
+    let run = consumer.run();
+    tokio::pin!(run);
+    let mut server_result = None;
+    let summary = tokio::select! {
+        // Idle (or a receive failure): the consumer ended by itself.
+        summary = &mut run => summary,
+        () = shutdown::signal() => {
+            ingest_stop.cancel();
+            let drained = async {
+                server_result = Some((&mut server).await);
+                if !queue.is_sqs() {
+                    drain(&queue, Duration::from_secs(args.drain_secs)).await;
+                }
+            };
+            tokio::select! {
+                // The consumer ended while the ingest was closing or the queue draining.
+                summary = &mut run => summary,
+                () = drained => {
+                    consume_stop.cancel();
+                    run.await
+                }
+            }
         }
-    });
-    let summary = consumer.run().await;
-    stop.cancel();
-    match server.await {
+    };
+    ingest_stop.cancel();
+    let server_result = match server_result {
+        Some(result) => result,
+        None => server.await,
+    };
+    match server_result {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::error!(%error, "ingest server failed"),
         Err(error) => tracing::error!(%error, "ingest server task failed"),

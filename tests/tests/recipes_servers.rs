@@ -347,6 +347,20 @@ async fn webhook_consumer_writes_each_event_once_and_survives_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn webhook_consumer_sigterm_drains_what_the_in_memory_ingest_accepted() {
+    // SIGTERM right after the last 202, while events still wait on the in-memory queue (30%
+    // of attempts fail and back off): the ingest closes first, then the consumer handles
+    // everything accepted before the process exits, since an in-memory queue dies with it.
+    let dir = temp_dir();
+    let out = dir.path().join("events.jsonl");
+    let server = Server::start(consumer(&out, "0.3", &["--drain-secs", "30"]));
+    let pairs = post_events(&server.base).await;
+    let run = server.terminate();
+    run.assert_success();
+    check_run(&run.json(), &pairs, &out);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn webhook_consumer_against_moto_sqs() {
     let Some(_endpoint) = moto_endpoint("webhook_consumer_against_moto_sqs") else {
         return;
