@@ -43,7 +43,7 @@
 //! | body does not decode (poison) | copied to the DLQ (`ERROR_CODE` = `POISON_MESSAGE`), then deleted |
 //! | handler panics | treated as a transient failure |
 //! | idempotency key already done | deleted without running the handler |
-//! | idempotency key in progress elsewhere | put back for one visibility timeout |
+//! | idempotency key in progress elsewhere | put back for the retry backoff of its receive count (at most one visibility timeout), not counted as a failure |
 //!
 //! A message is deleted only after its handler succeeded or its DLQ copy was stored; if the
 //! copy fails the message stays and comes back. A crash at any point leaves every message done

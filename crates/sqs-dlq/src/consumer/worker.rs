@@ -89,18 +89,24 @@ async fn process_inner<Q: Queue, H: Handler>(shared: &Shared<Q, H>, message: &Re
             }
             Ok(_) => {
                 // Claim::InProgress (and any later state): a copy is running now; look again
-                // after a visibility timeout, without counting it as a failure.
+                // after the retry backoff for this receive (growing with each look, never
+                // longer than a visibility timeout), without counting it as a failure. A
+                // whole visibility timeout at once would hold the copy back long after a
+                // short first run finished.
+                let delay = shared
+                    .retry_delay(message.receive_count)
+                    .min(shared.config.visibility_timeout);
                 tracing::debug!(
                     target: "sqs_dlq::consumer",
                     message_id = %message.message_id,
                     key = %key,
+                    delay_ms = delay.as_millis() as u64,
                     "duplicate of work in progress put back"
                 );
                 shared.meter.deferred();
-                shared.acks.send(Ack::Visibility(
-                    message.receipt_handle.clone(),
-                    shared.config.visibility_timeout,
-                ));
+                shared
+                    .acks
+                    .send(Ack::Visibility(message.receipt_handle.clone(), delay));
                 return;
             }
             Err(error) => {
