@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -470,14 +471,14 @@ impl HttpTarget {
 
     async fn post(&self, letter: &DeadLetter) -> Result<Accepted, Rejected> {
         let base = letter.retry_attempts();
-        let may_refresh = std::sync::atomic::AtomicBool::new(true);
+        let may_refresh = AtomicBool::new(true);
         let may_refresh = &may_refresh;
         let result = retry_policy::retry(&self.policy, |try_number| async move {
             let attempt = base.saturating_add(try_number);
-            let refresh = may_refresh.load(std::sync::atomic::Ordering::Relaxed);
+            let refresh = may_refresh.load(Ordering::Relaxed);
             let outcome = self.post_once(letter, attempt, refresh).await;
             if matches!(outcome, Err(PostError::StaleToken)) {
-                may_refresh.store(false, std::sync::atomic::Ordering::Relaxed);
+                may_refresh.store(false, Ordering::Relaxed);
             }
             outcome.map(|status| (status, attempt, try_number))
         })

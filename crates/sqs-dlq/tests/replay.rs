@@ -35,6 +35,19 @@ fn target(server: &MockServer) -> HttpTarget {
         .unwrap()
 }
 
+/// One replay run over `dlq` to `target` (no long poll).
+async fn drain_once(
+    target: impl sqs_dlq::ReplayTarget + 'static,
+    dlq: &MemoryQueue,
+) -> sqs_dlq::ReplayReport {
+    Replay::builder(target)
+        .wait_time(Duration::ZERO)
+        .build()
+        .run(dlq)
+        .await
+        .unwrap()
+}
+
 async fn ids_on(queue: &MemoryQueue) -> BTreeSet<String> {
     queue.peek_all().into_iter().map(|m| m.message_id).collect()
 }
@@ -88,12 +101,7 @@ async fn http_replay_deletes_only_what_the_target_accepted() {
     let not_json = fixture("json_not_event");
     let not_json_id = dlq.send(not_json.outgoing()).await.unwrap();
 
-    let report = Replay::builder(target(&server))
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(target(&server), &dlq).await;
 
     let replayed: BTreeSet<_> = report
         .replayed_ids()
@@ -182,12 +190,7 @@ async fn retries_give_up_and_the_message_stays() {
         .send(letter_message(&conversation(9), "TIMEOUT", 1))
         .await
         .unwrap();
-    let report = Replay::builder(target(&server))
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(target(&server), &dlq).await;
     assert_eq!(report.failed_ids(), [id.as_str()]);
     assert_eq!(report.failed[0].rejected.tries, 3);
     assert!(report.failed[0].rejected.retryable);
@@ -208,12 +211,7 @@ async fn unreachable_target_is_retried_then_failed() {
     dlq.send(letter_message(&conversation(1), "CONNECTION_FAILURE", 1))
         .await
         .unwrap();
-    let report = Replay::builder(target)
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(target, &dlq).await;
     assert_eq!(report.failed.len(), 1);
     assert_eq!(report.failed[0].rejected.tries, 3);
     assert_eq!(dlq.depth().visible, 1);
@@ -395,12 +393,7 @@ async fn queue_replay_sends_then_deletes_exactly_the_sent_ones() {
 
     let target = QueueTarget::new(PickyQueue(source.clone())).pacer(Pacer::per_second(5.0, 1));
     let started = tokio::time::Instant::now();
-    let report = Replay::builder(target)
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(target, &dlq).await;
 
     assert_eq!(report.replayed.len(), 23);
     assert_eq!(report.failed_ids(), [rejected_id.as_str()]);
@@ -454,12 +447,7 @@ async fn queue_replay_dry_run_and_outage() {
         sqs_dlq::InjectedFailure::Unavailable,
     );
     let target = QueueTarget::new(source.clone()).retry_policy(fast_policy());
-    let report = Replay::builder(target)
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(target, &dlq).await;
     assert_eq!(report.failed.len(), 5);
     assert!(report.failed.iter().all(|f| f.rejected.retryable));
     assert_eq!(dlq.depth().visible, 5);
@@ -583,12 +571,7 @@ async fn an_expired_token_is_refreshed_once_and_the_letter_delivered() {
         .send(letter_message(&conversation(1), "TIMEOUT", 1))
         .await
         .unwrap();
-    let report = Replay::builder(sourced_target(&server, tokens.clone()))
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(sourced_target(&server, tokens.clone()), &dlq).await;
     assert_eq!(report.replayed_ids(), [id.as_str()]);
     assert_eq!(*tokens.invalidated.lock().unwrap(), ["t1"]);
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
@@ -608,12 +591,7 @@ async fn a_token_refused_twice_fails_the_letter_without_more_tries() {
         .send(letter_message(&conversation(2), "TIMEOUT", 1))
         .await
         .unwrap();
-    let report = Replay::builder(sourced_target(&server, tokens.clone()))
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(sourced_target(&server, tokens.clone()), &dlq).await;
     assert_eq!(report.failed_ids(), [id.as_str()]);
     let rejected = &report.failed[0].rejected;
     assert_eq!((rejected.status, rejected.tries), (Some(401), 2));
@@ -639,12 +617,7 @@ async fn a_fixed_token_refused_is_not_retried() {
         .bearer_token(secrecy::SecretString::from("fixed"))
         .build()
         .unwrap();
-    let report = Replay::builder(target)
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(target, &dlq).await;
     assert_eq!(report.failed[0].rejected.tries, 1);
     assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
@@ -666,12 +639,7 @@ async fn token_source_failures_keep_the_letter_and_transient_ones_are_retried() 
     dlq.send(letter_message(&conversation(4), "TIMEOUT", 1))
         .await
         .unwrap();
-    let report = Replay::builder(sourced_target(&server, tokens.clone()))
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(sourced_target(&server, tokens.clone()), &dlq).await;
     assert_eq!(report.replayed.len(), 1);
     assert_eq!(tokens.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 
@@ -685,12 +653,7 @@ async fn token_source_failures_keep_the_letter_and_transient_ones_are_retried() 
     dlq.send(letter_message(&conversation(5), "TIMEOUT", 1))
         .await
         .unwrap();
-    let report = Replay::builder(sourced_target(&server, broken.clone()))
-        .wait_time(Duration::ZERO)
-        .build()
-        .run(&dlq)
-        .await
-        .unwrap();
+    let report = drain_once(sourced_target(&server, broken.clone()), &dlq).await;
     let rejected = &report.failed[0].rejected;
     assert!(!rejected.retryable && rejected.tries == 1, "{rejected:?}");
     assert!(
