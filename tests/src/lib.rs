@@ -1,5 +1,13 @@
 //! Helpers for the cross-crate tests in `tests/tests/`.
 
+/// Now as Unix seconds, as the webhook and receiver signatures carry it
+/// (`X-Signature-Timestamp`).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The Rust examples of the workspace README and of each crate's README, compiled as doc tests
 /// so that what users copy keeps building against the current APIs (`no_run`: they need a
 /// real org or server).

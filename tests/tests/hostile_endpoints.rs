@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -489,15 +489,7 @@ fn token_provider(base: &url::Url) -> ClientCredentialsProvider {
     .unwrap()
 }
 
-fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
+use genesys_integration_tests::unix_now as now;
 
 fn ingest_app() -> (MemoryQueue, Router) {
     let queue = MemoryQueue::new("hostile");

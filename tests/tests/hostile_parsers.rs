@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -177,15 +177,7 @@ proptest! {
 const SECRET: &[u8] = b"hostile-parsers-secret";
 const TOLERANCE: Duration = Duration::from_secs(300);
 
-fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
+use genesys_integration_tests::unix_now as now;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -23,15 +23,7 @@ use tower::ServiceExt;
 const SECRET: &str = "replay-test-secret";
 const TOLERANCE: Duration = Duration::from_secs(300);
 
-fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
+use genesys_integration_tests::unix_now as now;
 
 async fn send(router: &Router, ts: i64, sig: &str, body: &[u8]) -> StatusCode {
     let req = Request::post("/")

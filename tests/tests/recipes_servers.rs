@@ -198,15 +198,7 @@ async fn dead_letter_receiver_body_only_signatures_is_an_opt_out() {
     );
 }
 
-fn now() -> i64 {
-    i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
+use genesys_integration_tests::unix_now as now;
 
 #[test]
 fn dead_letter_receiver_needs_a_secret() {

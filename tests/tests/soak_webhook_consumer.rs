@@ -172,10 +172,7 @@ async fn send_all(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 loop {
-                    let ts = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .unwrap()
-                        .as_secs() as i64;
+                    let ts = genesys_integration_tests::unix_now();
                     let sent = http
                         .post(&url)
                         .header("content-type", "application/json")
