@@ -245,6 +245,29 @@ pub trait Handler: Send + Sync + 'static {
     ) -> Result<(), HandlerError>;
 }
 
+/// A shared handler: one handler, with its state, can serve several consumer runs (a second
+/// run that drains what arrived while the first one was stopping, say).
+#[async_trait]
+impl<H: Handler + ?Sized> Handler for std::sync::Arc<H> {
+    type Payload = H::Payload;
+
+    fn decode(&self, message: &ReceivedMessage) -> Result<Self::Payload, DecodeError> {
+        (**self).decode(message)
+    }
+
+    fn idempotency_key(&self, payload: &Self::Payload, delivery: Delivery<'_>) -> Option<String> {
+        (**self).idempotency_key(payload, delivery)
+    }
+
+    async fn handle(
+        &self,
+        payload: Self::Payload,
+        delivery: Delivery<'_>,
+    ) -> Result<(), HandlerError> {
+        (**self).handle(payload, delivery).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +291,47 @@ mod tests {
         assert!(StdError::source(&err).is_some());
         assert!(serde_json::Value::decode(&msg("[1,")).is_err());
         assert_eq!(String::decode(&msg("raw")).unwrap(), "raw");
+    }
+
+    /// Decodes with a prefix, keys by the payload, fails payloads that end in "fail".
+    struct Custom;
+
+    #[async_trait]
+    impl Handler for Custom {
+        type Payload = String;
+        fn decode(&self, message: &ReceivedMessage) -> Result<String, DecodeError> {
+            Ok(format!("custom:{}", message.body))
+        }
+        fn idempotency_key(&self, payload: &String, _: Delivery<'_>) -> Option<String> {
+            Some(format!("key:{payload}"))
+        }
+        async fn handle(&self, payload: String, _: Delivery<'_>) -> Result<(), HandlerError> {
+            if payload.ends_with("fail") {
+                return Err(HandlerError::permanent("asked to fail"));
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shared_handler_forwards_every_method() {
+        let shared = std::sync::Arc::new(Custom);
+        let ok = msg("hello");
+        let payload = Handler::decode(&shared, &ok).unwrap();
+        assert_eq!(payload, "custom:hello", "the inner decode, not the default");
+        let delivery = Delivery::new(&ok);
+        assert_eq!(
+            shared.idempotency_key(&payload, delivery).as_deref(),
+            Some("key:custom:hello")
+        );
+        assert!(shared.handle(payload, delivery).await.is_ok());
+        let bad = msg("fail");
+        let payload = Handler::decode(&shared, &bad).unwrap();
+        let err = shared
+            .handle(payload, Delivery::new(&bad))
+            .await
+            .unwrap_err();
+        assert!(!err.is_transient());
     }
 
     #[test]

@@ -69,7 +69,9 @@ pub mod handler;
 pub mod idempotency;
 pub mod metrics;
 
-pub use consumer::{Consumer, ConsumerBuilder, ConsumerError, RunSummary, StopReason};
+pub use consumer::{
+    Consumer, ConsumerBuilder, ConsumerError, DrainOutcome, RunSummary, StopReason,
+};
 pub use handler::{BoxError, Decode, DecodeError, Delivery, Handler, HandlerError, Json};
 pub use idempotency::{Claim, IdempotencyError, IdempotencyStore, MemoryIdempotencyStore};
 pub use metrics::{

@@ -1,6 +1,8 @@
 //! `ConsumerBuilder::stop_when_idle` over `MemoryQueue`, in paused tokio time: the run ends on
 //! its own once the queue has been idle, never while a message is waiting out its retry
-//! backoff, delayed, or being handled, and never while messages keep arriving.
+//! backoff, delayed, or being handled, and never while messages keep arriving. Also
+//! `ConsumerBuilder::drain_on_shutdown`, which uses the same idle check after the shutdown
+//! token fires.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::collections::HashMap;
@@ -11,8 +13,9 @@ use async_trait::async_trait;
 use retry_policy::Backoff;
 use sqs_dlq::consumer::StopReason;
 use sqs_dlq::{
-    BatchOutcome, Consumer, ConsumerBuilder, Delivery, Handler, HandlerError, InjectedFailure,
-    Json, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth, QueueError, RunSummary,
+    BatchOutcome, Consumer, ConsumerBuilder, Delivery, DrainOutcome, Handler, HandlerError,
+    InjectedFailure, Json, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth, QueueError,
+    RunSummary,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -417,4 +420,209 @@ async fn with_lagging_depth_figures_a_running_handler_and_new_receives_still_cou
     assert!(idle_tail(ended, log.done_at(100).unwrap()) >= IDLE);
     assert_eq!(summary.counters.released, 0, "nothing abandoned");
     assert_eq!(queue.depth().total(), 0);
+}
+
+/// Starts `builder` with a fresh shutdown token, fires it after `after`, and returns the run's
+/// summary (bounded by an hour of paused time, so a drain that never ends fails the test).
+async fn shut_down_after(
+    builder: ConsumerBuilder<MemoryQueue, Recording>,
+    after: Duration,
+) -> RunSummary {
+    let shutdown = CancellationToken::new();
+    let consumer = builder.shutdown(shutdown.clone()).build().unwrap();
+    let run = tokio::spawn(tokio::time::timeout(
+        Duration::from_secs(3600),
+        consumer.run(),
+    ));
+    tokio::time::sleep(after).await;
+    shutdown.cancel();
+    run.await
+        .unwrap()
+        .expect("the run stopped by itself")
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drain_handles_everything_queued_before_stopping() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue
+        .send_batch((0..30).map(|id| message(id, 0, 1)).collect())
+        .await
+        .unwrap();
+    let summary = shut_down_after(
+        consumer(&queue, &dlq, &log)
+            .concurrency(4)
+            .drain_on_shutdown(Duration::from_secs(600)),
+        Duration::ZERO,
+    )
+    .await;
+    assert_eq!(summary.stop_reason, StopReason::Shutdown);
+    assert_eq!(summary.drain, Some(DrainOutcome::Emptied));
+    assert_eq!(log.done(), 30);
+    assert_eq!(summary.counters.succeeded, 30);
+    assert_eq!(summary.counters.deleted, 30);
+    assert_eq!(queue.depth().total(), 0);
+    // 30 one-second handlers four at a time, then one idle check: no idle period is waited.
+    assert!(
+        summary.elapsed >= Duration::from_secs(8) && summary.elapsed < Duration::from_secs(10),
+        "{:?}",
+        summary.elapsed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_drain_the_shutdown_leaves_the_queue_as_it_is() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue
+        .send_batch((0..30).map(|id| message(id, 0, 1)).collect())
+        .await
+        .unwrap();
+    let summary =
+        shut_down_after(consumer(&queue, &dlq, &log).concurrency(4), Duration::ZERO).await;
+    assert_eq!(summary.stop_reason, StopReason::Shutdown);
+    assert_eq!(summary.drain, None);
+    assert!(log.done() < 30, "{} handled", log.done());
+    assert_eq!(
+        queue.depth().total() as usize,
+        30 - log.done(),
+        "the rest still queued"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_empty_queue_drains_at_the_first_check() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    let summary = shut_down_after(
+        consumer(&queue, &dlq, &log).drain_on_shutdown(Duration::from_secs(600)),
+        Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(summary.drain, Some(DrainOutcome::Emptied));
+    assert!(
+        summary.elapsed < Duration::from_secs(2),
+        "{:?}",
+        summary.elapsed
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drain_waits_for_a_message_in_retry_backoff() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue.send(message(1, 1, 0)).await.unwrap();
+    let backoff = Duration::from_secs(45);
+    let summary = shut_down_after(
+        consumer(&queue, &dlq, &log)
+            .retry_backoff(Backoff::constant(backoff))
+            .drain_on_shutdown(Duration::from_secs(600)),
+        Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(summary.drain, Some(DrainOutcome::Emptied));
+    assert_eq!(log.attempts(1), 2, "failed once, then handled in the drain");
+    assert!(log.done_at(1).is_some());
+    assert_eq!(summary.counters.retried, 1);
+    assert_eq!(summary.counters.succeeded, 1);
+    assert_eq!(queue.depth().total(), 0);
+    assert!(summary.elapsed >= backoff, "{:?}", summary.elapsed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn messages_that_arrive_during_a_drain_are_handled() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    let producer = {
+        let queue = queue.clone();
+        tokio::spawn(async move {
+            // Starts after the shutdown token: one message every 50 ms for two seconds.
+            tokio::time::sleep(Duration::from_millis(1_050)).await;
+            for id in 0..40 {
+                queue.send(message(id, 0, 0)).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let summary = shut_down_after(
+        consumer(&queue, &dlq, &log).drain_on_shutdown(Duration::from_secs(600)),
+        Duration::from_secs(1),
+    )
+    .await;
+    producer.await.unwrap();
+    assert_eq!(summary.drain, Some(DrainOutcome::Emptied));
+    assert_eq!(log.done(), 40, "every message sent while draining");
+    assert_eq!(queue.depth().total(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_drain_stops_at_its_limit_and_leaves_the_rest_queued() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue.send(message(3, 100, 0)).await.unwrap();
+    let limit = Duration::from_secs(10);
+    let summary = shut_down_after(
+        consumer(&queue, &dlq, &log)
+            .max_receives(1_000)
+            .retry_backoff(Backoff::constant(Duration::from_secs(600)))
+            .drain_on_shutdown(limit),
+        Duration::from_secs(1),
+    )
+    .await;
+    assert_eq!(summary.drain, Some(DrainOutcome::LimitReached));
+    assert!(
+        summary.elapsed >= limit && summary.elapsed < limit + Duration::from_secs(3),
+        "{:?}",
+        summary.elapsed
+    );
+    assert_eq!(log.attempts(3), 1);
+    assert_eq!(queue.depth().total(), 1, "still queued, not lost");
+    assert!(dlq.peek_all().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_cutoff_token_ends_a_drain() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    queue.send(message(4, 100, 0)).await.unwrap();
+    let cutoff = CancellationToken::new();
+    let cut = {
+        let cutoff = cutoff.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            cutoff.cancel();
+        })
+    };
+    let summary = shut_down_after(
+        consumer(&queue, &dlq, &log)
+            .max_receives(1_000)
+            .retry_backoff(Backoff::constant(Duration::from_secs(600)))
+            .drain_on_shutdown(Duration::from_secs(3_000))
+            .drain_cutoff(cutoff),
+        Duration::from_secs(1),
+    )
+    .await;
+    cut.await.unwrap();
+    assert_eq!(summary.drain, Some(DrainOutcome::CutOff));
+    assert!(
+        summary.elapsed >= Duration::from_secs(4) && summary.elapsed < Duration::from_secs(6),
+        "{:?}",
+        summary.elapsed
+    );
+    assert_eq!(queue.depth().total(), 1, "still queued, not lost");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_stop_does_not_drain() {
+    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
+    let log = Arc::new(Log::default());
+    let summary = run_bounded(
+        consumer(&queue, &dlq, &log)
+            .stop_when_idle(IDLE)
+            .drain_on_shutdown(Duration::from_secs(600)),
+    )
+    .await;
+    assert_eq!(summary.stop_reason, StopReason::Idle);
+    assert_eq!(summary.drain, None, "already idle: nothing to drain");
 }

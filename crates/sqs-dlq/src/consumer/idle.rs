@@ -1,5 +1,6 @@
-//! Stopping a run once the queue has been idle for a while
-//! ([`ConsumerBuilder::stop_when_idle`](super::ConsumerBuilder::stop_when_idle)).
+//! Telling when the queue is idle: for stopping a run once it has been idle for a while
+//! ([`ConsumerBuilder::stop_when_idle`](super::ConsumerBuilder::stop_when_idle)) and for ending
+//! a drain ([`ConsumerBuilder::drain_on_shutdown`](super::ConsumerBuilder::drain_on_shutdown)).
 //!
 //! "Idle" has to hold at every check for the whole period, and a check counts as idle only when
 //! all of these hold:
@@ -13,11 +14,9 @@
 //!
 //! A failed depth reading is not idle either: the period starts again.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::handler::Handler;
@@ -37,23 +36,18 @@ pub(crate) fn check_interval(idle: Duration) -> Duration {
     (idle / 10).clamp(MIN_CHECK_INTERVAL, MAX_CHECK_INTERVAL)
 }
 
-/// Watches the run and cancels `stop` once the queue has been idle for `idle`. Returns `true`
-/// when it did, `false` when `stop` fired for another reason first.
-pub(crate) async fn watch<Q: Queue, H: Handler>(
-    shared: Arc<Shared<Q, H>>,
-    tracker: TaskTracker,
+/// Returns once the queue has been idle for `idle` (zero: at the first idle check). Stopping
+/// is the caller's: it drops this future when the run ends for another reason.
+pub(crate) async fn until_idle<Q: Queue, H: Handler>(
+    shared: &Shared<Q, H>,
+    tracker: &TaskTracker,
     idle: Duration,
-    stop: CancellationToken,
-) -> bool {
+) {
     let interval = check_interval(idle);
     let mut idle_since: Option<Instant> = None;
     let mut last_received = shared.meter.counters.snapshot().received;
     loop {
-        tokio::select! {
-            biased;
-            _ = stop.cancelled() => return false,
-            _ = tokio::time::sleep(interval) => {}
-        }
+        tokio::time::sleep(interval).await;
         let received = shared.meter.counters.snapshot().received;
         let handling = tracker.len();
         if handling > 0 || received != last_received {
@@ -61,24 +55,12 @@ pub(crate) async fn watch<Q: Queue, H: Handler>(
             idle_since = None;
             continue;
         }
-        let depth = tokio::select! {
-            biased;
-            _ = stop.cancelled() => return false,
-            depth = shared.queue.approximate_depth() => depth,
-        };
-        match depth {
+        match shared.queue.approximate_depth().await {
             Ok(depth) if depth.total() == 0 => {
                 let now = Instant::now();
                 let since = *idle_since.get_or_insert(now);
                 if now.duration_since(since) >= idle {
-                    tracing::info!(
-                        target: "sqs_dlq::consumer",
-                        queue = shared.queue.name(),
-                        idle_ms = idle.as_millis() as u64,
-                        "queue idle; stopping"
-                    );
-                    stop.cancel();
-                    return true;
+                    return;
                 }
             }
             Ok(depth) => {

@@ -75,6 +75,17 @@
 //! trail by a minute or so; a message sent but not yet counted is still seen by the next
 //! receive, which resets the period. [`RunSummary::stop_reason`] says why a run ended.
 //!
+//! # Draining
+//! A [`MemoryQueue`](crate::MemoryQueue) dies with the process: what it still holds at exit is
+//! lost. With [`drain_on_shutdown`](ConsumerBuilder::drain_on_shutdown) the shutdown token
+//! does not stop receiving at once: the run keeps receiving and handling until the queue is
+//! idle (the same check as above, with no period: no handler running, nothing received since
+//! the last check, nothing visible, in flight or delayed), then stops gracefully. Messages
+//! waiting out their retry backoff are waited for. The drain is bounded by its limit, and the
+//! [`drain_cutoff`](ConsumerBuilder::drain_cutoff) token ends it early; either way the rest stays
+//! on the queue and [`RunSummary::drain`] says how it ended. Close the producers (an HTTP ingest,
+//! say) before firing the shutdown token, so nothing arrives after the drain's last look.
+//!
 //! # Limits
 //! The heartbeat extends visibility without bound; SQS itself caps one receive at 12 hours.
 //! Visibility changes (backoff, release) are batched too and may leave up to one flush interval
@@ -167,6 +178,22 @@ pub struct RunSummary {
     pub elapsed: Duration,
     /// Why the run ended.
     pub stop_reason: StopReason,
+    /// How the drain after the shutdown token ended, when
+    /// [`drain_on_shutdown`](ConsumerBuilder::drain_on_shutdown) is set and the token fired.
+    pub drain: Option<DrainOutcome>,
+}
+
+/// How a drain ([`ConsumerBuilder::drain_on_shutdown`]) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DrainOutcome {
+    /// The queue was idle: nothing visible, in flight or delayed, and no handler running.
+    Emptied,
+    /// The drain limit passed first; what was left stays on the queue.
+    LimitReached,
+    /// The [`drain_cutoff`](ConsumerBuilder::drain_cutoff) token fired first; what was left
+    /// stays on the queue.
+    CutOff,
 }
 
 /// Why a [`Consumer`] run ended.
@@ -195,6 +222,7 @@ struct Config {
     flush_interval: Duration,
     shutdown_timeout: Duration,
     stop_when_idle: Option<Duration>,
+    drain_on_shutdown: Option<Duration>,
 }
 
 /// State shared by the receivers and workers of one run.
@@ -242,6 +270,7 @@ pub struct Consumer<Q, H> {
     metrics: Arc<dyn ConsumerMetrics>,
     config: Config,
     shutdown: CancellationToken,
+    drain_cutoff: CancellationToken,
     seed: Option<u64>,
 }
 
@@ -269,6 +298,7 @@ pub struct ConsumerBuilder<Q, H> {
     config: Config,
     heartbeat_set: bool,
     shutdown: CancellationToken,
+    drain_cutoff: CancellationToken,
     seed: Option<u64>,
 }
 
@@ -308,9 +338,11 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
                 flush_interval: Duration::from_millis(100),
                 shutdown_timeout: Duration::from_secs(30),
                 stop_when_idle: None,
+                drain_on_shutdown: None,
             },
             heartbeat_set: false,
             shutdown: CancellationToken::new(),
+            drain_cutoff: CancellationToken::new(),
             seed: None,
         }
     }
@@ -425,6 +457,26 @@ impl<Q: Queue, H: Handler> ConsumerBuilder<Q, H> {
         self
     }
 
+    /// When the [`shutdown`](Self::shutdown) token fires, keep receiving and handling until the
+    /// queue is idle (no handler running, nothing received since the last check, and nothing
+    /// visible, in flight or delayed), for at most `limit`; then stop gracefully as usual.
+    /// A message waiting out its retry backoff is waited for. For queues whose messages die
+    /// with the process ([`MemoryQueue`](crate::MemoryQueue)); an SQS queue keeps its messages,
+    /// so there a plain shutdown loses nothing. Stop the producers first: a message sent
+    /// after the drain ended stays on the queue. Off by default.
+    /// [`RunSummary::drain`] says how it ended. See [Draining](self#draining).
+    pub fn drain_on_shutdown(mut self, limit: Duration) -> Self {
+        self.config.drain_on_shutdown = Some(limit);
+        self
+    }
+
+    /// A token that ends a [drain](Self::drain_on_shutdown) at once (a second Ctrl-C, say):
+    /// receiving stops and the run shuts down gracefully with what is left still queued.
+    pub fn drain_cutoff(mut self, token: CancellationToken) -> Self {
+        self.drain_cutoff = token;
+        self
+    }
+
     /// Seeds the jitter of the backoffs (for repeatable tests).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
@@ -476,6 +528,7 @@ impl<Q: Queue, H: Handler> ConsumerBuilder<Q, H> {
             metrics: self.metrics,
             config: self.config,
             shutdown: self.shutdown,
+            drain_cutoff: self.drain_cutoff,
             seed: self.seed,
         })
     }
@@ -525,7 +578,9 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
             "consumer started"
         );
 
-        let stop = self.shutdown.child_token();
+        // What the receivers stop on: the shutdown token (after the drain, if one is set), the
+        // idle period, or a fatal receive error.
+        let stop = CancellationToken::new();
         let slots = Arc::new(Semaphore::new(config.concurrency));
         let tracker = TaskTracker::new();
         let mut receivers = JoinSet::new();
@@ -537,25 +592,27 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
                 tracker.clone(),
             ));
         }
-        // Runs alongside the receivers (no task of its own: dropping `run` drops it too).
-        let idle_watch = async {
-            match config.stop_when_idle {
-                Some(idle) => {
-                    idle::watch(shared.clone(), tracker.clone(), idle, stop.clone()).await
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::pin!(idle_watch);
-        let mut watching = true;
+        // Decides when receiving stops; runs alongside the receivers (no task of its own:
+        // dropping `run` drops it too).
+        let control = control(
+            &shared,
+            &tracker,
+            self.shutdown.clone(),
+            self.drain_cutoff.clone(),
+            stop.clone(),
+        );
+        tokio::pin!(control);
+        let mut controlling = true;
         let mut stopped_idle = false;
+        let mut drain = None;
         let mut fatal = None;
         loop {
             let ended = tokio::select! {
                 ended = receivers.join_next() => ended,
-                idle = &mut idle_watch, if watching => {
-                    watching = false;
+                (idle, drained) = &mut control, if controlling => {
+                    controlling = false;
                     stopped_idle = idle;
+                    drain = drained;
                     continue;
                 }
             };
@@ -612,6 +669,7 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
             counters: meter.counters.snapshot(),
             elapsed: started.elapsed(),
             stop_reason,
+            drain,
         };
         let c = &summary.counters;
         tracing::info!(
@@ -635,6 +693,67 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
             None => Ok(summary),
         }
     }
+}
+
+/// Waits for what ends receiving: the shutdown token (then the drain, if one is set) or the idle
+/// period; cancels `stop` then. Returns whether the idle period ended the run, and how the
+/// drain ended.
+async fn control<Q: Queue, H: Handler>(
+    shared: &Shared<Q, H>,
+    tracker: &TaskTracker,
+    shutdown: CancellationToken,
+    cutoff: CancellationToken,
+    stop: CancellationToken,
+) -> (bool, Option<DrainOutcome>) {
+    let config = &shared.config;
+    let idle_period = async {
+        match config.stop_when_idle {
+            Some(idle) => idle::until_idle(shared, tracker, idle).await,
+            None => std::future::pending().await,
+        }
+    };
+    let by_idle = tokio::select! {
+        biased;
+        _ = shutdown.cancelled() => false,
+        () = idle_period => true,
+    };
+    let mut drain = None;
+    if by_idle {
+        tracing::info!(
+            target: "sqs_dlq::consumer",
+            queue = shared.queue.name(),
+            idle_ms = config.stop_when_idle.unwrap_or_default().as_millis() as u64,
+            "queue idle; stopping"
+        );
+    } else if let Some(limit) = config.drain_on_shutdown {
+        tracing::info!(
+            target: "sqs_dlq::consumer",
+            queue = shared.queue.name(),
+            limit_ms = limit.as_millis() as u64,
+            "shutdown requested; draining the queue first"
+        );
+        let outcome = tokio::select! {
+            biased;
+            _ = cutoff.cancelled() => DrainOutcome::CutOff,
+            () = idle::until_idle(shared, tracker, Duration::ZERO) => DrainOutcome::Emptied,
+            () = tokio::time::sleep(limit) => DrainOutcome::LimitReached,
+        };
+        if outcome == DrainOutcome::Emptied {
+            tracing::info!(target: "sqs_dlq::consumer", queue = shared.queue.name(), "queue drained");
+        } else {
+            let left = shared.queue.approximate_depth().await.map(|d| d.total());
+            tracing::warn!(
+                target: "sqs_dlq::consumer",
+                queue = shared.queue.name(),
+                ?outcome,
+                left = left.ok(),
+                "drain ended before the queue was empty; the rest stays queued"
+            );
+        }
+        drain = Some(outcome);
+    }
+    stop.cancel();
+    (by_idle, drain)
 }
 
 /// Whether a receive error can only be fixed by changing the configuration.
