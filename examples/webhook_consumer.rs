@@ -17,10 +17,14 @@
 //! elapsed_ms}` (see `genesys_examples::reports::ConsumerReport`). It runs until Ctrl-C,
 //! SIGTERM, or once the queue has been idle `--exit-when-idle SECS` (sqs-dlq's
 //! `ConsumerBuilder::stop_when_idle`: a message waiting out its retry backoff keeps it running).
+//! With in-memory queues nothing the ingest answered 202 is left behind at exit: a shutdown drains
+//! the queue (`ConsumerBuilder::drain_on_shutdown`, up to `--drain-secs`), and after an idle stop
+//! a webhook that arrived before the ingest closed is handled by one more, draining, run.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -35,7 +39,8 @@ use genesys_examples::reports::{ConsumerReport, millis};
 use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, Jitter};
 use secrecy::SecretString;
-use sqs_dlq::{Consumer, MemoryIdempotencyStore, Queue, WebhookIngest};
+use sqs_dlq::metrics::CounterSnapshot;
+use sqs_dlq::{Consumer, MemoryIdempotencyStore, Queue, StopReason, WebhookIngest};
 use tokio_util::sync::CancellationToken;
 
 /// Take webhooks over HTTP into a queue and consume them idempotently into a JSON-lines file.
@@ -107,6 +112,11 @@ struct Args {
     #[arg(long, default_value_t = 30)]
     drain_secs: u64,
 
+    /// For tests: after the consumer stopped on its own (`--exit-when-idle`), keep the ingest
+    /// open this long before closing it, which widens the window a late webhook can land in.
+    #[arg(long, hide = true, default_value_t = 0)]
+    ingest_linger_ms: u64,
+
     /// Print the report as JSON on stdout at exit.
     #[arg(long, value_enum)]
     report: Option<ReportFormat>,
@@ -115,37 +125,18 @@ struct Args {
     common: CommonArgs,
 }
 
-/// Waits until the in-memory `queue` holds nothing (visible, in flight or delayed), `limit`
-/// passes, or a second Ctrl-C/SIGTERM comes; says what is left if it gives up.
-async fn drain(queue: &RecipeQueue, limit: Duration) {
-    let q = queue.shared();
-    let empty = async {
-        loop {
-            match q.approximate_depth().await {
-                Ok(depth) if depth.total() == 0 => return,
-                Ok(depth) => tracing::info!(left = depth.total(), "draining the in-memory queue"),
-                Err(error) => tracing::warn!(%error, "queue depth unavailable"),
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+/// Awaits a consumer run that is draining; a Ctrl-C/SIGTERM meanwhile fires `cutoff`, which
+/// ends the drain (the run still finishes its graceful stop).
+async fn cut_drain_on_signal<F: Future + Unpin>(run: F, cutoff: &CancellationToken) -> F::Output {
+    let signal = async {
+        shutdown::signal().await;
+        tracing::warn!("second signal: ending the drain");
+        cutoff.cancel();
+        std::future::pending::<F::Output>().await
     };
-    let gave_up = tokio::select! {
-        () = empty => false,
-        () = tokio::time::sleep(limit) => true,
-        () = shutdown::signal() => true,
-    };
-    if gave_up {
-        let left = q
-            .approximate_depth()
-            .await
-            .map(|d| d.total())
-            .unwrap_or_default();
-        if left > 0 {
-            tracing::error!(
-                left,
-                "stopping with accepted webhooks still on the in-memory queue: they are lost (use SQS queues to keep them)"
-            );
-        }
+    tokio::select! {
+        output = run => output,
+        output = signal => output,
     }
 }
 
@@ -179,14 +170,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {}", args.out.display()))?;
     tracing::info!(file = %args.out.display(), events_already_written = already.len(), "output opened");
-    let handler = OutboundHandler::new(lines, already, args.transient_failure_rate, args.seed);
+    let handler = Arc::new(OutboundHandler::new(
+        lines,
+        already,
+        args.transient_failure_rate,
+        args.seed,
+    ));
     let counts = handler.counts();
 
     // Two stops, in this order: the ingest first (its in-flight requests finish, so every 202
     // is on the queue), then the consumer. In-memory queues die with the process, so there the
-    // consumer first drains what the ingest accepted (up to --drain-secs).
+    // consumer first drains what the ingest accepted (up to --drain-secs; a second Ctrl-C cuts
+    // the drain short).
     let ingest_stop = CancellationToken::new();
     let consume_stop = CancellationToken::new();
+    let drain_cutoff = CancellationToken::new();
     let mut ingest = WebhookIngest::builder(queue.shared()).path(args.path.clone());
     if let Some(secret) = &args.secret {
         ingest = ingest.signing_secret(SecretString::from(secret.clone()));
@@ -207,55 +205,64 @@ async fn run(args: Args) -> anyhow::Result<()> {
         queue.name()
     ));
 
-    let mut consumer = Consumer::builder(queue.shared(), handler)
-        .dead_letter_queue(dlq.shared())
-        .concurrency(args.concurrency.max(1))
-        .max_receives(args.max_receives.max(1))
-        .visibility_timeout(Duration::from_secs(args.visibility_timeout_secs.max(1)))
-        .wait_time(Duration::from_secs(args.wait_secs.min(20)))
-        .retry_backoff(
-            Backoff::exponential(
-                Duration::from_millis(args.retry_delay_ms.max(1)),
-                Duration::from_secs(15 * 60),
+    let idempotency = Arc::new(MemoryIdempotencyStore::new(
+        100_000,
+        Duration::from_secs(24 * 3600),
+    ));
+    let build = |shutdown: &CancellationToken, idle: Option<Duration>| {
+        let mut consumer = Consumer::builder(queue.shared(), handler.clone())
+            .dead_letter_queue(dlq.shared())
+            .concurrency(args.concurrency.max(1))
+            .max_receives(args.max_receives.max(1))
+            .visibility_timeout(Duration::from_secs(args.visibility_timeout_secs.max(1)))
+            .wait_time(Duration::from_secs(args.wait_secs.min(20)))
+            .retry_backoff(
+                Backoff::exponential(
+                    Duration::from_millis(args.retry_delay_ms.max(1)),
+                    Duration::from_secs(15 * 60),
+                )
+                .jitter(Jitter::Equal),
             )
-            .jitter(Jitter::Equal),
-        )
-        .idempotency_store(MemoryIdempotencyStore::new(
-            100_000,
-            Duration::from_secs(24 * 3600),
-        ))
-        .shutdown(consume_stop.clone())
-        .shutdown_timeout(Duration::from_secs(10))
-        .seed(args.seed);
-    if let Some(idle) = stop_when_idle {
-        consumer = consumer.stop_when_idle(idle);
-    }
-    let consumer = consumer.build().context("building the consumer")?;
+            .idempotency_store(idempotency.clone())
+            .shutdown(shutdown.clone())
+            .shutdown_timeout(Duration::from_secs(10))
+            .seed(args.seed);
+        if !queue.is_sqs() {
+            consumer = consumer
+                .drain_on_shutdown(Duration::from_secs(args.drain_secs))
+                .drain_cutoff(drain_cutoff.clone());
+        }
+        if let Some(idle) = idle {
+            consumer = consumer.stop_when_idle(idle);
+        }
+        consumer.build().context("building the consumer")
+    };
 
-    let run = consumer.run();
+    let run = build(&consume_stop, stop_when_idle)?.run();
     tokio::pin!(run);
     let mut server_result = None;
-    let summary = tokio::select! {
+    let first = tokio::select! {
         // Idle (or a receive failure): the consumer ended by itself.
         summary = &mut run => summary,
         () = shutdown::signal() => {
             ingest_stop.cancel();
-            let drained = async {
-                server_result = Some((&mut server).await);
-                if !queue.is_sqs() {
-                    drain(&queue, Duration::from_secs(args.drain_secs)).await;
-                }
-            };
+            let closed = async { server_result = Some((&mut server).await) };
             tokio::select! {
-                // The consumer ended while the ingest was closing or the queue draining.
+                // The consumer ended while the ingest was closing.
                 summary = &mut run => summary,
-                () = drained => {
+                () = closed => {
+                    // In-memory queues: the consumer drains before it stops.
                     consume_stop.cancel();
-                    run.await
+                    cut_drain_on_signal(&mut run, &drain_cutoff).await
                 }
             }
         }
     };
+    let first = first.context("consuming the queue")?;
+    let idle_stop = first.stop_reason == StopReason::Idle;
+    if idle_stop && args.ingest_linger_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(args.ingest_linger_ms)).await;
+    }
     ingest_stop.cancel();
     let server_result = match server_result {
         Some(result) => result,
@@ -266,8 +273,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Ok(Err(error)) => tracing::error!(%error, "ingest server failed"),
         Err(error) => tracing::error!(%error, "ingest server task failed"),
     }
-    let summary = summary.context("consuming the queue")?;
-    tracing::info!(stop_reason = ?summary.stop_reason, "consumer finished");
     let depth = |q: &RecipeQueue| {
         let q = q.shared();
         async move {
@@ -277,17 +282,40 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .unwrap_or_default()
         }
     };
-    let c = summary.counters;
+    let mut runs = vec![first];
+    // The consumer stopped on its own while the ingest was still open: a webhook accepted after
+    // its last look at the queue is queued now that the ingest is closed. An in-memory queue
+    // would lose it at exit, so one more run drains it (SQS keeps it for the next start).
+    if idle_stop && !queue.is_sqs() {
+        let late = depth(&queue).await;
+        if late > 0 {
+            tracing::info!(
+                late,
+                "webhooks arrived as the consumer went idle; handling them before exit"
+            );
+            let stopped = CancellationToken::new();
+            stopped.cancel();
+            let drain = build(&stopped, None)?.run();
+            let summary = cut_drain_on_signal(std::pin::pin!(drain), &drain_cutoff).await;
+            runs.push(summary.context("draining late webhooks")?);
+        }
+    }
+    for summary in &runs {
+        tracing::info!(stop_reason = ?summary.stop_reason, drain = ?summary.drain, "consumer finished");
+    }
+    let total = |field: fn(&CounterSnapshot) -> u64| -> u64 {
+        runs.iter().map(|summary| field(&summary.counters)).sum()
+    };
     let report = ConsumerReport {
-        received: c.received,
+        received: total(|c| c.received),
         written: counts.written.load(Ordering::Relaxed),
         already_written: counts.already_written.load(Ordering::Relaxed),
-        duplicates: c.duplicates,
-        retried: c.retried,
-        dead_lettered: c.dead_lettered,
+        duplicates: total(|c| c.duplicates),
+        retried: total(|c| c.retried),
+        dead_lettered: total(|c| c.dead_lettered),
         missing_fields: counts.missing_fields.load(Ordering::Relaxed),
         injected_failures: counts.injected_failures.load(Ordering::Relaxed),
-        deleted: c.deleted,
+        deleted: total(|c| c.deleted),
         queue_left: depth(&queue).await,
         dlq_depth: depth(&dlq).await,
         elapsed_ms: millis(started.elapsed()),

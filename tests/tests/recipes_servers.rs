@@ -353,6 +353,60 @@ async fn webhook_consumer_sigterm_drains_what_the_in_memory_ingest_accepted() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn webhook_consumer_handles_a_webhook_accepted_as_it_went_idle() {
+    // In-memory mode with --exit-when-idle: the consumer stops on its own, and the ingest closes
+    // after it. A webhook answered 202 in between sits on the in-memory queue; it must be handled
+    // before the process exits, not lost with it. A hidden test knob keeps the ingest open for
+    // 5 s after the idle stop, so the test can land a webhook in that window every time.
+    let dir = temp_dir();
+    let out = dir.path().join("events.jsonl");
+    let mut cmd = command("webhook-consumer");
+    cmd.args(["--listen", "127.0.0.1:0", "--out", out.to_str().unwrap()])
+        .args(["--exit-when-idle", "0.3", "--ingest-linger-ms", "5000"])
+        .args(["--wait-secs", "1", "--report", "json"])
+        .env("RUST_LOG", "info"); // the test waits for the consumer's "queue idle" line
+    let server = Server::start(cmd);
+    let http = reqwest::Client::new();
+    let url = format!("{}/events", server.base);
+    let post = |contact: &'static str| {
+        let body = json!({"outboundContactId": contact, "conversationId": "conv-late"});
+        http.post(&url).body(body.to_string()).send()
+    };
+    assert_eq!(post("contact-early").await.unwrap().status(), 202);
+    let waited = std::time::Instant::now();
+    while !server.stderr().contains("queue idle; stopping") {
+        assert!(
+            waited.elapsed() < Duration::from_secs(30),
+            "the consumer never went idle:\n{}",
+            server.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        post("contact-late").await.unwrap().status(),
+        202,
+        "the ingest is still open after the consumer's idle stop"
+    );
+    let run = server.wait(Duration::from_secs(60));
+    run.assert_success();
+    let report = run.json();
+    assert_eq!(report["written"], 2, "{report}\n{}", run.stderr);
+    assert_eq!(report["queue_left"], 0, "{report}");
+    assert_eq!(report["received"], 2, "counted over both runs: {report}");
+    assert!(
+        run.stderr
+            .contains("webhooks arrived as the consumer went idle"),
+        "{}",
+        run.stderr
+    );
+    let written = written_pairs(&out);
+    assert!(
+        written.contains(&("contact-late".to_owned(), "conv-late".to_owned())),
+        "{written:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn webhook_consumer_against_moto_sqs() {
     let Some(_endpoint) = moto_endpoint("webhook_consumer_against_moto_sqs") else {
         return;
