@@ -226,12 +226,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             ));
         }
     }
-    let left = dlq
-        .shared()
-        .approximate_depth()
-        .await
-        .map(|d| d.total())
-        .unwrap_or_default();
+    let left = dlq.depth_total().await;
     tracing::info!(
         replayed = counts.replayed,
         failed = counts.failed,

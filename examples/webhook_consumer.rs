@@ -17,9 +17,10 @@
 //! elapsed_ms}` (see `genesys_examples::reports::ConsumerReport`). It runs until Ctrl-C,
 //! SIGTERM, or once the queue has been idle `--exit-when-idle SECS` (sqs-dlq's
 //! `ConsumerBuilder::stop_when_idle`: a message waiting out its retry backoff keeps it running).
-//! With in-memory queues nothing the ingest answered 202 is left behind at exit: a shutdown drains
-//! the queue (`ConsumerBuilder::drain_on_shutdown`, up to `--drain-secs`), and after an idle stop
-//! a webhook that arrived before the ingest closed is handled by one more, draining, run.
+//! With in-memory queues nothing the ingest answered 202 is left behind at exit: once the ingest
+//! is closed, whatever is still queued (after Ctrl-C, or a webhook that arrived as the consumer
+//! went idle) is handled by one more, draining, run (`ConsumerBuilder::drain_on_shutdown`, up to
+//! `--drain-secs`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, Jitter};
 use secrecy::SecretString;
 use sqs_dlq::metrics::CounterSnapshot;
-use sqs_dlq::{Consumer, MemoryIdempotencyStore, Queue, StopReason, WebhookIngest};
+use sqs_dlq::{Consumer, MemoryIdempotencyStore, StopReason, WebhookIngest};
 use tokio_util::sync::CancellationToken;
 
 /// Take webhooks over HTTP into a queue and consume them idempotently into a JSON-lines file.
@@ -178,13 +179,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     ));
     let counts = handler.counts();
 
-    // Two stops, in this order: the ingest first (its in-flight requests finish, so every 202
-    // is on the queue), then the consumer. In-memory queues die with the process, so there the
-    // consumer first drains what the ingest accepted (up to --drain-secs; a second Ctrl-C cuts
-    // the drain short).
+    // On Ctrl-C/SIGTERM the ingest and the consumer stop together; with --exit-when-idle the
+    // consumer stops first. Either way, once the ingest is closed every webhook answered 202 is
+    // on the queue, and in-memory mode (whose queue dies with the process) drains what is left.
     let ingest_stop = CancellationToken::new();
     let consume_stop = CancellationToken::new();
-    let drain_cutoff = CancellationToken::new();
     let mut ingest = WebhookIngest::builder(queue.shared()).path(args.path.clone());
     if let Some(secret) = &args.secret {
         ingest = ingest.signing_secret(SecretString::from(secret.clone()));
@@ -194,7 +193,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     let server_stop = ingest_stop.clone();
-    let mut server = tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         axum::serve(listener, ingest.router())
             .with_graceful_shutdown(async move { server_stop.cancelled().await })
             .await
@@ -209,8 +208,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         100_000,
         Duration::from_secs(24 * 3600),
     ));
-    let build = |shutdown: &CancellationToken, idle: Option<Duration>| {
-        let mut consumer = Consumer::builder(queue.shared(), handler.clone())
+    let consumer = |shutdown: &CancellationToken| {
+        Consumer::builder(queue.shared(), handler.clone())
             .dead_letter_queue(dlq.shared())
             .concurrency(args.concurrency.max(1))
             .max_receives(args.max_receives.max(1))
@@ -226,36 +225,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .idempotency_store(idempotency.clone())
             .shutdown(shutdown.clone())
             .shutdown_timeout(Duration::from_secs(10))
-            .seed(args.seed);
-        if !queue.is_sqs() {
-            consumer = consumer
-                .drain_on_shutdown(Duration::from_secs(args.drain_secs))
-                .drain_cutoff(drain_cutoff.clone());
-        }
-        if let Some(idle) = idle {
-            consumer = consumer.stop_when_idle(idle);
-        }
-        consumer.build().context("building the consumer")
+            .seed(args.seed)
     };
 
-    let run = build(&consume_stop, stop_when_idle)?.run();
+    let mut first = consumer(&consume_stop);
+    if let Some(idle) = stop_when_idle {
+        first = first.stop_when_idle(idle);
+    }
+    let run = first.build().context("building the consumer")?.run();
     tokio::pin!(run);
-    let mut server_result = None;
     let first = tokio::select! {
         // Idle (or a receive failure): the consumer ended by itself.
         summary = &mut run => summary,
         () = shutdown::signal() => {
             ingest_stop.cancel();
-            let closed = async { server_result = Some((&mut server).await) };
-            tokio::select! {
-                // The consumer ended while the ingest was closing.
-                summary = &mut run => summary,
-                () = closed => {
-                    // In-memory queues: the consumer drains before it stops.
-                    consume_stop.cancel();
-                    cut_drain_on_signal(&mut run, &drain_cutoff).await
-                }
-            }
+            consume_stop.cancel();
+            run.await
         }
     };
     let first = first.context("consuming the queue")?;
@@ -264,41 +249,33 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(args.ingest_linger_ms)).await;
     }
     ingest_stop.cancel();
-    let server_result = match server_result {
-        Some(result) => result,
-        None => server.await,
-    };
-    match server_result {
+    match server.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::error!(%error, "ingest server failed"),
         Err(error) => tracing::error!(%error, "ingest server task failed"),
     }
-    let depth = |q: &RecipeQueue| {
-        let q = q.shared();
-        async move {
-            q.approximate_depth()
-                .await
-                .map(|d| d.total())
-                .unwrap_or_default()
-        }
-    };
     let mut runs = vec![first];
-    // The consumer stopped on its own while the ingest was still open: a webhook accepted after
-    // its last look at the queue is queued now that the ingest is closed. An in-memory queue
-    // would lose it at exit, so one more run drains it (SQS keeps it for the next start).
-    if idle_stop && !queue.is_sqs() {
-        let late = depth(&queue).await;
-        if late > 0 {
-            tracing::info!(
-                late,
-                "webhooks arrived as the consumer went idle; handling them before exit"
-            );
-            let stopped = CancellationToken::new();
-            stopped.cancel();
-            let drain = build(&stopped, None)?.run();
-            let summary = cut_drain_on_signal(std::pin::pin!(drain), &drain_cutoff).await;
-            runs.push(summary.context("draining late webhooks")?);
-        }
+    // The ingest is closed: what is queued now stays queued. SQS keeps it for the next start; an
+    // in-memory queue would lose it at exit, so one more run drains it (up to --drain-secs; a
+    // second Ctrl-C cuts the drain short).
+    let left = queue.depth_total().await;
+    if left > 0 && !queue.is_sqs() {
+        let why = if idle_stop {
+            "webhooks arrived as the consumer went idle"
+        } else {
+            "accepted webhooks are still queued"
+        };
+        tracing::info!(left, "{why}; handling them before exit");
+        let (fired, cutoff) = (CancellationToken::new(), CancellationToken::new());
+        fired.cancel();
+        let drain = consumer(&fired)
+            .drain_on_shutdown(Duration::from_secs(args.drain_secs))
+            .drain_cutoff(cutoff.clone())
+            .build()
+            .context("building the draining consumer")?
+            .run();
+        let summary = cut_drain_on_signal(std::pin::pin!(drain), &cutoff).await;
+        runs.push(summary.context("draining the in-memory queue")?);
     }
     for summary in &runs {
         tracing::info!(stop_reason = ?summary.stop_reason, drain = ?summary.drain, "consumer finished");
@@ -316,8 +293,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         missing_fields: counts.missing_fields.load(Ordering::Relaxed),
         injected_failures: counts.injected_failures.load(Ordering::Relaxed),
         deleted: total(|c| c.deleted),
-        queue_left: depth(&queue).await,
-        dlq_depth: depth(&dlq).await,
+        queue_left: queue.depth_total().await,
+        dlq_depth: dlq.depth_total().await,
         elapsed_ms: millis(started.elapsed()),
     };
     if args.report.is_some() {

@@ -39,6 +39,18 @@ impl RecipeQueue {
         }
     }
 
+    /// Messages on the queue: visible, in flight and delayed (approximate for SQS); 0, with a
+    /// warning, when the depth cannot be read.
+    pub async fn depth_total(&self) -> u64 {
+        match self.shared().approximate_depth().await {
+            Ok(depth) => depth.total(),
+            Err(error) => {
+                tracing::warn!(queue = %self.name(), %error, "queue depth unavailable");
+                0
+            }
+        }
+    }
+
     /// Whether this is an SQS queue.
     pub fn is_sqs(&self) -> bool {
         matches!(self, Self::Sqs(_))
