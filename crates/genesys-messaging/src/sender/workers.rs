@@ -249,19 +249,13 @@ impl MessageSender {
 
     /// Validates the message (text limit), then queues it, waiting while its lane is full.
     pub async fn submit(&self, message: OutboundMessage) -> Result<PendingSend, MessagingError> {
-        message.validate()?;
-        let lane = self.lane_for(&message.order_key());
-        let (reply, rx) = oneshot::channel();
+        let (lane, job, pending) = self.prepare(message)?;
         self.lanes[lane]
-            .send(Job {
-                seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
-                message,
-                reply,
-            })
+            .send(job)
             .await
             .map_err(|_| MessagingError::SenderClosed)?;
         self.counters.submitted.fetch_add(1, Ordering::Relaxed);
-        Ok(PendingSend { rx })
+        Ok(pending)
     }
 
     /// Like [`submit`](Self::submit) but never waits: `Ok(Err(message))` hands the message back
@@ -270,21 +264,32 @@ impl MessageSender {
         &self,
         message: OutboundMessage,
     ) -> Result<Result<PendingSend, OutboundMessage>, MessagingError> {
-        message.validate()?;
-        let lane = self.lane_for(&message.order_key());
-        let (reply, rx) = oneshot::channel();
-        match self.lanes[lane].try_send(Job {
-            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
-            message,
-            reply,
-        }) {
+        let (lane, job, pending) = self.prepare(message)?;
+        match self.lanes[lane].try_send(job) {
             Ok(()) => {
                 self.counters.submitted.fetch_add(1, Ordering::Relaxed);
-                Ok(Ok(PendingSend { rx }))
+                Ok(Ok(pending))
             }
             Err(mpsc::error::TrySendError::Full(job)) => Ok(Err(job.message)),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(MessagingError::SenderClosed),
         }
+    }
+
+    /// Validates `message` and makes its job: the lane of its order key, the next submission
+    /// number, and the reply channel.
+    fn prepare(
+        &self,
+        message: OutboundMessage,
+    ) -> Result<(usize, Job, PendingSend), MessagingError> {
+        message.validate()?;
+        let lane = self.lane_for(&message.order_key());
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+            message,
+            reply,
+        };
+        Ok((lane, job, PendingSend { rx }))
     }
 
     /// Counters so far.
