@@ -257,8 +257,8 @@ impl Correlation {
         if let Some(conversation) = self.found.get(id) {
             return Some(IdOutcome::Found(conversation));
         }
-        if let Some(failure) = self.failed.iter().find(|f| f.ids.iter().any(|i| i == id)) {
-            return Some(IdOutcome::Failed(&failure.error));
+        if let Some((_, error)) = self.failed_ids().find(|(failed, _)| *failed == id) {
+            return Some(IdOutcome::Failed(error));
         }
         self.not_found
             .iter()
