@@ -94,8 +94,9 @@ mod tests {
     use genesys_analytics::CorrelationFailure;
     use sqs_dlq::{CorrelationOutcome, correlate_all};
 
-    #[test]
-    fn each_id_keeps_its_own_outcome() {
+    /// An analytics result with one id found ("a"), one not found ("b") and two failed ("c",
+    /// "d", one request).
+    fn sample() -> genesys_analytics::Correlation {
         let mut analytics = genesys_analytics::Correlation::default();
         analytics
             .found
@@ -105,29 +106,25 @@ mod tests {
             vec!["c".into(), "d".into()],
             AnalyticsError::MissingJobId,
         ));
-        let dlq = to_dlq_correlation(&analytics);
+        analytics
+    }
+
+    #[test]
+    fn each_id_keeps_its_own_outcome() {
+        let dlq = to_dlq_correlation(&sample());
         assert_eq!(dlq.found["a"]["conversationId"], "a");
         assert_eq!(dlq.not_found, vec!["b".to_owned()]);
         assert_eq!(dlq.failed.len(), 2);
         assert!(dlq.failed["c"].contains("jobId"), "{}", dlq.failed["c"]);
     }
 
-    /// A correlator answering a fixed analytics result, to run sqs-dlq's batching over it.
+    /// A correlator answering the sample, to run sqs-dlq's batching over it.
     struct Fixed;
 
     #[async_trait]
     impl Correlator for Fixed {
         async fn correlate(&self, _: &[String]) -> Result<Correlation, CorrelateError> {
-            let mut analytics = genesys_analytics::Correlation::default();
-            analytics
-                .found
-                .insert("a".into(), AnalyticsConversation::new("a"));
-            analytics.failed.push(CorrelationFailure::new(
-                vec!["c".into()],
-                AnalyticsError::MissingJobId,
-            ));
-            analytics.not_found.push("b".into());
-            Ok(to_dlq_correlation(&analytics))
+            Ok(to_dlq_correlation(&sample()))
         }
     }
 

@@ -12,6 +12,17 @@ use genesys_messaging::sender::{MessageSender, OnFailure, OutboundMessage};
 use genesys_sim::{Faults, SimOrg};
 use retry_policy::Pacer;
 
+/// A simulated org with `conversations` conversations of one message each (seed 1).
+async fn sim_with(conversations: u32) -> SimOrg {
+    SimOrg::builder()
+        .seed(1)
+        .conversations(conversations)
+        .messages_per_conversation(1)
+        .start()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_conversation_order_survives_429s_and_retries() {
     let sim = SimOrg::builder()
@@ -92,13 +103,7 @@ async fn per_conversation_order_survives_429s_and_retries() {
 
 #[tokio::test]
 async fn too_long_text_is_refused_before_sending() {
-    let sim = SimOrg::builder()
-        .seed(1)
-        .conversations(1)
-        .messages_per_conversation(1)
-        .start()
-        .await
-        .unwrap();
+    let sim = sim_with(1).await;
     let client = common::sim_client(&sim, Pacer::unlimited());
     let sender = MessageSender::builder(&client)
         .workers(1)
@@ -131,13 +136,7 @@ async fn too_long_text_is_refused_before_sending() {
 
 #[tokio::test]
 async fn final_failures_reach_the_caller() {
-    let sim = SimOrg::builder()
-        .seed(1)
-        .conversations(1)
-        .messages_per_conversation(1)
-        .start()
-        .await
-        .unwrap();
+    let sim = sim_with(1).await;
     let client = common::sim_client(&sim, Pacer::unlimited());
     let sender = MessageSender::builder(&client)
         .workers(2)
@@ -252,13 +251,7 @@ async fn open_messaging_inbound_keeps_each_users_order() {
 
 #[tokio::test]
 async fn shutdown_sends_what_was_queued_then_refuses() {
-    let sim = SimOrg::builder()
-        .seed(1)
-        .conversations(2)
-        .messages_per_conversation(1)
-        .start()
-        .await
-        .unwrap();
+    let sim = sim_with(2).await;
     let client = common::sim_client(&sim, Pacer::unlimited());
     let sender = MessageSender::builder(&client)
         .workers(2)
@@ -288,13 +281,7 @@ async fn shutdown_sends_what_was_queued_then_refuses() {
 
 #[tokio::test]
 async fn a_held_conversation_sends_nothing_after_a_failure_until_resumed() {
-    let sim = SimOrg::builder()
-        .seed(1)
-        .conversations(2)
-        .messages_per_conversation(1)
-        .start()
-        .await
-        .unwrap();
+    let sim = sim_with(2).await;
     let client = common::sim_client(&sim, Pacer::unlimited());
     let sender = MessageSender::builder(&client)
         .workers(1) // both conversations share the lane: the hold must still be per conversation
@@ -358,13 +345,7 @@ async fn a_held_conversation_sends_nothing_after_a_failure_until_resumed() {
 
 #[tokio::test]
 async fn by_default_a_failure_does_not_hold_the_conversation() {
-    let sim = SimOrg::builder()
-        .seed(1)
-        .conversations(1)
-        .messages_per_conversation(1)
-        .start()
-        .await
-        .unwrap();
+    let sim = sim_with(1).await;
     let client = common::sim_client(&sim, Pacer::unlimited());
     let sender = MessageSender::builder(&client)
         .workers(1)

@@ -448,24 +448,25 @@ async fn repeats_of_finished_work_are_acknowledged_without_running_the_handler()
     assert_eq!(summary.counters.handler_runs, 2);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_concurrent_duplicate_waits_for_the_first_then_is_acknowledged() {
-    let queue = MemoryQueue::new("q");
-    let dlq = MemoryQueue::new("dlq");
+/// Queues messages 1 and 2 with the same idempotency key ("k"); each takes `work` to handle.
+async fn two_copies_of_one_key(queue: &MemoryQueue, work: Duration) -> Arc<Log> {
     for id in [1, 2] {
         queue
             .send(OutgoingMessage::new(format!(r#"{{"id":{id},"key":"k"}}"#)))
             .await
             .unwrap();
     }
-    let plans = HashMap::from([
-        (1, Plan::Slow(Duration::from_secs(5))),
-        (2, Plan::Slow(Duration::from_secs(5))),
-    ]);
-    let log = Arc::new(Log {
-        plan: plans,
+    Arc::new(Log {
+        plan: HashMap::from([(1, Plan::Slow(work)), (2, Plan::Slow(work))]),
         ..Log::default()
-    });
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_concurrent_duplicate_waits_for_the_first_then_is_acknowledged() {
+    let queue = MemoryQueue::new("q");
+    let dlq = MemoryQueue::new("dlq");
+    let log = two_copies_of_one_key(&queue, Duration::from_secs(5)).await;
     let shutdown = CancellationToken::new();
     let consumer = Consumer::builder(queue.clone(), Scripted(log.clone()))
         .dead_letter_queue(dlq.clone())
@@ -489,19 +490,7 @@ async fn a_concurrent_duplicate_waits_for_the_first_then_is_acknowledged() {
 async fn a_deferred_duplicate_comes_back_after_the_retry_backoff_not_a_visibility_timeout() {
     let queue = MemoryQueue::new("q");
     let dlq = MemoryQueue::new("dlq");
-    for id in [1, 2] {
-        queue
-            .send(OutgoingMessage::new(format!(r#"{{"id":{id},"key":"k"}}"#)))
-            .await
-            .unwrap();
-    }
-    let log = Arc::new(Log {
-        plan: HashMap::from([
-            (1, Plan::Slow(Duration::from_secs(1))),
-            (2, Plan::Slow(Duration::from_secs(1))),
-        ]),
-        ..Log::default()
-    });
+    let log = two_copies_of_one_key(&queue, Duration::from_secs(1)).await;
     let shutdown = CancellationToken::new();
     let consumer = Consumer::builder(queue.clone(), Scripted(log.clone()))
         .dead_letter_queue(dlq.clone())

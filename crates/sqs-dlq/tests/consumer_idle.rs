@@ -85,6 +85,15 @@ fn message(id: u32, fail: u32, work_secs: u64) -> OutgoingMessage {
 
 const IDLE: Duration = Duration::from_secs(10);
 
+/// A work queue, its DLQ and an empty log.
+fn setup() -> (MemoryQueue, MemoryQueue, Arc<Log>) {
+    (
+        MemoryQueue::new("q"),
+        MemoryQueue::new("dlq"),
+        Arc::new(Log::default()),
+    )
+}
+
 fn consumer(
     queue: &MemoryQueue,
     dlq: &MemoryQueue,
@@ -115,8 +124,7 @@ fn idle_tail(ended: Instant, from: Instant) -> Duration {
 
 #[tokio::test(start_paused = true)]
 async fn stops_once_the_queue_has_been_idle_for_the_period() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     let outcome = queue
         .send_batch((0..25).map(|id| message(id, 0, 0)).collect())
         .await
@@ -147,8 +155,7 @@ async fn stops_once_the_queue_has_been_idle_for_the_period() {
 
 #[tokio::test(start_paused = true)]
 async fn an_empty_queue_stops_after_one_idle_period() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
     assert_eq!(summary.stop_reason, StopReason::Idle);
     assert_eq!(summary.counters.received, 0);
@@ -161,8 +168,7 @@ async fn an_empty_queue_stops_after_one_idle_period() {
 
 #[tokio::test(start_paused = true)]
 async fn a_message_retried_through_visibility_is_handled_before_the_stop() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue.send(message(1, 1, 0)).await.unwrap();
     // The retry waits a minute, six idle periods: in flight all that time, so not idle.
     let backoff = Duration::from_secs(60);
@@ -197,8 +203,7 @@ async fn a_message_retried_through_visibility_is_handled_before_the_stop() {
 
 #[tokio::test(start_paused = true)]
 async fn a_message_that_fails_until_the_dead_letter_queue_is_settled_before_the_stop() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue.send(message(7, 99, 0)).await.unwrap();
     let summary = run_bounded(
         consumer(&queue, &dlq, &log)
@@ -217,8 +222,7 @@ async fn a_message_that_fails_until_the_dead_letter_queue_is_settled_before_the_
 
 #[tokio::test(start_paused = true)]
 async fn a_handler_running_longer_than_the_period_keeps_the_run_going() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue.send(message(3, 0, 95)).await.unwrap();
     let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
     let ended = Instant::now();
@@ -232,8 +236,7 @@ async fn a_handler_running_longer_than_the_period_keeps_the_run_going() {
 
 #[tokio::test(start_paused = true)]
 async fn a_delayed_message_keeps_the_run_going() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     let sent = Instant::now();
     queue
         .send(message(5, 0, 0).with_delay(Duration::from_secs(120)))
@@ -248,8 +251,7 @@ async fn a_delayed_message_keeps_the_run_going() {
 
 #[tokio::test(start_paused = true)]
 async fn a_queue_that_keeps_receiving_messages_keeps_the_run_going() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     // One message every 8 s for 4 minutes: the queue is never idle for 10 s in a row.
     let producer = {
         let queue = queue.clone();
@@ -277,8 +279,7 @@ async fn a_queue_that_keeps_receiving_messages_keeps_the_run_going() {
 
 #[tokio::test(start_paused = true)]
 async fn a_message_in_flight_elsewhere_is_not_idle() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue.send(message(9, 0, 0)).await.unwrap();
     // Another consumer holds it for 100 s, then lets it go without deleting it.
     let taken = queue
@@ -302,8 +303,7 @@ async fn a_message_in_flight_elsewhere_is_not_idle() {
 
 #[tokio::test(start_paused = true)]
 async fn failed_depth_readings_restart_the_period() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     // The first 15 depth calls (checks once a second) fail.
     queue.fail_next(Operation::Depth, 15, InjectedFailure::Unavailable);
     let summary = run_bounded(consumer(&queue, &dlq, &log).stop_when_idle(IDLE)).await;
@@ -317,8 +317,7 @@ async fn failed_depth_readings_restart_the_period() {
 
 #[tokio::test(start_paused = true)]
 async fn the_shutdown_token_still_stops_a_run_that_would_stop_when_idle() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue.send(message(2, 0, 30)).await.unwrap();
     let shutdown = CancellationToken::new();
     let consumer = consumer(&queue, &dlq, &log)
@@ -341,8 +340,7 @@ async fn the_shutdown_token_still_stops_a_run_that_would_stop_when_idle() {
 
 #[tokio::test(start_paused = true)]
 async fn without_the_setting_an_idle_queue_does_not_stop_the_run() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     let consumer = consumer(&queue, &dlq, &log).build().unwrap();
     let outcome = tokio::time::timeout(Duration::from_secs(600), consumer.run()).await;
     assert!(outcome.is_err(), "still running after 10 idle minutes");
@@ -387,8 +385,7 @@ impl Queue for LaggingDepth {
 
 #[tokio::test(start_paused = true)]
 async fn with_lagging_depth_figures_a_running_handler_and_new_receives_still_count() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     // a handler working 95 s, and a message every 8 s for a minute and a half
     queue.send(message(100, 0, 95)).await.unwrap();
     let producer = {
@@ -444,8 +441,7 @@ async fn shut_down_after(
 
 #[tokio::test(start_paused = true)]
 async fn a_drain_handles_everything_queued_before_stopping() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue
         .send_batch((0..30).map(|id| message(id, 0, 1)).collect())
         .await
@@ -473,8 +469,7 @@ async fn a_drain_handles_everything_queued_before_stopping() {
 
 #[tokio::test(start_paused = true)]
 async fn without_a_drain_the_shutdown_leaves_the_queue_as_it_is() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue
         .send_batch((0..30).map(|id| message(id, 0, 1)).collect())
         .await
@@ -493,8 +488,7 @@ async fn without_a_drain_the_shutdown_leaves_the_queue_as_it_is() {
 
 #[tokio::test(start_paused = true)]
 async fn an_empty_queue_drains_at_the_first_check() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     let summary = shut_down_after(
         consumer(&queue, &dlq, &log).drain_on_shutdown(Duration::from_secs(600)),
         Duration::from_secs(1),
@@ -510,8 +504,7 @@ async fn an_empty_queue_drains_at_the_first_check() {
 
 #[tokio::test(start_paused = true)]
 async fn a_drain_waits_for_a_message_in_retry_backoff() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue.send(message(1, 1, 0)).await.unwrap();
     let backoff = Duration::from_secs(45);
     let summary = shut_down_after(
@@ -532,8 +525,7 @@ async fn a_drain_waits_for_a_message_in_retry_backoff() {
 
 #[tokio::test(start_paused = true)]
 async fn messages_that_arrive_during_a_drain_are_handled() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     let producer = {
         let queue = queue.clone();
         tokio::spawn(async move {
@@ -556,17 +548,22 @@ async fn messages_that_arrive_during_a_drain_are_handled() {
     assert_eq!(queue.depth().total(), 0);
 }
 
+/// A message that always fails comes back only after 10 minutes, and never reaches the DLQ.
+fn stuck(
+    builder: ConsumerBuilder<MemoryQueue, Recording>,
+) -> ConsumerBuilder<MemoryQueue, Recording> {
+    builder
+        .max_receives(1_000)
+        .retry_backoff(Backoff::constant(Duration::from_secs(600)))
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_drain_stops_at_its_limit_and_leaves_the_rest_queued() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue.send(message(3, 100, 0)).await.unwrap();
     let limit = Duration::from_secs(10);
     let summary = shut_down_after(
-        consumer(&queue, &dlq, &log)
-            .max_receives(1_000)
-            .retry_backoff(Backoff::constant(Duration::from_secs(600)))
-            .drain_on_shutdown(limit),
+        stuck(consumer(&queue, &dlq, &log)).drain_on_shutdown(limit),
         Duration::from_secs(1),
     )
     .await;
@@ -583,8 +580,7 @@ async fn a_drain_stops_at_its_limit_and_leaves_the_rest_queued() {
 
 #[tokio::test(start_paused = true)]
 async fn the_cutoff_token_ends_a_drain() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     queue.send(message(4, 100, 0)).await.unwrap();
     let cutoff = CancellationToken::new();
     let cut = {
@@ -595,9 +591,7 @@ async fn the_cutoff_token_ends_a_drain() {
         })
     };
     let summary = shut_down_after(
-        consumer(&queue, &dlq, &log)
-            .max_receives(1_000)
-            .retry_backoff(Backoff::constant(Duration::from_secs(600)))
+        stuck(consumer(&queue, &dlq, &log))
             .drain_on_shutdown(Duration::from_secs(3_000))
             .drain_cutoff(cutoff),
         Duration::from_secs(1),
@@ -615,8 +609,7 @@ async fn the_cutoff_token_ends_a_drain() {
 
 #[tokio::test(start_paused = true)]
 async fn an_idle_stop_does_not_drain() {
-    let (queue, dlq) = (MemoryQueue::new("q"), MemoryQueue::new("dlq"));
-    let log = Arc::new(Log::default());
+    let (queue, dlq, log) = setup();
     let summary = run_bounded(
         consumer(&queue, &dlq, &log)
             .stop_when_idle(IDLE)
