@@ -406,13 +406,13 @@ async fn snippet(mut response: reqwest::Response) -> String {
 }
 
 impl HttpTarget {
-    /// One POST. `may_refresh`: a 401 with a token from a bearer source may be retried with a
-    /// fresh token (once per letter; the caller clears it after the first such 401).
+    /// One POST. `may_refresh`: set until a 401 with a token from a bearer source has been
+    /// retried with a fresh token, which happens once per letter (the first such 401 clears it).
     async fn post_once(
         &self,
         letter: &DeadLetter,
         attempt: u32,
-        may_refresh: bool,
+        may_refresh: &AtomicBool,
     ) -> Result<u16, PostError> {
         let mut request = self
             .client
@@ -453,7 +453,7 @@ impl HttpTarget {
             && let (Some(Bearer::Source(source)), Some(token)) = (&self.bearer, &token)
         {
             source.invalidate(token);
-            if may_refresh {
+            if may_refresh.swap(false, Ordering::Relaxed) {
                 tracing::info!(
                     message_id = letter.message_id(),
                     "target answered 401; token invalidated, trying once more"
@@ -475,12 +475,9 @@ impl HttpTarget {
         let may_refresh = &may_refresh;
         let result = retry_policy::retry(&self.policy, |try_number| async move {
             let attempt = base.saturating_add(try_number);
-            let refresh = may_refresh.load(Ordering::Relaxed);
-            let outcome = self.post_once(letter, attempt, refresh).await;
-            if matches!(outcome, Err(PostError::StaleToken)) {
-                may_refresh.store(false, Ordering::Relaxed);
-            }
-            outcome.map(|status| (status, attempt, try_number))
+            self.post_once(letter, attempt, may_refresh)
+                .await
+                .map(|status| (status, attempt, try_number))
         })
         .await;
         match result {
