@@ -17,12 +17,14 @@
 //! per request, which real SQS does not.
 //!
 //! Needs moto (`scripts/moto start` exports `AWS_ENDPOINT_URL`); skipped with a notice without
-//! it unless `SQS_DLQ_MOTO=1`, which makes a missing endpoint a failure. Needs the recipe
-//! binary that `cargo test --workspace --all-targets` builds next to this test.
+//! it unless `SQS_DLQ_MOTO=1`, which makes a missing endpoint a failure. The recipe binary
+//! comes from `recipes_support::recipe`, which builds the examples if they are not built yet.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
+mod recipes_support;
+
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -43,16 +45,6 @@ fn scale() -> usize {
         .and_then(|v| v.parse::<usize>().ok())
         .filter(|n| *n > 0)
         .unwrap_or(1)
-}
-
-fn recipe() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let path = exe
-        .parent()?
-        .parent()?
-        .join("examples")
-        .join("webhook-consumer");
-    path.exists().then_some(path)
 }
 
 fn free_port() -> u16 {
@@ -220,10 +212,7 @@ async fn webhook_consumer_killed_twice_writes_every_event_once_or_dead_letters_i
         eprintln!("soak_webhook_consumer: AWS_ENDPOINT_URL unset (no moto); skipped");
         return;
     }
-    let Some(bin) = recipe() else {
-        eprintln!("soak_webhook_consumer: the webhook-consumer recipe is not built; skipped");
-        return;
-    };
+    let bin = recipes_support::recipe("webhook-consumer");
     let total = 500 * scale();
     // Generous per-phase limits: a loaded 2-core machine runs moto slowly.
     let phase_limit = Duration::from_secs(120 + 30 * scale() as u64);
