@@ -15,7 +15,9 @@ use crate::correlate::{self, CorrelateOptions, Correlation};
 use crate::decode::decode;
 use crate::endpoints;
 use crate::error::{AnalyticsError, QueryError};
-use crate::jobs::{JobId, JobResultsPage, JobStatus, JobSubmission, JobWait};
+use crate::jobs::{
+    DataAvailability, JobId, JobResultsPage, JobStatus, JobSubmission, JobWait, SubmittedJob,
+};
 use crate::model::{AnalyticsConversation, ConversationPage};
 use crate::query::ConversationQuery;
 
@@ -100,16 +102,42 @@ impl AnalyticsClient {
         decode(endpoint, &answer.body)
     }
 
-    /// Submits `query` as an async job (`POST …/details/jobs`; its paging is left out, jobs
-    /// have none). Use it for what [`Analytics::query_all`] refuses as too big.
-    pub async fn submit_job(&self, query: &ConversationQuery) -> Result<JobId, AnalyticsError> {
+    /// How far the jobs API's data is complete (`GET …/details/jobs/availability`): results for
+    /// times after [`DataAvailability::data_availability_date`] are partial.
+    pub async fn data_availability(&self) -> Result<DataAvailability, AnalyticsError> {
+        let request = ApiRequest::get(endpoints::JOBS_AVAILABILITY);
+        self.call(endpoints::JOBS_AVAILABILITY, request).await
+    }
+
+    /// Asks for the data availability date, then submits `query` as an async job
+    /// (`POST …/details/jobs`; its paging is left out, jobs have none). Use it for what
+    /// [`Analytics::query_all`] refuses as too big. The answer says whether the interval reaches
+    /// past the availability date, where the job's results are partial (logged as a warning
+    /// too); wait and submit again to get the rest.
+    pub async fn submit_job(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<SubmittedJob, AnalyticsError> {
+        let availability = self.data_availability().await?;
+        let available_until = availability.data_availability_date;
+        let interval_end = query.interval().end();
         let request = ApiRequest::post(endpoints::JOBS).json(&query.job_body())?;
         let submitted: JobSubmission = self.call(endpoints::JOBS, request).await?;
         if submitted.job_id.trim().is_empty() {
             return Err(AnalyticsError::MissingJobId);
         }
-        tracing::info!(job_id = %submitted.job_id, interval = %query.interval(), "analytics job submitted");
-        Ok(JobId::new(submitted.job_id))
+        let job = SubmittedJob::new(JobId::new(submitted.job_id), available_until, interval_end);
+        if job.is_partial() {
+            tracing::warn!(
+                job_id = %job.id,
+                interval = %query.interval(),
+                data_availability_date = ?available_until,
+                "analytics job submitted for an interval past the data availability date: its results will be partial"
+            );
+        } else {
+            tracing::info!(job_id = %job.id, interval = %query.interval(), "analytics job submitted");
+        }
+        Ok(job)
     }
 
     /// The job's current state (one request).

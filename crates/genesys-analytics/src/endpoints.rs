@@ -6,6 +6,9 @@ pub(crate) const QUERY: &str = "/api/v2/analytics/conversations/details/query";
 pub(crate) const DETAILS: &str = "/api/v2/analytics/conversations/{conversationId}/details";
 /// `POST` an async details job.
 pub(crate) const JOBS: &str = "/api/v2/analytics/conversations/details/jobs";
+/// `GET` how far the jobs API's data is complete.
+pub(crate) const JOBS_AVAILABILITY: &str =
+    "/api/v2/analytics/conversations/details/jobs/availability";
 /// `GET` a job's state (template).
 pub(crate) const JOB: &str = "/api/v2/analytics/conversations/details/jobs/{jobId}";
 /// `GET` a job's results (template).

@@ -53,6 +53,18 @@ pub enum QueryError {
     /// `conversation_ids` was given an empty (or blank) id.
     #[error("conversation_ids was given an empty id")]
     EmptyConversationId,
+    /// A predicate the platform refuses in this kind of filter (a segment dimension in a
+    /// conversation filter, `conversationId` in a segment filter, a property without its type,
+    /// a metric compared with a value instead of a range…).
+    #[error("predicate {name:?} is not allowed in a {filter} filter: {reason}")]
+    PredicateNotAllowed {
+        /// The dimension, property or metric name.
+        name: String,
+        /// `conversation` or `segment`.
+        filter: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
     /// A client or correlation setting is out of range.
     #[error("setting {setting} {reason}")]
     InvalidSetting {

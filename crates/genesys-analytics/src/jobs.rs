@@ -108,6 +108,53 @@ impl JobStatus {
     }
 }
 
+/// `GET …/details/jobs/availability`: data up to this date is complete in job results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct DataAvailability {
+    /// Results for times after this are partial (absent: the platform did not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_availability_date: Option<DateTime<Utc>>,
+    /// Fields this crate does not model, kept as received.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A submitted job, with what the platform said about data availability before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubmittedJob {
+    /// The job's id.
+    pub id: JobId,
+    /// The data availability date asked for before submitting (`None`: the platform gave none).
+    pub data_availability_date: Option<DateTime<Utc>>,
+    /// The end of the job's interval.
+    pub interval_end: DateTime<Utc>,
+}
+
+impl SubmittedJob {
+    /// A submitted job (for fakes and tests of your own code).
+    pub fn new(
+        id: JobId,
+        data_availability_date: Option<DateTime<Utc>>,
+        interval_end: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            data_availability_date,
+            interval_end,
+        }
+    }
+
+    /// Whether the interval reaches past the data availability date, so the results miss
+    /// what happened after it. Unknown availability counts as complete.
+    pub fn is_partial(&self) -> bool {
+        self.data_availability_date
+            .is_some_and(|available| self.interval_end > available)
+    }
+}
+
 /// Whether to keep polling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Progress {
@@ -397,6 +444,21 @@ mod tests {
         // polls at 0, 1, 2 and the deadline 2.5 s
         assert_eq!(polls.load(std::sync::atomic::Ordering::SeqCst), 4);
         assert_eq!(JobWait::default().timeout(), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn availability_decides_whether_results_are_partial() {
+        let a: DataAvailability =
+            serde_json::from_str(r#"{"dataAvailabilityDate":"2026-11-01T12:00:00.000Z"}"#).unwrap();
+        let date = a.data_availability_date.unwrap();
+        let id = || JobId::new("j");
+        assert!(
+            SubmittedJob::new(id(), Some(date), date + chrono::TimeDelta::seconds(1)).is_partial()
+        );
+        assert!(!SubmittedJob::new(id(), Some(date), date).is_partial());
+        assert!(!SubmittedJob::new(id(), None, date).is_partial());
+        let none: DataAvailability = serde_json::from_str("{}").unwrap();
+        assert!(none.data_availability_date.is_none());
     }
 
     #[test]

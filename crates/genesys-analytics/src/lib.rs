@@ -77,13 +77,15 @@ pub use correlate::{
 };
 pub use decode::parse_conversation_page;
 pub use error::{AnalyticsError, QueryError};
-pub use jobs::{JobId, JobResultsPage, JobState, JobStatus, JobWait};
+pub use jobs::{
+    DataAvailability, JobId, JobResultsPage, JobState, JobStatus, JobWait, SubmittedJob,
+};
 pub use model::{
     AnalyticsConversation, ConversationPage, Direction, DisconnectType, MediaType, MessageType,
     Participant, Purpose, Segment, SegmentType, Session,
 };
 pub use query::{
     ConversationQuery, ConversationQueryBuilder, DEFAULT_PAGE_SIZE, Filter, FilterType, Interval,
-    MAX_PAGE_SIZE, Operator, Order, OrderBy, Paging, Predicate, PredicateSubject, PredicateType,
-    dimension,
+    MAX_PAGE_SIZE, MetricSubject, NumericRange, Operator, Order, OrderBy, Paging, Predicate,
+    PredicateSubject, PredicateType, PropertyType, dimension,
 };

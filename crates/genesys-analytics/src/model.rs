@@ -32,8 +32,8 @@ tolerant_enum! {
         Acd => "acd",
         /// An IVR / Architect flow.
         Ivr => "ivr",
-        /// A bot flow.
-        Bot => "bot",
+        /// A bot flow (`botflow` on the wire; there is no `bot` purpose).
+        Bot => "botflow",
         /// A user that is not acting as an agent.
         User => "user",
         /// An external party that is not the customer.
@@ -116,8 +116,6 @@ tolerant_enum! {
         System => "system",
         /// Waiting (delay).
         Delay => "delay",
-        /// Scripted interaction.
-        Scripted => "scripted",
         /// Sharing (screen / co-browse).
         Sharing => "sharing",
         /// Parked.

@@ -39,31 +39,59 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 
 /// Well-known dimension names for [`Predicate::dimension`].
+///
+/// The platform keeps two lists: conversation filters take the conversation-level dimensions
+/// ([`CONVERSATION`](dimension::CONVERSATION)), segment filters the segment-level ones
+/// ([`SEGMENT`](dimension::SEGMENT) is the part of that long list named here). There is no
+/// `sessionId` or `participantId` dimension, and `conversationId` is a conversation dimension
+/// only; [`ConversationQueryBuilder::build`] refuses a known dimension in the wrong kind of
+/// filter.
 pub mod dimension {
-    /// The conversation id.
+    /// The conversation id (conversation filters).
     pub const CONVERSATION_ID: &str = "conversationId";
-    /// The media type of a session (`voice`, `message`…).
+    /// The media type of a session (`voice`, `message`…; segment filters).
     pub const MEDIA_TYPE: &str = "mediaType";
-    /// The messaging channel of a session (`webmessaging`, `sms`…).
+    /// The messaging channel of a session (`webmessaging`, `sms`…; segment filters).
     pub const MESSAGE_TYPE: &str = "messageType";
-    /// The direction of a session.
+    /// The direction of a session (segment filters).
     pub const DIRECTION: &str = "direction";
-    /// The direction the conversation started in.
+    /// The direction the conversation started in (conversation filters).
     pub const ORIGINATING_DIRECTION: &str = "originatingDirection";
-    /// A participant's purpose (`customer`, `agent`…).
+    /// A participant's purpose (`customer`, `agent`, `botflow`…; segment filters).
     pub const PURPOSE: &str = "purpose";
-    /// A user (agent) id.
+    /// A user (agent) id (segment filters).
     pub const USER_ID: &str = "userId";
-    /// A queue id.
+    /// A queue id (segment filters).
     pub const QUEUE_ID: &str = "queueId";
-    /// A division id.
+    /// A division id (conversation filters).
     pub const DIVISION_ID: &str = "divisionId";
-    /// The disconnect type of a segment.
+    /// The disconnect type of a segment (segment filters).
     pub const DISCONNECT_TYPE: &str = "disconnectType";
-    /// The segment type.
+    /// The segment type (segment filters).
     pub const SEGMENT_TYPE: &str = "segmentType";
-    /// The session id.
-    pub const SESSION_ID: &str = "sessionId";
+    /// An outbound campaign id (segment filters).
+    pub const OUTBOUND_CAMPAIGN_ID: &str = "outboundCampaignId";
+    /// An outbound contact id (segment filters).
+    pub const OUTBOUND_CONTACT_ID: &str = "outboundContactId";
+    /// A wrap-up code (segment filters).
+    pub const WRAP_UP_CODE: &str = "wrapUpCode";
+
+    /// The dimensions named here that conversation filters take.
+    pub const CONVERSATION: &[&str] = &[CONVERSATION_ID, ORIGINATING_DIRECTION, DIVISION_ID];
+    /// The dimensions named here that segment filters take.
+    pub const SEGMENT: &[&str] = &[
+        MEDIA_TYPE,
+        MESSAGE_TYPE,
+        DIRECTION,
+        PURPOSE,
+        USER_ID,
+        QUEUE_ID,
+        DISCONNECT_TYPE,
+        SEGMENT_TYPE,
+        OUTBOUND_CAMPAIGN_ID,
+        OUTBOUND_CONTACT_ID,
+        WRAP_UP_CODE,
+    ];
 }
 
 /// A time range `[start, end)` with millisecond precision, written
@@ -224,9 +252,11 @@ impl Default for Paging {
 pub enum PredicateType {
     /// A dimension (`conversationId`, `mediaType`, `queueId`…): sent as `"dimension": name`.
     Dimension,
-    /// A custom attribute / property: sent as `"property": name`.
+    /// A custom property of a segment: sent as `"property": name` with its `propertyType`.
+    /// Segment filters only (conversation predicates have no properties).
     Property,
-    /// A metric (`tTalk`, `nConnected`…): sent as `"metric": name`.
+    /// A metric (`tTalk`, `nConnected`, `tSegmentDuration`…): sent as `"metric": name`, compared
+    /// with a [`NumericRange`].
     Metric,
 }
 
@@ -241,12 +271,94 @@ impl PredicateType {
     }
 }
 
+tolerant_enum! {
+    /// The type of a property predicate's value (`propertyType`), which the platform needs to
+    /// compare it.
+    pub enum PropertyType {
+        /// true / false.
+        Bool => "bool",
+        /// A whole number.
+        Integer => "integer",
+        /// A decimal number.
+        Real => "real",
+        /// A date.
+        Date => "date",
+        /// Text.
+        String => "string",
+        /// A UUID.
+        Uuid => "uuid",
+    }
+}
+
+/// The range a metric predicate compares with (`range`: `gt`, `gte`, `lt`, `lte`; metrics are
+/// milliseconds for `t…` metrics and counts for `n…` metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct NumericRange {
+    /// Greater than.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gt: Option<f64>,
+    /// Greater than or equal to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gte: Option<f64>,
+    /// Less than.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lt: Option<f64>,
+    /// Less than or equal to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lte: Option<f64>,
+}
+
+impl NumericRange {
+    /// `[gte, lt)`: at least `gte` and below `lt`.
+    pub fn between(gte: f64, lt: f64) -> Self {
+        Self {
+            gte: Some(gte),
+            lt: Some(lt),
+            ..Self::default()
+        }
+    }
+
+    /// At least `gte`.
+    pub fn at_least(gte: f64) -> Self {
+        Self {
+            gte: Some(gte),
+            ..Self::default()
+        }
+    }
+
+    /// Below `lt`.
+    pub fn below(lt: f64) -> Self {
+        Self {
+            lt: Some(lt),
+            ..Self::default()
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.gt.is_none() && self.gte.is_none() && self.lt.is_none() && self.lte.is_none()
+    }
+}
+
+// A range holds finite numbers only (checked by `build`), so equality is total in practice.
+impl Eq for NumericRange {}
+
+impl std::hash::Hash for NumericRange {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for v in [self.gt, self.gte, self.lt, self.lte] {
+            v.map(f64::to_bits).hash(state);
+        }
+    }
+}
+
 /// How a predicate compares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Operator {
     /// Equal to the value.
     Matches(String),
+    /// Within the range (metric predicates: `operator: matches` with `range`).
+    InRange(NumericRange),
     /// Present, whatever the value.
     Exists,
     /// Absent.
@@ -257,7 +369,7 @@ impl Operator {
     /// The wire value of `operator`.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Self::Matches(_) => "matches",
+            Self::Matches(_) | Self::InRange(_) => "matches",
             Self::Exists => "exists",
             Self::NotExists => "notExists",
         }
@@ -267,18 +379,27 @@ impl Operator {
     pub fn value(&self) -> Option<&str> {
         match self {
             Self::Matches(v) => Some(v),
-            Self::Exists | Self::NotExists => None,
+            Self::InRange(_) | Self::Exists | Self::NotExists => None,
+        }
+    }
+
+    /// The range compared against, for [`Operator::InRange`].
+    pub fn range(&self) -> Option<&NumericRange> {
+        match self {
+            Self::InRange(r) => Some(r),
+            _ => None,
         }
     }
 }
 
-/// The subject of a predicate, waiting for its operator:
+/// The subject of a dimension or property predicate, waiting for its operator:
 /// `Predicate::dimension("mediaType").matches("message")`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[must_use = "a predicate subject does nothing until given an operator"]
 pub struct PredicateSubject {
     kind: PredicateType,
     name: String,
+    property_type: Option<PropertyType>,
 }
 
 impl PredicateSubject {
@@ -302,6 +423,41 @@ impl PredicateSubject {
         Predicate {
             kind: self.kind,
             name: self.name,
+            property_type: self.property_type,
+            operator,
+        }
+    }
+}
+
+/// The subject of a metric predicate, waiting for its range:
+/// `Predicate::metric("tSegmentDuration").range(NumericRange::at_least(60_000.0))`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a predicate subject does nothing until given a range"]
+pub struct MetricSubject {
+    name: String,
+}
+
+impl MetricSubject {
+    /// `operator: matches`, `range`.
+    pub fn range(self, range: NumericRange) -> Predicate {
+        self.with(Operator::InRange(range))
+    }
+
+    /// `operator: exists`.
+    pub fn exists(self) -> Predicate {
+        self.with(Operator::Exists)
+    }
+
+    /// `operator: notExists`.
+    pub fn not_exists(self) -> Predicate {
+        self.with(Operator::NotExists)
+    }
+
+    fn with(self, operator: Operator) -> Predicate {
+        Predicate {
+            kind: PredicateType::Metric,
+            name: self.name,
+            property_type: None,
             operator,
         }
     }
@@ -312,6 +468,7 @@ impl PredicateSubject {
 pub struct Predicate {
     kind: PredicateType,
     name: String,
+    property_type: Option<PropertyType>,
     operator: Operator,
 }
 
@@ -321,23 +478,23 @@ impl Predicate {
         PredicateSubject {
             kind: PredicateType::Dimension,
             name: name.into(),
+            property_type: None,
         }
     }
 
-    /// A predicate on a property.
-    pub fn property(name: impl Into<String>) -> PredicateSubject {
+    /// A predicate on a segment property, whose values are of `property_type` (segment filters
+    /// only).
+    pub fn property(name: impl Into<String>, property_type: PropertyType) -> PredicateSubject {
         PredicateSubject {
             kind: PredicateType::Property,
             name: name.into(),
+            property_type: Some(property_type),
         }
     }
 
-    /// A predicate on a metric.
-    pub fn metric(name: impl Into<String>) -> PredicateSubject {
-        PredicateSubject {
-            kind: PredicateType::Metric,
-            name: name.into(),
-        }
+    /// A predicate on a metric, compared with a range.
+    pub fn metric(name: impl Into<String>) -> MetricSubject {
+        MetricSubject { name: name.into() }
     }
 
     /// `conversationId matches id`.
@@ -355,21 +512,98 @@ impl Predicate {
         &self.name
     }
 
+    /// The property's value type, for property predicates.
+    pub fn property_type(&self) -> Option<&PropertyType> {
+        self.property_type.as_ref()
+    }
+
     /// How it compares.
     pub fn operator(&self) -> &Operator {
         &self.operator
+    }
+
+    /// What is wrong with this predicate in a conversation filter (`segment == false`) or a
+    /// segment filter, if anything.
+    fn check(&self, segment: bool) -> Result<(), QueryError> {
+        let wrong_filter = |reason: &'static str| QueryError::PredicateNotAllowed {
+            name: self.name.clone(),
+            filter: if segment { "segment" } else { "conversation" },
+            reason,
+        };
+        match self.kind {
+            PredicateType::Dimension => {
+                if matches!(self.operator, Operator::InRange(_)) {
+                    return Err(wrong_filter(
+                        "a dimension is compared with a value, not a range",
+                    ));
+                }
+                let (own, other) = if segment {
+                    (dimension::SEGMENT, dimension::CONVERSATION)
+                } else {
+                    (dimension::CONVERSATION, dimension::SEGMENT)
+                };
+                if other.contains(&self.name.as_str()) && !own.contains(&self.name.as_str()) {
+                    return Err(wrong_filter(if segment {
+                        "it is a conversation dimension"
+                    } else {
+                        "it is a segment dimension"
+                    }));
+                }
+                if ["sessionId", "participantId"].contains(&self.name.as_str()) {
+                    return Err(wrong_filter("the platform has no such dimension"));
+                }
+            }
+            PredicateType::Property => {
+                if !segment {
+                    return Err(wrong_filter("conversation predicates have no properties"));
+                }
+                if self.property_type.is_none() {
+                    return Err(wrong_filter("a property predicate needs its propertyType"));
+                }
+                if matches!(self.operator, Operator::InRange(_)) {
+                    return Err(wrong_filter(
+                        "a property is compared with a value, not a range",
+                    ));
+                }
+            }
+            PredicateType::Metric => match &self.operator {
+                Operator::Matches(_) => {
+                    return Err(wrong_filter(
+                        "a metric is compared with a range, not a value",
+                    ));
+                }
+                Operator::InRange(r) => {
+                    if r.is_empty() {
+                        return Err(wrong_filter("the range has no bound"));
+                    }
+                    if [r.gt, r.gte, r.lt, r.lte]
+                        .iter()
+                        .flatten()
+                        .any(|v| !v.is_finite())
+                    {
+                        return Err(wrong_filter("a range bound is not a finite number"));
+                    }
+                }
+                Operator::Exists | Operator::NotExists => {}
+            },
+        }
+        Ok(())
     }
 }
 
 impl Serialize for Predicate {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let value = self.operator.value();
-        let mut map = serializer.serialize_map(Some(if value.is_some() { 4 } else { 3 }))?;
+        let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("type", self.kind.as_str())?;
         map.serialize_entry(self.kind.as_str(), &self.name)?;
+        if let Some(t) = &self.property_type {
+            map.serialize_entry("propertyType", t)?;
+        }
         map.serialize_entry("operator", self.operator.as_str())?;
-        if let Some(value) = value {
-            map.serialize_entry("value", value)?;
+        match &self.operator {
+            Operator::Matches(value) => map.serialize_entry("value", value)?,
+            Operator::InRange(range) => map.serialize_entry("range", range)?,
+            Operator::Exists | Operator::NotExists => {}
         }
         map.end()
     }
@@ -617,13 +851,17 @@ impl ConversationQueryBuilder {
             self.page_size.unwrap_or(DEFAULT_PAGE_SIZE),
             self.page_number.unwrap_or(1),
         )?;
-        for filter in self
+        let kinds = self
             .conversation_filters
             .iter()
-            .chain(&self.segment_filters)
-        {
+            .map(|f| (f, false))
+            .chain(self.segment_filters.iter().map(|f| (f, true)));
+        for (filter, segment) in kinds {
             if filter.predicates.is_empty() {
                 return Err(QueryError::EmptyFilter);
+            }
+            for p in &filter.predicates {
+                p.check(segment)?;
             }
         }
         Ok(ConversationQuery {
@@ -658,8 +896,8 @@ mod tests {
             .conversation_ids(["a", "b", "a"])
             .segment_filter(Filter::and([
                 Predicate::dimension(dimension::MEDIA_TYPE).matches("message"),
-                Predicate::property("custom").exists(),
-                Predicate::metric("tAbandon").not_exists(),
+                Predicate::property("custom", PropertyType::String).exists(),
+                Predicate::metric("tSegmentDuration").range(NumericRange::between(1000.0, 60000.0)),
             ]))
             .build()
             .unwrap();
@@ -676,8 +914,8 @@ mod tests {
                 ]}],
                 "segmentFilters": [{"type": "and", "predicates": [
                     {"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": "message"},
-                    {"type": "property", "property": "custom", "operator": "exists"},
-                    {"type": "metric", "metric": "tAbandon", "operator": "notExists"}
+                    {"type": "property", "property": "custom", "propertyType": "string", "operator": "exists"},
+                    {"type": "metric", "metric": "tSegmentDuration", "operator": "matches", "range": {"gte": 1000.0, "lt": 60000.0}}
                 ]}]
             })
         );
@@ -817,6 +1055,52 @@ mod tests {
     }
 
     #[test]
+    fn predicates_in_the_wrong_filter_are_refused() {
+        let base = || ConversationQuery::builder().interval(day(1), day(2));
+        let refused = |b: ConversationQueryBuilder| {
+            matches!(b.build(), Err(QueryError::PredicateNotAllowed { .. }))
+        };
+        // The platform's segment dimensions have no conversationId, sessionId or participantId.
+        for d in ["conversationId", "sessionId", "participantId"] {
+            assert!(
+                refused(base().segment_filter(Filter::and([Predicate::dimension(d).matches("x")]))),
+                "{d}"
+            );
+        }
+        assert!(refused(base().conversation_filter(Filter::and([
+            Predicate::dimension(dimension::PURPOSE).matches("agent")
+        ]))));
+        assert!(refused(base().conversation_filter(Filter::and([
+            Predicate::property("p", PropertyType::Bool).exists()
+        ]))));
+        assert!(refused(base().segment_filter(Filter::and([
+            Predicate::metric("tSegmentDuration").range(NumericRange::default())
+        ]))));
+        assert!(refused(base().segment_filter(Filter::and([
+            Predicate::metric("tSegmentDuration").range(NumericRange::below(f64::NAN))
+        ]))));
+        assert!(refused(base().segment_filter(Filter::and([
+            Predicate::metric("tSegmentDuration").with_value_for_test("5")
+        ]))));
+        assert!(
+            base()
+                .segment_filter(Filter::and([
+                    Predicate::dimension(dimension::PURPOSE).matches("botflow"),
+                    Predicate::property("p", PropertyType::Integer).matches("3"),
+                    Predicate::metric("tSegmentDuration").range(NumericRange::at_least(1.0)),
+                ]))
+                .build()
+                .is_ok()
+        );
+    }
+
+    impl MetricSubject {
+        fn with_value_for_test(self, v: &str) -> Predicate {
+            self.with(Operator::Matches(v.into()))
+        }
+    }
+
+    #[test]
     fn job_body_is_the_query_without_paging() {
         let q = ConversationQuery::builder()
             .interval(day(1), day(2))
@@ -840,7 +1124,7 @@ mod tests {
 
     #[test]
     fn accessors_report_what_was_built() {
-        let f = Filter::or([]).predicate(Predicate::dimension("queueId").matches("q1"));
+        let f = Filter::or([]).predicate(Predicate::dimension("divisionId").matches("q1"));
         let q = ConversationQuery::builder()
             .with_interval(Interval::new(day(1), day(2)).unwrap())
             .order(Order::Unordered)
@@ -856,7 +1140,7 @@ mod tests {
         assert!(q.segment_filters().is_empty());
         let p = &q.conversation_filters()[0].predicates()[0];
         assert_eq!(p.kind(), PredicateType::Dimension);
-        assert_eq!(p.name(), "queueId");
+        assert_eq!(p.name(), "divisionId");
         assert_eq!(p.operator().value(), Some("q1"));
         assert_eq!(q.conversation_filters()[0].kind(), FilterType::Or);
     }

@@ -288,7 +288,18 @@ async fn a_job_goes_from_queued_to_fulfilled_and_its_results_follow_the_cursor()
         .order(Order::Desc)
         .build()
         .unwrap();
-    let job = analytics.submit_job(&q).await.unwrap();
+    let submitted = analytics.submit_job(&q).await.unwrap();
+    // The full interval reaches an hour past the org's data availability date.
+    assert!(submitted.is_partial(), "{submitted:?}");
+    assert_eq!(
+        submitted.data_availability_date,
+        analytics
+            .data_availability()
+            .await
+            .unwrap()
+            .data_availability_date
+    );
+    let job = submitted.id;
     assert_eq!(
         analytics.job_status(&job).await.unwrap().state,
         JobState::Queued
@@ -331,7 +342,7 @@ async fn a_failed_job_is_a_typed_error() {
         .conversation_ids([FAIL_JOB_VALUE])
         .build()
         .unwrap();
-    let job = analytics.submit_job(&q).await.unwrap();
+    let job = analytics.submit_job(&q).await.unwrap().id;
     let wait =
         JobWait::new(Duration::from_secs(5)).backoff(Backoff::constant(Duration::from_millis(20)));
     match analytics.wait_job(&job, &wait).await {
@@ -364,7 +375,7 @@ async fn a_cancelled_job_and_a_deadline_are_typed_errors() {
     let wait = JobWait::new(Duration::from_millis(120))
         .backoff(Backoff::constant(Duration::from_millis(30)));
 
-    let slow = analytics.submit_job(&q).await.unwrap();
+    let slow = analytics.submit_job(&q).await.unwrap().id;
     match analytics.wait_job(&slow, &wait).await {
         Err(AnalyticsError::JobDeadline {
             last_state, waited, ..

@@ -330,6 +330,11 @@ async fn details_encodes_the_id_and_reads_404_as_none() {
 #[tokio::test]
 async fn job_answers_without_an_id_or_with_wrong_types_are_typed_errors() {
     let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{JOBS_PATH}/availability")))
+        .respond_with(raw(200, "{}"))
+        .mount(&server)
+        .await;
     Mock::given(method("POST"))
         .and(path(JOBS_PATH))
         .and(body_json(
@@ -451,4 +456,56 @@ async fn job_results_follow_the_cursor_and_stop_on_a_repeated_one() {
         &pages[0],
         Err(AnalyticsError::InvalidResponse { .. })
     ));
+}
+
+#[tokio::test]
+async fn a_job_is_submitted_after_the_availability_check_and_says_when_results_are_partial() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{JOBS_PATH}/availability")))
+        .respond_with(raw(
+            200,
+            r#"{"dataAvailabilityDate": "2026-11-01T12:00:00.000Z"}"#,
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(JOBS_PATH))
+        .respond_with(raw(202, r#"{"jobId": "j-7"}"#))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let analytics = mock_client(&server.uri());
+    // query(25) covers 2026-11-01 to 2026-11-02: past the availability date.
+    let job = analytics.submit_job(&query(25)).await.unwrap();
+    assert_eq!(job.id.as_str(), "j-7");
+    assert_eq!(
+        job.data_availability_date,
+        Some(Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap())
+    );
+    assert!(job.is_partial());
+    let early = ConversationQuery::builder()
+        .interval(
+            Utc.with_ymd_and_hms(2026, 10, 31, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+        )
+        .build()
+        .unwrap();
+    assert!(!analytics.submit_job(&early).await.unwrap().is_partial());
+    let requests = server.received_requests().await.unwrap_or_default();
+    let order: Vec<String> = requests
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            format!("GET {JOBS_PATH}/availability"),
+            format!("POST {JOBS_PATH}"),
+            format!("GET {JOBS_PATH}/availability"),
+            format!("POST {JOBS_PATH}"),
+        ],
+        "the availability check comes before each submission"
+    );
 }

@@ -243,6 +243,12 @@ impl GenesysClient {
                     (error, class, None)
                 }
             };
+            // An at-most-once call is retried only when it provably did not reach the server.
+            let class = if request.at_most_once && !provably_unsent(status, &error) {
+                RetryClass::Fail
+            } else {
+                class
+            };
             match policy.next_delay(policy_attempt, started.elapsed(), &class, prev_delay) {
                 Ok(delay) => {
                     bump(&shared.counters.retries);
@@ -521,4 +527,11 @@ impl fmt::Debug for GenesysClientBuilder {
             .field("tokens", &self.tokens)
             .finish_non_exhaustive()
     }
+}
+
+/// Whether a failed attempt provably never reached the platform: a 429 (the gateway refused it
+/// before it was processed) or a connection that could not be opened.
+fn provably_unsent(status: Option<u16>, error: &GenesysError) -> bool {
+    status == Some(429)
+        || matches!(error, GenesysError::Transport { source } if source.is_connect())
 }

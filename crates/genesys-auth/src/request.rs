@@ -33,6 +33,7 @@ pub struct ApiRequest {
     pub(crate) body: Option<(Bytes, HeaderValue)>,
     pub(crate) headers: HeaderMap,
     pub(crate) retry_policy: Option<RetryPolicy>,
+    pub(crate) at_most_once: bool,
 }
 
 impl ApiRequest {
@@ -46,6 +47,7 @@ impl ApiRequest {
             body: None,
             headers: HeaderMap::new(),
             retry_policy: None,
+            at_most_once: false,
         }
     }
 
@@ -115,6 +117,21 @@ impl ApiRequest {
         self
     }
 
+    /// Retries this call only when it provably did not reach the platform: a 429 (refused
+    /// before it was processed) or a connection that could not be opened (no byte was sent).
+    /// A 5xx, a timeout, or a connection lost after the request went out end the call with
+    /// that error, as the platform may have acted on it (a message send without an idempotency
+    /// key, for example). A 401 is still retried once with a fresh token.
+    pub fn at_most_once(mut self) -> Self {
+        self.at_most_once = true;
+        self
+    }
+
+    /// Whether [`at_most_once`](Self::at_most_once) is set.
+    pub fn is_at_most_once(&self) -> bool {
+        self.at_most_once
+    }
+
     /// The method.
     pub fn method(&self) -> &Method {
         &self.method
@@ -136,6 +153,7 @@ impl fmt::Debug for ApiRequest {
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("body_bytes", &self.body.as_ref().map(|(b, _)| b.len()))
             .field("retry_policy", &self.retry_policy.is_some())
+            .field("at_most_once", &self.at_most_once)
             .finish()
     }
 }

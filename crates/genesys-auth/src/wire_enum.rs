@@ -39,6 +39,10 @@ macro_rules! __wire_enum {
         }
 
         impl $name {
+            /// Every known wire value, in declaration order (what a contract check compares
+            /// with the platform's own list).
+            pub const WIRE_VALUES: &'static [&'static str] = &[$($wire),+];
+
             /// The value as it goes on the wire.
             pub fn as_str(&self) -> &str {
                 match self {
@@ -152,6 +156,12 @@ mod tests {
         assert!(c.is_unknown());
         assert_eq!(c.to_string(), "Ultra Violet");
         assert_eq!(c.as_str(), "Ultra Violet");
+    }
+
+    #[test]
+    fn wire_values_list_every_known_value_in_order() {
+        assert_eq!(Exact::WIRE_VALUES, ["darkBlue"]);
+        assert_eq!(Loose::WIRE_VALUES, ["red", "darkBlue"]);
     }
 
     #[test]

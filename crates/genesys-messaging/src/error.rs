@@ -61,13 +61,28 @@ pub enum MessagingError {
     /// A send failed (after the client's own retries).
     #[error("send failed: {0}")]
     Send(#[source] Box<GenesysError>),
+    /// The send may or may not have reached the customer: the request went out and then timed
+    /// out, the connection was lost, or the platform answered 5xx. It was not retried, since the
+    /// platform has no idempotency key for sends and a retry could deliver the message twice
+    /// (see [`MessageSenderBuilder::retry_uncertain_sends`](crate::sender::MessageSenderBuilder::retry_uncertain_sends)).
+    /// Check the conversation before sending it again.
+    #[error("send outcome unknown (it may have been delivered; not retried): {0}")]
+    OutcomeUnknown(#[source] Box<GenesysError>),
     /// The platform accepted the request but its answer lacks what the crate needs.
     #[error("unexpected answer: {detail}")]
     UnexpectedAnswer {
         /// What was missing.
         detail: String,
     },
-    /// The sender was shut down before the message was sent.
+    /// The conversation has no agent message communication to send on (none, or all ended).
+    #[error(
+        "conversation {conversation_id} has no agent message communication that is not disconnected"
+    )]
+    NoAgentCommunication {
+        /// The conversation looked at.
+        conversation_id: String,
+    },
+    /// The sender was shut down before the message went out.
     #[error("the sender is shut down")]
     SenderClosed,
     /// Not sent: an earlier message of the same conversation failed and the sender holds the
@@ -92,9 +107,10 @@ impl MessagingError {
     /// The HTTP status behind the error, when there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Page { source, .. } | Self::Conversation { source, .. } | Self::Send(source) => {
-                source.status()
-            }
+            Self::Page { source, .. }
+            | Self::Conversation { source, .. }
+            | Self::Send(source)
+            | Self::OutcomeUnknown(source) => source.status(),
             _ => None,
         }
     }

@@ -482,3 +482,37 @@ async fn archive_to_a_signed_webhook_that_fails_at_first() {
     assert_eq!(keys.len(), 3, "one key per batch, the same on every retry");
     assert_eq!(ids.len(), 250);
 }
+
+/// A server that lists the guest history oldest first: the order is taken from the first
+/// page's timestamps, so no message is a false "ordering violation" (the default used to be
+/// newest first on trust, which counted almost every message).
+#[tokio::test]
+async fn the_order_is_detected_from_the_first_page_not_taken_on_trust() {
+    let sim = SimOrg::builder()
+        .seed(12)
+        .conversations(1)
+        .messages_per_conversation(600)
+        .out_of_order_share(0.0)
+        .history_order(genesys_sim::HistoryOrder::OldestFirst)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let conv = &sim.conversations()[0];
+    let source = || GuestSession::new(&client, conv.guest_jwt.clone().into(), conv.id.clone());
+    let (messages, report) = collect(HistoryExport::builder(source()).build().unwrap()).await;
+    assert_eq!(messages.len(), 600);
+    assert_eq!(report.detected_order, Some(TimeOrder::OldestFirst));
+    assert_eq!(report.order, Some(TimeOrder::OldestFirst));
+    assert_eq!(report.ordering_violations, 0, "{report:?}");
+    // An order set by the caller is still what violations are counted against.
+    let (_, pinned) = collect(
+        HistoryExport::builder(source())
+            .expected_order(TimeOrder::NewestFirst)
+            .build()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(pinned.order, Some(TimeOrder::NewestFirst));
+    assert!(pinned.ordering_violations > 500, "{pinned:?}");
+}

@@ -363,3 +363,43 @@ async fn a_failed_batch_comes_back_in_the_error() {
         other => panic!("{other}"),
     }
 }
+
+/// `message(id, minute)` times go down as `minute` goes up: serving minutes 8, 7, … lists the
+/// history oldest first. The export follows the first page's order, so it reports no
+/// violation; the one message out of place on page 2 is still counted.
+#[tokio::test]
+async fn an_oldest_first_listing_is_detected_and_only_real_violations_count() {
+    let server = MockServer::start().await;
+    let pages = [
+        vec![message("a", 8), message("b", 7), message("c", 6)],
+        vec![message("d", 5), message("e", 1), message("f", 4)],
+        vec![message("g", 3), message("h", 2), message("i", 0)],
+    ];
+    for (n, entities) in pages.into_iter().enumerate() {
+        let n = n as u32 + 1;
+        serve(
+            &server,
+            n,
+            ResponseTemplate::new(200).set_body_json(page(entities, n, 3, 9)),
+        )
+        .await;
+    }
+    let mut stream = HistoryExport::builder(source(&server))
+        .page_size(3)
+        .build()
+        .unwrap()
+        .stream();
+    let mut n = 0;
+    while let Some(item) = stream.next().await {
+        item.unwrap();
+        n += 1;
+    }
+    let report = stream.finished_report().await;
+    assert_eq!(n, 9);
+    assert_eq!(
+        report.detected_order,
+        Some(genesys_messaging::history::TimeOrder::OldestFirst)
+    );
+    // e (minute 1) comes before f (minute 4): one message is older than the one before it.
+    assert_eq!(report.ordering_violations, 1, "{report:?}");
+}

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use genesys_messaging::MessagingError;
 use genesys_messaging::MessengerType;
-use genesys_messaging::sender::{MessageSender, OnFailure, OutboundMessage};
+use genesys_messaging::sender::{
+    MessageSender, OnFailure, OutboundMessage, agent_communication_id,
+};
 use genesys_sim::{Faults, SimOrg};
 use retry_policy::Pacer;
 
@@ -51,9 +53,12 @@ async fn per_conversation_order_survives_429s_and_retries() {
         .no_budget()
         .build();
     let client = common::sim_client_with(&sim, Pacer::per_second(2_000.0, 8), policy);
+    // The sim's injected 5xx happen before a send is recorded, so retrying them cannot
+    // duplicate here: opt in to see order kept across those retries too.
     let sender = MessageSender::builder(&client)
         .workers(4)
         .queue_capacity(64)
+        .retry_uncertain_sends(true)
         .build()
         .unwrap();
     let conversations = sim.conversations();
@@ -370,4 +375,146 @@ async fn by_default_a_failure_does_not_hold_the_conversation() {
     assert!(sender.held_keys().is_empty());
     assert!(!sender.resume(&c.id));
     assert_eq!(sender.shutdown().await.held_back, 0);
+}
+
+#[tokio::test]
+async fn a_send_answered_with_a_5xx_is_not_retried_and_its_outcome_is_unknown() {
+    let sim = SimOrg::builder()
+        .seed(2)
+        .conversations(1)
+        .messages_per_conversation(1)
+        .faults(Faults {
+            server_errors: 1.0,
+            ..Faults::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client).workers(1).build().unwrap();
+    let c = &sim.conversations()[0];
+    let send_path = format!(
+        "/api/v2/conversations/messages/{}/communications/{}/messages",
+        c.id, c.communication_id
+    );
+    let outcome = sender
+        .submit(OutboundMessage::agent_text(
+            &c.id,
+            &c.communication_id,
+            "once",
+        ))
+        .await
+        .unwrap()
+        .await;
+    match outcome {
+        Err(MessagingError::OutcomeUnknown(e)) => assert!(e.status().is_some_and(|s| s >= 500)),
+        other => panic!("expected OutcomeUnknown, got {other:?}"),
+    }
+    let attempts: u64 = sim
+        .stats()
+        .requests
+        .get(&send_path)
+        .map(|by_status| by_status.values().sum())
+        .unwrap_or(0);
+    assert_eq!(
+        attempts, 1,
+        "an uncertain send is never repeated by default"
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_retried_since_the_send_provably_did_not_happen() {
+    let sim = SimOrg::builder()
+        .seed(3)
+        .conversations(1)
+        .messages_per_conversation(1)
+        .rate_limit(20.0, 1)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client).workers(1).build().unwrap();
+    let c = &sim.conversations()[0];
+    let mut pending = Vec::new();
+    for i in 0..4 {
+        pending.push(
+            sender
+                .submit(OutboundMessage::agent_text(
+                    &c.id,
+                    &c.communication_id,
+                    format!("m{i}"),
+                ))
+                .await
+                .unwrap(),
+        );
+    }
+    for p in pending {
+        p.await.unwrap();
+    }
+    assert!(
+        sim.stats().rate_limited > 0,
+        "the sim refused some sends with 429"
+    );
+    assert_eq!(sim.stats().sent_texts(&c.id), vec!["m0", "m1", "m2", "m3"]);
+}
+
+#[tokio::test]
+async fn agentless_sends_and_the_communication_lookup_use_the_platforms_endpoints() {
+    let sim = sim_with(2).await;
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let sender = MessageSender::builder(&client).workers(2).build().unwrap();
+    let c = &sim.conversations()[1];
+    // The communication id the agent send needs, looked up rather than known beforehand.
+    let communication = agent_communication_id(&client, &c.id, None).await.unwrap();
+    assert_eq!(communication, c.communication_id);
+    let agent = sender
+        .submit(OutboundMessage::agent_text(
+            &c.id,
+            &communication,
+            "looked up",
+        ))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(agent.conversation_id.as_deref(), Some(c.id.as_str()));
+    let agentless = sender
+        .submit(OutboundMessage::agentless_text(
+            c.integration_id.clone().unwrap(),
+            "+15550100",
+            MessengerType::Sms,
+            "started by the integration",
+        ))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(agentless.conversation_id.as_deref(), Some(c.id.as_str()));
+    assert_eq!(
+        sim.stats().sent_texts(&c.id),
+        vec!["looked up", "started by the integration"]
+    );
+    // Open messaging: the conversation id only when asked for.
+    let integration = c.integration_id.clone().unwrap();
+    let plain = sender
+        .submit(OutboundMessage::open_inbound_text(&integration, "u1", "hi"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(plain.conversation_id, None);
+    let prefetched = sender
+        .submit(
+            OutboundMessage::open_inbound_text(&integration, "u1", "again")
+                .prefetch_conversation_id(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(prefetched.conversation_id.as_deref(), Some(c.id.as_str()));
+    assert!(matches!(
+        agent_communication_id(&client, "no-such-conversation", None).await,
+        Err(MessagingError::Conversation { .. })
+    ));
 }

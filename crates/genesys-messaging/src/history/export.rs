@@ -54,7 +54,10 @@ struct Settings {
     directions: Option<HashSet<Direction>>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-    order: TimeOrder,
+    /// Set by the caller: violations are counted against it, whatever the first page shows.
+    order: Option<TimeOrder>,
+    /// The source's natural order, used when the first page shows none.
+    natural_order: TimeOrder,
     sort_window: usize,
     dedup_window: usize,
     verifier: Option<MediaVerifier>,
@@ -141,7 +144,10 @@ impl<S: HistorySource> HistoryExportBuilder<S> {
         self
     }
 
-    /// The order messages are expected in (default: the source's natural order).
+    /// The order messages are expected in. By default it is detected from the first page's
+    /// timestamps (see [`TimeOrder::detect`]), falling back to the source's natural order when
+    /// the page shows none; a server that lists the other way round then reports no false
+    /// violations. Set it to count violations against a known order instead.
     pub fn expected_order(mut self, order: TimeOrder) -> Self {
         self.order = Some(order);
         self
@@ -206,7 +212,7 @@ impl<S: HistorySource> HistoryExportBuilder<S> {
             });
         }
         let page = self.page_size as usize;
-        let order = self.order.unwrap_or_else(|| self.source.natural_order());
+        let natural_order = self.source.natural_order();
         let settings = Settings {
             page_size: self.page_size,
             max_pages: self.max_pages,
@@ -215,7 +221,8 @@ impl<S: HistorySource> HistoryExportBuilder<S> {
             directions: self.directions,
             since: self.since,
             until: self.until,
-            order,
+            order: self.order,
+            natural_order,
             sort_window: self.sort_window,
             dedup_window: self
                 .dedup_window
@@ -584,12 +591,6 @@ impl<S: HistorySource> Driver<S> {
 
     async fn export(&self) -> Result<(), Gone> {
         let s = &self.settings;
-        let mut pipeline = Pipeline {
-            dedup: DedupWindow::new(s.dedup_window),
-            order_in: OrderTracker::new(s.order),
-            order_out: OrderTracker::new(s.order),
-            sorter: (s.sort_window > 0).then(|| SortWindow::new(s.order, s.sort_window)),
-        };
         let first = match fetch_decoded(&*self.source, 1, s.page_size).await {
             Ok(page) => page,
             Err(e) => {
@@ -597,6 +598,27 @@ impl<S: HistorySource> Driver<S> {
                 self.send(Err(e)).await?;
                 return Err(Gone);
             }
+        };
+        // The order is taken from the first page's timestamps unless the caller set one.
+        let detected = TimeOrder::detect(
+            first
+                .messages
+                .iter()
+                .map(|m| m.as_ref().ok().and_then(HistoryRecord::time)),
+        );
+        let order = s.order.or(detected).unwrap_or(s.natural_order);
+        if s.order.is_none() && detected.is_some_and(|d| d != s.natural_order) {
+            tracing::info!(detected = ?detected, natural = ?s.natural_order, "history lists messages the other way round: counting order against the detected order");
+        }
+        self.with_report(|r| {
+            r.order = Some(order);
+            r.detected_order = detected;
+        });
+        let mut pipeline = Pipeline {
+            dedup: DedupWindow::new(s.dedup_window),
+            order_in: OrderTracker::new(order),
+            order_out: OrderTracker::new(order),
+            sorter: (s.sort_window > 0).then(|| SortWindow::new(order, s.sort_window)),
         };
         let mut figures = Figures {
             page_count: first.page_count,

@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 use chrono::{DateTime, Utc};
 
 /// Which way the source lists messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[non_exhaustive]
 pub enum TimeOrder {
     /// Page 1 holds the most recent messages (the guest history's order).
@@ -17,6 +17,38 @@ pub enum TimeOrder {
 }
 
 impl TimeOrder {
+    /// The order a page's timestamps show: compares each message's time with the next one's
+    /// and goes with the clear majority (more than two thirds of the unequal pairs). `None`
+    /// when the page has fewer than two timed messages, all times are equal, or neither way
+    /// wins (a shuffled page says nothing).
+    pub fn detect<I>(times: I) -> Option<TimeOrder>
+    where
+        I: IntoIterator<Item = Option<DateTime<Utc>>>,
+    {
+        let (mut up, mut down) = (0u64, 0u64);
+        let mut prev: Option<DateTime<Utc>> = None;
+        for t in times.into_iter().flatten() {
+            if let Some(p) = prev {
+                match t.cmp(&p) {
+                    std::cmp::Ordering::Greater => up += 1,
+                    std::cmp::Ordering::Less => down += 1,
+                    std::cmp::Ordering::Equal => {}
+                }
+            }
+            prev = Some(t);
+        }
+        let pairs = up + down;
+        if pairs == 0 {
+            None
+        } else if up * 3 > pairs * 2 {
+            Some(Self::OldestFirst)
+        } else if down * 3 > pairs * 2 {
+            Some(Self::NewestFirst)
+        } else {
+            None
+        }
+    }
+
     /// True when `next` may follow `prev` in this order (equal times are in order).
     pub fn in_order(self, prev: DateTime<Utc>, next: DateTime<Utc>) -> bool {
         match self {
@@ -154,6 +186,31 @@ mod tests {
         assert!(
             desc.observe(None),
             "messages without a time are not violations"
+        );
+    }
+
+    #[test]
+    fn detection_follows_the_clear_majority_of_the_page() {
+        let times = |s: &[u32]| s.iter().map(|&x| t(x)).collect::<Vec<_>>();
+        assert_eq!(
+            TimeOrder::detect(times(&[1, 2, 3, 5, 4, 6, 7])),
+            Some(TimeOrder::OldestFirst)
+        );
+        assert_eq!(
+            TimeOrder::detect(times(&[9, 8, 8, 6, 7, 5, 1])),
+            Some(TimeOrder::NewestFirst)
+        );
+        assert_eq!(
+            TimeOrder::detect(times(&[1, 3, 2, 4, 3, 5])),
+            None,
+            "no clear way"
+        );
+        assert_eq!(TimeOrder::detect(times(&[4, 4, 4])), None, "all equal");
+        assert_eq!(TimeOrder::detect(times(&[4])), None);
+        assert_eq!(
+            TimeOrder::detect([t(1), None, t(2), None, t(3)]),
+            Some(TimeOrder::OldestFirst),
+            "untimed messages are skipped"
         );
     }
 

@@ -105,7 +105,13 @@ pub struct HistoryReport {
     pub decode_failures: u64,
     /// The first [`MAX_SAMPLES`] decode failures.
     pub decode_failure_samples: Vec<DecodeFailure>,
-    /// Messages whose time broke the expected order (as received).
+    /// The order violations were counted against: the one set with
+    /// [`expected_order`](super::HistoryExportBuilder::expected_order), else the order the
+    /// first page's timestamps showed, else the source's natural order.
+    pub order: Option<super::TimeOrder>,
+    /// The order the first page's timestamps showed (`None`: too few or no clear way).
+    pub detected_order: Option<super::TimeOrder>,
+    /// Messages whose time broke the order in [`order`](Self::order) (as received).
     pub ordering_violations: u64,
     /// Out-of-order messages left in the output after the sort window (0 without sorting
     /// means nothing was sorted; equals `ordering_violations` then).

@@ -28,8 +28,6 @@ open_enum! {
         Facebook => "facebook",
         /// X / Twitter.
         Twitter => "twitter",
-        /// LINE.
-        Line => "line",
         /// WhatsApp.
         Whatsapp => "whatsapp",
         /// Web messaging.
@@ -40,6 +38,8 @@ open_enum! {
         Instagram => "instagram",
         /// Apple Messages for Business.
         Apple => "apple",
+        /// LinkedIn.
+        Linkedin => "linkedin",
     }
 }
 
@@ -92,14 +92,17 @@ pub struct MessageData {
     /// The channel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messenger_type: Option<MessengerType>,
-    /// The text.
+    /// The text in the older model (`textBody`, SDK 257 and before). The current platform
+    /// puts the text in `normalizedMessage.text` only: read [`MessageData::text`], which
+    /// takes either.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text_body: Option<String>,
     /// Delivery status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
-    /// The normalized form of the message (same shape as a web messaging message), kept as
-    /// it came; [`MessageData::normalized_type`] reads its `type`.
+    /// The normalized form of the message (`ConversationNormalizedMessage`: `text`, `type`,
+    /// `content[]` with attachments), kept as it came; [`MessageData::text`],
+    /// [`MessageData::normalized_type`] and [`MessageData::attachments`] read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalized_message: Option<Value>,
     /// The conversation the message belongs to.
@@ -113,8 +116,31 @@ pub struct MessageData {
     pub extra: BTreeMap<String, Value>,
 }
 
+/// An attachment of a [`MessageData`], from either shape the platform has served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MessageAttachment {
+    /// Where it can be downloaded (a time-limited signed URL).
+    pub url: String,
+    /// Its size in bytes (`contentSizeBytes`; `contentLengthBytes` in the older `media[]`).
+    pub size_bytes: Option<u64>,
+    /// Its MIME type, when given.
+    pub mime: Option<String>,
+    /// Its file name, when given.
+    pub filename: Option<String>,
+}
+
 impl MessageData {
-    /// The message type from `normalizedMessage.type`, else `Text` when there is a text body.
+    /// The text: `normalizedMessage.text` (the current model), else the older `textBody`.
+    pub fn text(&self) -> Option<&str> {
+        self.normalized_message
+            .as_ref()
+            .and_then(|n| n.get("text"))
+            .and_then(Value::as_str)
+            .or(self.text_body.as_deref())
+    }
+
+    /// The message type from `normalizedMessage.type`, else `Text` when there is a text.
     pub fn normalized_type(&self) -> Option<MessageType> {
         let from_normalized = self
             .normalized_message
@@ -122,7 +148,7 @@ impl MessageData {
             .and_then(|n| n.get("type"))
             .and_then(Value::as_str)
             .map(MessageType::from);
-        from_normalized.or_else(|| self.text_body.as_ref().map(|_| MessageType::Text))
+        from_normalized.or_else(|| self.text().map(|_| MessageType::Text))
     }
 
     /// The direction in the web messaging vocabulary.
@@ -134,29 +160,51 @@ impl MessageData {
         })
     }
 
-    /// Attachment URLs found in `normalizedMessage.content[].attachment.url` and `media[].url`.
-    pub fn attachment_urls(&self) -> Vec<String> {
-        let mut urls = Vec::new();
-        if let Some(content) = self
+    /// The attachments: `normalizedMessage.content[].attachment` (the current model, size in
+    /// `contentSizeBytes`), then the older model's `media[]` (size in `contentLengthBytes`).
+    /// Entries without a URL are left out.
+    pub fn attachments(&self) -> Vec<MessageAttachment> {
+        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let mut out = Vec::new();
+        let content = self
             .normalized_message
             .as_ref()
             .and_then(|n| n.get("content"))
-            .and_then(Value::as_array)
+            .and_then(Value::as_array);
+        for a in content
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("attachment"))
         {
-            for item in content {
-                if let Some(url) = item.pointer("/attachment/url").and_then(Value::as_str) {
-                    urls.push(url.to_owned());
-                }
+            if let Some(url) = text(a, "url") {
+                out.push(MessageAttachment {
+                    url,
+                    size_bytes: a
+                        .get("contentSizeBytes")
+                        .or_else(|| a.get("fileSize"))
+                        .and_then(Value::as_u64),
+                    mime: text(a, "mime"),
+                    filename: text(a, "filename"),
+                });
             }
         }
-        if let Some(media) = self.extra.get("media").and_then(Value::as_array) {
-            for item in media {
-                if let Some(url) = item.get("url").and_then(Value::as_str) {
-                    urls.push(url.to_owned());
-                }
+        let media = self.extra.get("media").and_then(Value::as_array);
+        for m in media.into_iter().flatten() {
+            if let Some(url) = text(m, "url") {
+                out.push(MessageAttachment {
+                    url,
+                    size_bytes: m.get("contentLengthBytes").and_then(Value::as_u64),
+                    mime: text(m, "mediaType"),
+                    filename: text(m, "name"),
+                });
             }
         }
-        urls
+        out
+    }
+
+    /// The attachments' URLs (see [`MessageData::attachments`]).
+    pub fn attachment_urls(&self) -> Vec<String> {
+        self.attachments().into_iter().map(|a| a.url).collect()
     }
 }
 
@@ -179,6 +227,16 @@ mod tests {
             "content": [{"contentType": "Attachment", "attachment": {"mediaType": "File", "url": "https://media.example/f.pdf"}}]}
     }"#;
 
+    /// The current model (SDK 269): no `textBody`, `media` or `stickers`; the text and the
+    /// attachments (`contentSizeBytes`) live in `normalizedMessage`.
+    const CURRENT: &str = r#"{
+        "id": "md-3", "name": "m", "timestamp": "2026-11-01T10:02:00Z", "direction": "inbound", "messengerType": "linkedin",
+        "status": "received", "conversationId": "c-1",
+        "normalizedMessage": {"id": "md-3", "type": "Text", "text": "hello from the new shape", "channel": {"time": "2026-11-01T10:02:00Z"},
+            "content": [{"contentType": "Attachment", "attachment": {"mediaType": "Image", "url": "https://media.example/p.png",
+                "mime": "image/png", "filename": "p.png", "contentSizeBytes": 2048}}]}
+    }"#;
+
     fn round_trip(raw: &str) -> MessageData {
         let original: Value = serde_json::from_str(raw).unwrap();
         let m: MessageData = serde_json::from_value(original.clone()).unwrap();
@@ -194,9 +252,35 @@ mod tests {
         assert_eq!(m.web_direction(), Some(Direction::Inbound));
         assert_eq!(m.normalized_type(), Some(MessageType::Text));
         assert_eq!(
+            m.text(),
+            Some("hi there"),
+            "the older textBody is still read"
+        );
+        assert_eq!(
             m.attachment_urls(),
             vec!["https://media.example/m.jpg".to_owned()]
         );
+        assert_eq!(m.attachments()[0].size_bytes, Some(10));
+    }
+
+    #[test]
+    fn current_model_reads_text_and_attachments_from_the_normalized_message() {
+        let m = round_trip(CURRENT);
+        assert_eq!(m.text_body, None);
+        assert_eq!(m.text(), Some("hello from the new shape"));
+        assert_eq!(m.normalized_type(), Some(MessageType::Text));
+        assert_eq!(m.messenger_type, Some(MessengerType::Linkedin));
+        assert_eq!(
+            m.attachments(),
+            vec![MessageAttachment {
+                url: "https://media.example/p.png".into(),
+                size_bytes: Some(2048),
+                mime: Some("image/png".into()),
+                filename: Some("p.png".into()),
+            }]
+        );
+        // `line` is no messenger type of the current model.
+        assert!(MessengerType::from("line").is_unknown());
     }
 
     #[test]

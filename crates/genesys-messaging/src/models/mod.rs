@@ -5,7 +5,9 @@ mod message_data;
 mod open_enum;
 mod web_messaging;
 
-pub use message_data::{MessageData, MessageDirection, MessageStatus, MessengerType};
+pub use message_data::{
+    MessageAttachment, MessageData, MessageDirection, MessageStatus, MessengerType,
+};
 pub use web_messaging::{
     ContentType, Direction, EntityList, EventType, MediaType, MessageType, OriginatingEntity,
     ReceiptStatus, WebMessagingAttachment, WebMessagingButtonResponse, WebMessagingCard,

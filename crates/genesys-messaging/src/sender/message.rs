@@ -1,4 +1,5 @@
-//! What can be sent: an agent message into a conversation, or an open-messaging inbound message.
+//! What can be sent: an agent message into a conversation, an open-messaging inbound message,
+//! or an agentless message the integration starts itself.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -51,11 +52,13 @@ pub enum OutboundMessage {
         /// The body.
         body: AgentMessageBody,
     },
-    /// An inbound message through an open messaging integration.
+    /// An inbound message through an open messaging integration
+    /// (`OpenInboundNormalizedMessage`).
     OpenInbound {
         /// The integration.
         integration_id: String,
-        /// The external user's id (`channel.from.id`); messages of one user keep their order.
+        /// The external user's id (`channel.from.id`, `idType: Opaque`); messages of one user
+        /// keep their order.
         from_id: String,
         /// The external user's nickname.
         nickname: Option<String>,
@@ -63,8 +66,38 @@ pub enum OutboundMessage {
         text: String,
         /// The channel time (defaults to the time of sending).
         time: Option<DateTime<Utc>>,
+        /// The message's id on the external platform (`channel.messageId`): made once when the
+        /// message is built, so every attempt to send it carries the same id.
+        message_id: String,
+        /// Ask the platform to answer the conversation id (`prefetchConversationId=true`).
+        prefetch_conversation_id: bool,
+    },
+    /// A message the integration starts itself, with no agent
+    /// (`POST /api/v2/conversations/messages/agentless`,
+    /// `SendAgentlessOutboundMessageRequest`).
+    Agentless {
+        /// The sending address (an SMS number, or the integration id of other channels).
+        from_address: String,
+        /// The recipient's address.
+        to_address: String,
+        /// The recipient's channel (`toAddressMessengerType`; see [`AGENTLESS_CHANNELS`]).
+        channel: MessengerType,
+        /// The text.
+        text: String,
+        /// Send into the recipient's active conversation when there is one, instead of
+        /// starting a new one.
+        use_existing_active_conversation: bool,
     },
 }
+
+/// The channels an agentless message can go to (`toAddressMessengerType`).
+pub const AGENTLESS_CHANNELS: &[MessengerType] = &[
+    MessengerType::Sms,
+    MessengerType::Whatsapp,
+    MessengerType::Open,
+    MessengerType::Webmessaging,
+    MessengerType::Apple,
+];
 
 impl OutboundMessage {
     /// A text message from an agent/integration (web messaging limits; see [`Self::channel`]).
@@ -110,7 +143,48 @@ impl OutboundMessage {
             nickname: None,
             text: text.into(),
             time: None,
+            message_id: uuid::Uuid::new_v4().to_string(),
+            prefetch_conversation_id: false,
         }
+    }
+
+    /// An agentless text to `to_address` on `channel`, sent from `from_address`.
+    pub fn agentless_text(
+        from_address: impl Into<String>,
+        to_address: impl Into<String>,
+        channel: MessengerType,
+        text: impl Into<String>,
+    ) -> Self {
+        Self::Agentless {
+            from_address: from_address.into(),
+            to_address: to_address.into(),
+            channel,
+            text: text.into(),
+            use_existing_active_conversation: false,
+        }
+    }
+
+    /// Asks the platform to answer the conversation id of an open-messaging inbound message
+    /// (`prefetchConversationId=true`; it looks the conversation up before answering).
+    /// Other messages are unchanged.
+    pub fn prefetch_conversation_id(mut self) -> Self {
+        if let Self::OpenInbound {
+            prefetch_conversation_id,
+            ..
+        } = &mut self
+        {
+            *prefetch_conversation_id = true;
+        }
+        self
+    }
+
+    /// Sets the external message id (`channel.messageId`) of an open-messaging inbound message,
+    /// e.g. the id the external platform gave it. Other messages are unchanged.
+    pub fn external_message_id(mut self, id: impl Into<String>) -> Self {
+        if let Self::OpenInbound { message_id, .. } = &mut self {
+            *message_id = id.into();
+        }
+        self
     }
 
     /// Sets the channel of an agent message (SMS has a 765-character limit).
@@ -132,6 +206,11 @@ impl OutboundMessage {
                 from_id,
                 ..
             } => format!("{integration_id}/{from_id}"),
+            Self::Agentless {
+                from_address,
+                to_address,
+                ..
+            } => format!("agentless/{from_address}/{to_address}"),
         }
     }
 
@@ -151,14 +230,52 @@ impl OutboundMessage {
                     channel.to_string(),
                 )
             }
-            Self::OpenInbound { text, .. } => {
+            Self::OpenInbound {
+                text, message_id, ..
+            } => {
                 if text.is_empty() {
                     return Err(MessagingError::EmptyMessage);
+                }
+                if message_id.trim().is_empty() {
+                    return Err(MessagingError::InvalidConfig {
+                        setting: "external_message_id",
+                        reason: "must not be empty".into(),
+                    });
                 }
                 (
                     Some(text.as_str()),
                     TEXT_LIMIT,
                     MessengerType::Open.to_string(),
+                )
+            }
+            Self::Agentless {
+                from_address,
+                to_address,
+                channel,
+                text,
+                ..
+            } => {
+                if text.is_empty() {
+                    return Err(MessagingError::EmptyMessage);
+                }
+                if from_address.trim().is_empty() || to_address.trim().is_empty() {
+                    return Err(MessagingError::InvalidConfig {
+                        setting: "agentless address",
+                        reason: "from and to addresses must not be empty".into(),
+                    });
+                }
+                if !AGENTLESS_CHANNELS.contains(channel) {
+                    return Err(MessagingError::InvalidConfig {
+                        setting: "agentless channel",
+                        reason: format!(
+                            "{channel} is not a channel agentless messages go to (sms, whatsapp, open, webmessaging, apple)"
+                        ),
+                    });
+                }
+                (
+                    Some(text.as_str()),
+                    text_limit(channel),
+                    channel.to_string(),
                 )
             }
         };
@@ -175,8 +292,8 @@ impl OutboundMessage {
         Ok(())
     }
 
-    /// The request path (ids percent-encoded) and JSON body.
-    pub(crate) fn request(&self) -> Result<(String, Value), MessagingError> {
+    /// The request path (ids percent-encoded), query and JSON body.
+    pub(crate) fn request(&self) -> Result<SendRequest, MessagingError> {
         let enc = |raw: &str| {
             genesys_auth::encode_path_segment(raw)
                 .map_err(|e| MessagingError::InvalidId(Box::new(e)))
@@ -198,7 +315,7 @@ impl OutboundMessage {
                         setting: "message body",
                         reason: e.to_string(),
                     })?;
-                Ok((path, body))
+                Ok(SendRequest::new(path, body))
             }
             Self::OpenInbound {
                 integration_id,
@@ -206,6 +323,8 @@ impl OutboundMessage {
                 nickname,
                 text,
                 time,
+                message_id,
+                prefetch_conversation_id,
             } => {
                 let path = format!(
                     "/api/v2/conversations/messages/{}/inbound/open/message",
@@ -217,18 +336,55 @@ impl OutboundMessage {
                 }
                 let body = json!({
                     "channel": {
-                        "platform": "Open",
-                        "type": "Private",
-                        "to": {"id": integration_id},
                         "from": from,
                         "time": time.unwrap_or_else(Utc::now),
+                        "messageId": message_id,
                     },
-                    "type": "Text",
                     "text": text,
-                    "direction": "Inbound",
                 });
-                Ok((path, body))
+                let mut request = SendRequest::new(path, body);
+                if *prefetch_conversation_id {
+                    request.query.push(("prefetchConversationId", "true"));
+                }
+                Ok(request)
             }
+            Self::Agentless {
+                from_address,
+                to_address,
+                channel,
+                text,
+                use_existing_active_conversation,
+            } => {
+                let body = json!({
+                    "fromAddress": from_address,
+                    "toAddress": to_address,
+                    "toAddressMessengerType": channel,
+                    "textBody": text,
+                    "useExistingActiveConversation": use_existing_active_conversation,
+                });
+                Ok(SendRequest::new(
+                    "/api/v2/conversations/messages/agentless".to_owned(),
+                    body,
+                ))
+            }
+        }
+    }
+}
+
+/// What goes on the wire for one message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SendRequest {
+    pub path: String,
+    pub query: Vec<(&'static str, &'static str)>,
+    pub body: Value,
+}
+
+impl SendRequest {
+    fn new(path: String, body: Value) -> Self {
+        Self {
+            path,
+            query: Vec::new(),
+            body,
         }
     }
 }
@@ -284,7 +440,7 @@ mod tests {
 
     #[test]
     fn paths_encode_ids_and_bodies_follow_the_api() {
-        let (path, body) = OutboundMessage::agent_text("c/1", "m?2", "hi")
+        let SendRequest { path, body, .. } = OutboundMessage::agent_text("c/1", "m?2", "hi")
             .request()
             .unwrap();
         assert_eq!(
@@ -297,18 +453,77 @@ mod tests {
                 .request()
                 .is_err()
         );
-        let (path, body) = OutboundMessage::open_inbound_text("int-1", "user-9", "hello")
-            .request()
-            .unwrap();
+        let SendRequest { path, query, body } =
+            OutboundMessage::open_inbound_text("int-1", "user-9", "hello")
+                .external_message_id("ext-1")
+                .request()
+                .unwrap();
         assert_eq!(
             path,
             "/api/v2/conversations/messages/int-1/inbound/open/message"
         );
-        assert_eq!(body["channel"]["from"]["id"], "user-9");
-        assert_eq!(body["text"], "hello");
+        assert!(query.is_empty());
+        // OpenInboundNormalizedMessage: channel {from, time, messageId}, text; nothing of the
+        // deprecated endpoint's OpenNormalizedMessage (channel.platform/type/to, type, direction).
+        let time = body["channel"]["time"].clone();
+        assert_eq!(
+            body,
+            json!({
+                "channel": {
+                    "from": {"id": "user-9", "idType": "Opaque"},
+                    "time": time,
+                    "messageId": "ext-1",
+                },
+                "text": "hello",
+            })
+        );
+        let prefetch = OutboundMessage::open_inbound_text("int-1", "user-9", "hello")
+            .prefetch_conversation_id()
+            .request()
+            .unwrap();
+        assert_eq!(prefetch.query, vec![("prefetchConversationId", "true")]);
+        // One id per message, kept for every attempt.
+        let m = OutboundMessage::open_inbound_text("i", "u", "x");
+        let id = |m: &OutboundMessage| m.request().unwrap().body["channel"]["messageId"].clone();
+        assert_eq!(id(&m), id(&m));
+        assert_ne!(
+            id(&m),
+            id(&OutboundMessage::open_inbound_text("i", "u", "x"))
+        );
         assert_eq!(
             OutboundMessage::open_inbound_text("int-1", "user-9", "x").order_key(),
             "int-1/user-9"
         );
+    }
+
+    #[test]
+    fn agentless_messages_follow_the_api() {
+        let m = OutboundMessage::agentless_text("int-1", "+15550100", MessengerType::Sms, "hi");
+        let SendRequest { path, body, .. } = m.request().unwrap();
+        assert_eq!(path, "/api/v2/conversations/messages/agentless");
+        assert_eq!(
+            body,
+            json!({
+                "fromAddress": "int-1",
+                "toAddress": "+15550100",
+                "toAddressMessengerType": "sms",
+                "textBody": "hi",
+                "useExistingActiveConversation": false,
+            })
+        );
+        assert_eq!(m.order_key(), "agentless/int-1/+15550100");
+        assert!(m.validate().is_ok());
+        let long = OutboundMessage::agentless_text("a", "b", MessengerType::Sms, "x".repeat(766));
+        assert!(matches!(
+            long.validate(),
+            Err(MessagingError::TextTooLong { limit: 765, .. })
+        ));
+        let facebook = OutboundMessage::agentless_text("a", "b", MessengerType::Facebook, "x");
+        assert!(matches!(
+            facebook.validate(),
+            Err(MessagingError::InvalidConfig { .. })
+        ));
+        let empty = OutboundMessage::agentless_text("", "b", MessengerType::Sms, "x");
+        assert!(empty.validate().is_err());
     }
 }

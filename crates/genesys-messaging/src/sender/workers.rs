@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use genesys_auth::{ApiRequest, GenesysClient};
+use genesys_auth::{ApiRequest, GenesysClient, GenesysError};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -26,6 +26,9 @@ pub struct SentMessage {
     pub id: String,
     /// The order key (conversation, or integration/user) it was sent under.
     pub order_key: String,
+    /// The conversation it landed in, when the answer says (agent and agentless sends; open
+    /// messaging only with [`OutboundMessage::prefetch_conversation_id`]).
+    pub conversation_id: Option<String>,
     /// The platform's answer (`MessageData` for agent sends, the normalized message for open
     /// messaging).
     pub answer: Value,
@@ -137,9 +140,22 @@ pub struct MessageSenderBuilder {
     workers: usize,
     queue_capacity: usize,
     on_failure: OnFailure,
+    retry_uncertain: bool,
 }
 
 impl MessageSenderBuilder {
+    /// Whether a send whose outcome is unknown (it timed out, lost its connection after the
+    /// request went out, or got a 5xx) is retried like any other call (default `false`).
+    ///
+    /// The platform has no idempotency key for sends, so such a retry can deliver a message
+    /// twice. By default a send is retried only when it provably did not happen (a 429, or a
+    /// connection that could not be opened), and an uncertain one ends with
+    /// [`MessagingError::OutcomeUnknown`]. Turn this on when a duplicate is better than a gap.
+    pub fn retry_uncertain_sends(mut self, on: bool) -> Self {
+        self.retry_uncertain = on;
+        self
+    }
+
     /// What a final failure does to the later messages of its conversation (default
     /// [`OnFailure::Continue`]).
     pub fn on_failure(mut self, policy: OnFailure) -> Self {
@@ -191,6 +207,7 @@ impl MessageSenderBuilder {
                     counters: Arc::clone(&counters),
                     held: Arc::clone(&held),
                     on_failure: self.on_failure,
+                    retry_uncertain: self.retry_uncertain,
                 },
                 rx,
             )));
@@ -210,8 +227,12 @@ impl MessageSenderBuilder {
 /// - `submit` waits while the queue is full (back-pressure, bounded memory).
 /// - Each order key (conversation, or open-messaging integration + user) always goes to the
 ///   same worker, which sends its messages one after another: a retried send (the client's
-///   pipeline retries 429s and 5xx, honouring and flooring Retry-After) holds back the later
+///   pipeline retries 429s, honouring and flooring Retry-After) holds back the later
 ///   messages of its conversation, so the platform receives them in submission order.
+/// - A send is retried only when it provably did not happen (a 429, a connection that could
+///   not be opened): a send that timed out or got a 5xx may have been delivered, and the
+///   platform has no idempotency key, so it ends with [`MessagingError::OutcomeUnknown`]
+///   unless [`MessageSenderBuilder::retry_uncertain_sends`] is on.
 /// - All workers share the client's [`Pacer`](retry_policy::Pacer): together they never exceed
 ///   the org pace, which the pipeline adapts from `inin-ratelimit-*` headers.
 /// - Every message's outcome reaches its [`PendingSend`].
@@ -244,6 +265,7 @@ impl MessageSender {
             workers: 8,
             queue_capacity: 1024,
             on_failure: OnFailure::Continue,
+            retry_uncertain: false,
         }
     }
 
@@ -355,6 +377,7 @@ struct Lane {
     counters: Arc<Counters>,
     held: Arc<Held>,
     on_failure: OnFailure,
+    retry_uncertain: bool,
 }
 
 async fn worker(me: Lane, mut rx: mpsc::Receiver<Job>) {
@@ -369,7 +392,13 @@ async fn worker(me: Lane, mut rx: mpsc::Receiver<Job>) {
             let _ = job.reply.send(Err(MessagingError::HeldBack { order_key }));
             continue;
         }
-        let result = send_one(&me.client, &job.message, order_key.clone()).await;
+        let result = send_one(
+            &me.client,
+            &job.message,
+            order_key.clone(),
+            me.retry_uncertain,
+        )
+        .await;
         match &result {
             Ok(sent) => {
                 me.counters.sent.fetch_add(1, Ordering::Relaxed);
@@ -393,18 +422,26 @@ async fn send_one(
     client: &GenesysClient,
     message: &OutboundMessage,
     order_key: String,
+    retry_uncertain: bool,
 ) -> Result<SentMessage, MessagingError> {
-    let (path, body) = message.request()?;
-    let request = ApiRequest::post(path)
-        .json(&body)
+    let wire = message.request()?;
+    let mut request = ApiRequest::post(wire.path)
+        .query(&wire.query)
+        .json(&wire.body)
         .map_err(|e| MessagingError::Send(Box::new(e)))?;
+    if !retry_uncertain {
+        request = request.at_most_once();
+    }
     let response = client
         .send(request)
         .await
-        .map_err(|e| MessagingError::Send(Box::new(e)))?;
+        .map_err(|e| send_error(e, retry_uncertain))?;
+    // A 2xx whose body cannot be read was still delivered: report the answer as unexpected.
     let answer: Value = response
         .json()
-        .map_err(|e| MessagingError::Send(Box::new(e)))?;
+        .map_err(|e| MessagingError::UnexpectedAnswer {
+            detail: format!("the message was accepted but the answer is unreadable: {e}"),
+        })?;
     let id = answer
         .get("id")
         .and_then(Value::as_str)
@@ -412,11 +449,37 @@ async fn send_one(
         .ok_or_else(|| MessagingError::UnexpectedAnswer {
             detail: "the send answer has no string `id`".into(),
         })?;
+    let conversation_id = answer
+        .get("conversationId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     Ok(SentMessage {
         id,
         order_key,
+        conversation_id,
         answer,
     })
+}
+
+/// Whether a failed send may still have been delivered: the request went out and no answer
+/// said it was refused (5xx, a timeout, a connection lost after connecting).
+pub(crate) fn outcome_unknown(error: &GenesysError) -> bool {
+    match error {
+        GenesysError::RetriesExhausted { last, .. }
+        | GenesysError::RetryBudgetExhausted { last, .. } => outcome_unknown(last),
+        GenesysError::Timeout { .. } => true,
+        GenesysError::Transport { source } => !source.is_connect(),
+        GenesysError::Api(api) => api.status >= 500,
+        _ => false,
+    }
+}
+
+fn send_error(error: GenesysError, retried_uncertain: bool) -> MessagingError {
+    if !retried_uncertain && outcome_unknown(&error) {
+        MessagingError::OutcomeUnknown(Box::new(error))
+    } else {
+        MessagingError::Send(Box::new(error))
+    }
 }
 
 #[cfg(test)]
