@@ -498,10 +498,25 @@ impl Dataset {
         v
     }
 
-    /// The agent API's `MessageData`.
+    /// The agent API's `MessageData` (the current model: text and attachments live in
+    /// `normalizedMessage` only; `textBody`, `media` and `stickers` are gone).
     pub fn message_data_json(&self, m: &Msg, base_url: &str) -> Value {
         let conv = &self.convs[m.conv as usize];
-        let normalized = self.webmessaging_json(m, base_url);
+        let mut normalized = self.webmessaging_json(m, base_url);
+        // `ConversationContentAttachment` says `contentSizeBytes` where the guest API's
+        // `WebMessagingAttachment` says `fileSize`.
+        for item in normalized
+            .get_mut("content")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(a) = item.get_mut("attachment").and_then(Value::as_object_mut)
+                && let Some(size) = a.remove("fileSize")
+            {
+                a.insert("contentSizeBytes".into(), size);
+            }
+        }
         let (from, to) = if m.inbound {
             (
                 conv.customer_participant.as_str(),
@@ -513,7 +528,7 @@ impl Dataset {
                 conv.customer_participant.as_str(),
             )
         };
-        let mut v = json!({
+        json!({
             "id": m.id,
             "name": format!("message {}", m.index),
             "providerMessageId": format!("sim-{}-{}", m.conv, m.index),
@@ -526,20 +541,7 @@ impl Dataset {
             "normalizedMessage": normalized,
             "conversationId": conv.public.id,
             "selfUri": format!("/api/v2/conversations/messages/{}/messages/{}", conv.public.id, m.id),
-        });
-        if let Some(t) = &m.text {
-            v["textBody"] = json!(t);
-        }
-        if let Some(a) = &m.attachment {
-            v["media"] = json!([{
-                "id": a.id,
-                "url": self.attachment_url(base_url, a),
-                "mediaType": a.mime,
-                "contentLengthBytes": a.size,
-                "name": a.filename,
-            }]);
-        }
-        v
+        })
     }
 }
 

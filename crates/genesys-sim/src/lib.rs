@@ -50,6 +50,7 @@
 //! No WebSocket guest sessions (the guest JWTs are handed out by the handle), no notifications,
 //! no TLS, no persistence, no permissions model beyond "a valid token", HTTP/1.1 only.
 
+mod capture;
 mod config;
 mod dataset;
 mod error;
@@ -61,6 +62,7 @@ mod server;
 mod state;
 mod stats;
 
+pub use capture::CAPTURE_DIR_ENV;
 pub use config::{Faults, HistoryOrder, SimOrgBuilder};
 pub use dataset::SimConversation;
 pub use error::SimError;

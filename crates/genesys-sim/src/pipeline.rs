@@ -68,6 +68,17 @@ pub(crate) async fn pipeline(
     if path.starts_with("/__sim/") {
         return next.run(req).await;
     }
+    let capture = (path.starts_with("/api/") && crate::capture::enabled()).then(|| {
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or_else(|| path.clone(), |m| m.as_str().to_owned());
+        (
+            req.method().clone(),
+            route,
+            req.uri().query().map(str::to_owned),
+        )
+    });
     let _in_flight = InFlight::enter(&state);
     let correlation_id = uuid::Uuid::new_v4().to_string();
     let is_token = path == "/oauth/token";
@@ -148,6 +159,9 @@ pub(crate) async fn pipeline(
         let ext = std::mem::take(response.extensions_mut());
         response = e.render(&correlation_id);
         *response.extensions_mut() = ext;
+    }
+    if let Some((method, route, query)) = &capture {
+        response = crate::capture::record(method, route, query.as_deref(), response).await;
     }
     match fault {
         Some(Fault::NonJson) => response = non_json(response),
@@ -277,8 +291,14 @@ async fn run(
         Ok(b) => b,
         Err(_) => return Some(too_large()),
     };
+    let captured =
+        crate::capture::enabled().then(|| crate::capture::CapturedRequest(bytes.clone()));
     let req = Request::from_parts(parts, Body::from(bytes));
-    Some(next.run(req).await)
+    let mut response = next.run(req).await;
+    if let Some(c) = captured {
+        response.extensions_mut().insert(c);
+    }
+    Some(response)
 }
 
 impl GenesysError {

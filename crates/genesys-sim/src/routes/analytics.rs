@@ -2,13 +2,18 @@
 //! evaluation the jobs API shares.
 //!
 //! What the sim evaluates: a conversation is in an interval when its `conversationStart` is in
-//! `[start, end)`. `conversationFilters` predicates may use the dimensions `conversationId`,
-//! `originatingDirection`, `divisionId`; `segmentFilters` predicates `conversationId`,
-//! `mediaType`, `direction`, `purpose`, `segmentType`, `messageType`, `sessionId`,
-//! `participantId`, `userId`, `disconnectType` (a segment filter matches when one segment
-//! satisfies it). Operators `matches` (default), `exists`, `notExists`. Filters combine with
-//! AND; inside a filter, predicates and clauses combine by the filter's `type` (`and`|`or`).
-//! Anything else is a 400, as the platform rejects what it does not know.
+//! `[start, end)`. Predicates are checked against the platform's lists (SDK 269): a dimension
+//! outside the filter kind's list (`conversationId`, `sessionId` or `participantId` in a segment
+//! filter, say), a value outside a closed list (`purpose`, `mediaType`, `segmentType`,
+//! `direction`, `originatingDirection`, `disconnectType`), a property predicate without a valid
+//! `propertyType` or in a conversation filter, or a metric predicate with a `value` instead of a
+//! `range`, is a 400 with the platform's error body. Evaluated: the conversation dimensions
+//! `conversationId`, `originatingDirection`, `divisionId`; the segment dimensions `mediaType`,
+//! `direction`, `purpose`, `segmentType`, `messageType`, `userId`, `disconnectType` and the
+//! segment metric `tSegmentDuration` (a segment filter matches when one segment satisfies it);
+//! other valid dimensions and properties are never present. Operators `matches` (default),
+//! `exists`, `notExists`. Filters combine with AND; inside a filter, predicates and clauses
+//! combine by the filter's `type` (`and`|`or`).
 
 use std::collections::HashMap;
 
@@ -29,30 +34,253 @@ pub const FAIL_JOB_VALUE: &str = "genesys-sim:fail-job";
 /// Most results per query page.
 pub(crate) const MAX_QUERY_PAGE_SIZE: u64 = 100;
 
-const CONVERSATION_DIMENSIONS: &[&str] = &["conversationId", "originatingDirection", "divisionId"];
-const SEGMENT_DIMENSIONS: &[&str] = &[
+/// The platform's conversation-filter dimensions. The sim evaluates `conversationId`,
+/// `originatingDirection` and `divisionId`; the others are accepted and never present.
+const CONVERSATION_DIMENSIONS: &[&str] = &[
+    "accessAttribute",
+    "conversationEnd",
     "conversationId",
-    "mediaType",
-    "direction",
-    "purpose",
-    "segmentType",
-    "messageType",
-    "sessionId",
-    "participantId",
-    "userId",
-    "disconnectType",
+    "conversationInitiator",
+    "conversationStart",
+    "customerParticipation",
+    "divisionId",
+    "externalTag",
+    "mediaStatsMinConversationMos",
+    "originatingDirection",
+    "originatingSocialMediaPublic",
 ];
+/// The platform's segment-filter dimensions (no `conversationId`, `sessionId` or
+/// `participantId`). The sim evaluates `mediaType`, `direction`, `purpose`, `segmentType`,
+/// `messageType`, `userId` and `disconnectType`; the others are accepted and never present.
+const SEGMENT_DIMENSIONS: &[&str] = &[
+    "addressFrom",
+    "addressTo",
+    "agentAssistantId",
+    "agentOwned",
+    "ani",
+    "authenticated",
+    "bargedParticipantId",
+    "callbackNumber",
+    "callbackScheduledTime",
+    "canonicalExternalContactId",
+    "cleared",
+    "coachedParticipantId",
+    "conference",
+    "deliveryPushed",
+    "deliveryStatus",
+    "destinationAddress",
+    "destinationConversationId",
+    "detectedSpeechEnd",
+    "detectedSpeechStart",
+    "direction",
+    "disconnectType",
+    "dnis",
+    "edgeId",
+    "engagementSource",
+    "errorCode",
+    "exitReason",
+    "extendedDeliveryStatus",
+    "externalContactId",
+    "externalOrganizationId",
+    "flaggedReason",
+    "flowId",
+    "flowName",
+    "flowOutType",
+    "flowOutcome",
+    "flowOutcomeId",
+    "flowOutcomeValue",
+    "flowVersion",
+    "groupId",
+    "journeyActionId",
+    "journeyActionMapId",
+    "journeyCustomerId",
+    "journeyCustomerIdType",
+    "journeyCustomerSessionId",
+    "mediaCount",
+    "mediaType",
+    "messageType",
+    "monitoredParticipantId",
+    "outboundCampaignId",
+    "outboundContactId",
+    "outboundContactListId",
+    "participantName",
+    "protocolCallId",
+    "provider",
+    "purpose",
+    "queueId",
+    "recording",
+    "remote",
+    "remoteNameDisplayable",
+    "requestedLanguageId",
+    "requestedRouting",
+    "requestedRoutingSkillId",
+    "scoredAgentId",
+    "screenMonitoredUserId",
+    "screenRecording",
+    "scriptId",
+    "segmentEnd",
+    "segmentType",
+    "sessionDnis",
+    "sipResponseCode",
+    "skillExpressionId",
+    "snippetRecording",
+    "subject",
+    "teamId",
+    "transferTargetAddress",
+    "transferTargetName",
+    "transferType",
+    "usedRouting",
+    "userId",
+    "wrapUpCode",
+    "wrapUpNote",
+];
+/// Metrics a segment predicate may test (the sim evaluates `tSegmentDuration`, milliseconds).
+const SEGMENT_METRICS: &[&str] = &["tSegmentDuration"];
+/// `propertyType` values of a segment property predicate.
+const PROPERTY_TYPES: &[&str] = &["bool", "integer", "real", "date", "string", "uuid"];
+
+/// Dimensions whose values are a closed list: a `matches` value outside it is a 400.
+fn closed_values(dimension: &str) -> Option<&'static [&'static str]> {
+    Some(match dimension {
+        "purpose" => &[
+            "acd",
+            "agent",
+            "api",
+            "botflow",
+            "campaign",
+            "customer",
+            "dialer",
+            "external",
+            "fax",
+            "group",
+            "inbound",
+            "ivr",
+            "manual",
+            "outbound",
+            "station",
+            "user",
+            "voicemail",
+            "voicesurveyflow",
+            "workflow",
+        ],
+        "mediaType" => &[
+            "callback",
+            "chat",
+            "cobrowse",
+            "email",
+            "internalmessage",
+            "message",
+            "screenmonitoring",
+            "screenshare",
+            "unknown",
+            "video",
+            "voice",
+        ],
+        "segmentType" => &[
+            "alert",
+            "barging",
+            "callback",
+            "coaching",
+            "contacting",
+            "converting",
+            "delay",
+            "dialing",
+            "hold",
+            "interact",
+            "ivr",
+            "monitoring",
+            "parked",
+            "scheduled",
+            "screenmonitoring",
+            "sharing",
+            "system",
+            "transmitting",
+            "unknown",
+            "uploading",
+            "voicemail",
+            "wrapup",
+        ],
+        "disconnectType" => &[
+            "client",
+            "conferenceTransfer",
+            "consultTransfer",
+            "dndEndpoint",
+            "dndTransfer",
+            "endpoint",
+            "error",
+            "forwardTransfer",
+            "inactivity",
+            "noAnswerTransfer",
+            "notAvailableTransfer",
+            "other",
+            "peer",
+            "sessionExpired",
+            "spam",
+            "system",
+            "takeover",
+            "timeout",
+            "transfer",
+            "transportFailure",
+            "uncallable",
+        ],
+        "direction" | "originatingDirection" => &["inbound", "outbound"],
+        _ => return None,
+    })
+}
+
+/// What one filter kind accepts.
+#[derive(Clone, Copy, Debug)]
+struct FilterKind {
+    name: &'static str,
+    dimensions: &'static [&'static str],
+    /// Properties are segment-only.
+    properties: bool,
+    /// The metrics it evaluates (others of the platform's list are never present).
+    metrics: &'static [&'static str],
+}
+
+const CONVERSATION_FILTER: FilterKind = FilterKind {
+    name: "conversationFilters",
+    dimensions: CONVERSATION_DIMENSIONS,
+    properties: false,
+    metrics: &[],
+};
+const SEGMENT_FILTER: FilterKind = FilterKind {
+    name: "segmentFilters",
+    dimensions: SEGMENT_DIMENSIONS,
+    properties: true,
+    metrics: SEGMENT_METRICS,
+};
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Range {
+    gt: Option<f64>,
+    gte: Option<f64>,
+    lt: Option<f64>,
+    lte: Option<f64>,
+}
+
+impl Range {
+    fn contains(&self, v: f64) -> bool {
+        self.gt.is_none_or(|b| v > b)
+            && self.gte.is_none_or(|b| v >= b)
+            && self.lt.is_none_or(|b| v < b)
+            && self.lte.is_none_or(|b| v <= b)
+    }
+}
 
 #[derive(Clone, Debug)]
 enum Operator {
     Matches(String),
+    InRange(Range),
     Exists,
     NotExists,
 }
 
 #[derive(Clone, Debug)]
 struct Predicate {
-    dimension: String,
+    /// The attribute key: the dimension name, `metric:NAME` or `property:NAME`.
+    key: String,
     operator: Operator,
 }
 
@@ -110,7 +338,7 @@ fn parse_interval(v: Option<&Value>) -> Result<(DateTime<Utc>, DateTime<Utc>), G
 
 fn parse_filter(
     v: &Value,
-    dims: &[&str],
+    kind: FilterKind,
     max_predicates: usize,
     fail: &mut bool,
 ) -> Result<Filter, GenesysError> {
@@ -139,7 +367,7 @@ fn parse_filter(
             )));
         }
         for p in list {
-            predicates.push(parse_predicate(p, dims, fail)?);
+            predicates.push(parse_predicate(p, kind, fail)?);
         }
     }
     let mut clauses = Vec::new();
@@ -148,7 +376,7 @@ fn parse_filter(
             .as_array()
             .ok_or_else(|| GenesysError::invalid_value("clauses must be an array."))?;
         for c in list {
-            clauses.push(parse_filter(c, dims, max_predicates, fail)?);
+            clauses.push(parse_filter(c, kind, max_predicates, fail)?);
         }
     }
     if predicates.is_empty() && clauses.is_empty() {
@@ -163,39 +391,126 @@ fn parse_filter(
     })
 }
 
-fn parse_predicate(v: &Value, dims: &[&str], fail: &mut bool) -> Result<Predicate, GenesysError> {
+fn parse_range(v: Option<&Value>) -> Result<Option<Range>, GenesysError> {
+    let Some(v) = v else { return Ok(None) };
+    let obj = v
+        .as_object()
+        .ok_or_else(|| GenesysError::invalid_value("range must be an object."))?;
+    let mut r = Range::default();
+    for (k, x) in obj {
+        let n = x
+            .as_f64()
+            .ok_or_else(|| GenesysError::invalid_value(format!("range.{k} must be a number.")))?;
+        match k.as_str() {
+            "gt" => r.gt = Some(n),
+            "gte" => r.gte = Some(n),
+            "lt" => r.lt = Some(n),
+            "lte" => r.lte = Some(n),
+            other => {
+                return Err(GenesysError::invalid_value(format!(
+                    "Unrecognized field range.{other}."
+                )));
+            }
+        }
+    }
+    Ok(Some(r))
+}
+
+fn parse_predicate(
+    v: &Value,
+    kind: FilterKind,
+    fail: &mut bool,
+) -> Result<Predicate, GenesysError> {
     let obj = v
         .as_object()
         .ok_or_else(|| GenesysError::invalid_value("A predicate must be an object."))?;
-    match obj.get("type").and_then(Value::as_str) {
-        None | Some("dimension") => {}
-        Some(other) => {
-            return Err(GenesysError::invalid_value(format!(
-                "predicate type {other:?} is not supported by the simulator (only \"dimension\")."
-            )));
-        }
-    }
-    let dimension = obj
-        .get("dimension")
-        .and_then(Value::as_str)
-        .ok_or_else(|| GenesysError::bad_request("predicate dimension is required."))?;
-    if !dims.contains(&dimension) {
-        return Err(GenesysError::invalid_value(format!(
-            "Unknown dimension {dimension:?}; this filter accepts {dims:?}."
-        )));
-    }
-    let value = obj.get("value").and_then(Value::as_str);
+    let str_field = |k: &str| obj.get(k).and_then(Value::as_str);
+    let value = str_field("value");
     if value == Some(FAIL_JOB_VALUE) {
         *fail = true;
     }
-    let operator = match obj.get("operator").and_then(Value::as_str) {
-        None | Some("matches") => Operator::Matches(
-            value
-                .ok_or_else(|| {
-                    GenesysError::bad_request("predicate value is required for matches.")
-                })?
-                .to_owned(),
-        ),
+    let range = parse_range(obj.get("range"))?;
+    let ptype = str_field("type").unwrap_or("dimension");
+    let key = match ptype {
+        "dimension" => {
+            let dimension = str_field("dimension")
+                .ok_or_else(|| GenesysError::bad_request("predicate dimension is required."))?;
+            if !kind.dimensions.contains(&dimension) {
+                return Err(GenesysError::invalid_value(format!(
+                    "{dimension:?} is not a valid dimension of {}.",
+                    kind.name
+                )));
+            }
+            if let (Some(allowed), Some(v)) = (closed_values(dimension), value)
+                && !allowed.contains(&v)
+            {
+                return Err(GenesysError::invalid_value(format!(
+                    "{v:?} is not a valid value of dimension {dimension:?}; allowed: {allowed:?}."
+                )));
+            }
+            if range.is_some() {
+                return Err(GenesysError::invalid_value(
+                    "A dimension predicate takes a value, not a range.",
+                ));
+            }
+            dimension.to_owned()
+        }
+        "property" => {
+            if !kind.properties {
+                return Err(GenesysError::invalid_value(format!(
+                    "{} predicates have no properties.",
+                    kind.name
+                )));
+            }
+            let property = str_field("property")
+                .ok_or_else(|| GenesysError::bad_request("predicate property is required."))?;
+            match str_field("propertyType") {
+                Some(t) if PROPERTY_TYPES.contains(&t) => {}
+                Some(t) => {
+                    return Err(GenesysError::invalid_value(format!(
+                        "propertyType {t:?} is not one of {PROPERTY_TYPES:?}."
+                    )));
+                }
+                None => {
+                    return Err(GenesysError::bad_request(
+                        "propertyType is required for a property predicate.",
+                    ));
+                }
+            }
+            format!("property:{property}")
+        }
+        "metric" => {
+            let metric = str_field("metric")
+                .ok_or_else(|| GenesysError::bad_request("predicate metric is required."))?;
+            if !kind.metrics.contains(&metric) {
+                return Err(GenesysError::invalid_value(format!(
+                    "{metric:?} is not a metric the simulator evaluates in {} ({:?}).",
+                    kind.name, kind.metrics
+                )));
+            }
+            if value.is_some() {
+                return Err(GenesysError::invalid_value(
+                    "A metric predicate takes a range, not a value.",
+                ));
+            }
+            format!("metric:{metric}")
+        }
+        other => {
+            return Err(GenesysError::invalid_value(format!(
+                "predicate type {other:?} is not one of dimension, property, metric."
+            )));
+        }
+    };
+    let operator = match str_field("operator") {
+        None | Some("matches") => match (range, value) {
+            (Some(r), _) => Operator::InRange(r),
+            (None, Some(v)) => Operator::Matches(v.to_owned()),
+            (None, None) => {
+                return Err(GenesysError::bad_request(
+                    "predicate value (or range) is required for matches.",
+                ));
+            }
+        },
         Some("exists") => Operator::Exists,
         Some("notExists") => Operator::NotExists,
         Some(other) => {
@@ -204,27 +519,24 @@ fn parse_predicate(v: &Value, dims: &[&str], fail: &mut bool) -> Result<Predicat
             )));
         }
     };
-    Ok(Predicate {
-        dimension: dimension.to_owned(),
-        operator,
-    })
+    Ok(Predicate { key, operator })
 }
 
 fn parse_filters(
     obj: &Map<String, Value>,
-    key: &str,
-    dims: &[&str],
+    kind: FilterKind,
     max_predicates: usize,
     fail: &mut bool,
 ) -> Result<Vec<Filter>, GenesysError> {
-    match obj.get(key) {
+    match obj.get(kind.name) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(list)) => list
             .iter()
-            .map(|f| parse_filter(f, dims, max_predicates, fail))
+            .map(|f| parse_filter(f, kind, max_predicates, fail))
             .collect(),
         Some(_) => Err(GenesysError::invalid_value(format!(
-            "{key} must be an array."
+            "{} must be an array.",
+            kind.name
         ))),
     }
 }
@@ -237,15 +549,8 @@ impl DetailsQuery {
         let (start, end) = parse_interval(obj.get("interval"))?;
         let max = state.config.max_predicates;
         let mut fail = false;
-        let conversation_filters = parse_filters(
-            obj,
-            "conversationFilters",
-            CONVERSATION_DIMENSIONS,
-            max,
-            &mut fail,
-        )?;
-        let segment_filters =
-            parse_filters(obj, "segmentFilters", SEGMENT_DIMENSIONS, max, &mut fail)?;
+        let conversation_filters = parse_filters(obj, CONVERSATION_FILTER, max, &mut fail)?;
+        let segment_filters = parse_filters(obj, SEGMENT_FILTER, max, &mut fail)?;
         let desc = match obj.get("order").and_then(Value::as_str) {
             None | Some("asc") | Some("unordered") => false,
             Some("desc") => true,
@@ -317,9 +622,12 @@ fn eval(f: &Filter, attrs: &HashMap<&'static str, String>) -> bool {
         .predicates
         .iter()
         .map(|p| {
-            let v = attrs.get(p.dimension.as_str());
+            let v = attrs.get(p.key.as_str());
             match &p.operator {
                 Operator::Matches(want) => v.is_some_and(|v| v == want),
+                Operator::InRange(r) => v
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .is_some_and(|v| r.contains(v)),
                 Operator::Exists => v.is_some(),
                 Operator::NotExists => v.is_none(),
             }
@@ -362,14 +670,21 @@ fn segment_attrs(c: &Conv) -> Vec<HashMap<&'static str, String>> {
                     }
                 };
                 put("purpose", &p["purpose"]);
-                put("participantId", &p["participantId"]);
                 put("userId", &p["userId"]);
                 put("mediaType", &s["mediaType"]);
                 put("direction", &s["direction"]);
                 put("messageType", &s["messageType"]);
-                put("sessionId", &s["sessionId"]);
                 put("segmentType", &seg["segmentType"]);
                 put("disconnectType", &seg["disconnectType"]);
+                let span = |k: &str| {
+                    seg[k]
+                        .as_str()
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                };
+                if let (Some(a), Some(b)) = (span("segmentStart"), span("segmentEnd")) {
+                    let ms = (b - a).num_milliseconds();
+                    m.insert("metric:tSegmentDuration", ms.to_string());
+                }
                 out.push(m);
             }
         }

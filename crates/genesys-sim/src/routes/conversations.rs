@@ -12,10 +12,10 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use chrono::Utc;
-use http::{HeaderMap, StatusCode};
+use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
 
-use super::{AppState, json, parse_json, require_oauth};
+use super::{AppState, json, parse_json, query, require_oauth};
 use crate::dataset::{Conv, iso};
 use crate::error::{ApiResult, GenesysError};
 use crate::state::{SimState, lock};
@@ -251,7 +251,6 @@ pub(crate) async fn send(
         "originatingEntity": "Human",
     });
     if let Some(t) = &text {
-        answer["textBody"] = json!(t);
         normalized["text"] = json!(t);
     }
     answer["normalizedMessage"] = normalized;
@@ -271,10 +270,16 @@ pub(crate) async fn send(
     Ok(json(StatusCode::OK, &answer))
 }
 
+/// Fields of the deprecated `/inbound/open` endpoint's `OpenNormalizedMessage` that the
+/// `/inbound/open/message` endpoint's `OpenInboundNormalizedMessage` does not have.
+const OLD_INBOUND_FIELDS: &[&str] = &["type", "direction", "id"];
+const OLD_INBOUND_CHANNEL_FIELDS: &[&str] = &["platform", "type", "to", "id"];
+
 pub(crate) async fn inbound_open(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(integration_id): Path<String>,
+    uri: Uri,
     body: Bytes,
 ) -> ApiResult {
     require_oauth(&state, &headers)?;
@@ -284,12 +289,44 @@ pub(crate) async fn inbound_open(
         .ok_or_else(|| {
             GenesysError::not_found(format!("Integration {integration_id} was not found."))
         })?;
+    let prefetch = match query(&uri)
+        .get("prefetchConversationId")
+        .map(String::as_str)
+    {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(GenesysError::invalid_value(format!(
+                "prefetchConversationId must be true or false, got {other:?}."
+            )));
+        }
+    };
     let value = parse_json(&body)?;
     let Some(obj) = value.as_object() else {
         return Err(GenesysError::bad_request("The body must be a JSON object."));
     };
     let Some(channel) = obj.get("channel").and_then(Value::as_object) else {
         return Err(GenesysError::bad_request("channel is required."));
+    };
+    let old_top = OLD_INBOUND_FIELDS.iter().find(|k| obj.contains_key(**k));
+    let old_channel = OLD_INBOUND_CHANNEL_FIELDS
+        .iter()
+        .find(|k| channel.contains_key(**k));
+    if let Some(field) = old_top.or(old_channel) {
+        return Err(GenesysError::bad_request(format!(
+            "Unrecognized field {field:?}: this endpoint takes an OpenInboundNormalizedMessage; {field:?} belongs to the deprecated /inbound/open endpoint's OpenNormalizedMessage."
+        )));
+    }
+    let from = channel.get("from").and_then(Value::as_object);
+    if from
+        .and_then(|f| f.get("id"))
+        .and_then(Value::as_str)
+        .is_none()
+    {
+        return Err(GenesysError::bad_request("channel.from.id is required."));
+    }
+    let Some(external_id) = channel.get("messageId").and_then(Value::as_str) else {
+        return Err(GenesysError::bad_request("channel.messageId is required."));
     };
     let text = obj.get("text").and_then(Value::as_str).map(str::to_owned);
     let content = obj.get("content").and_then(Value::as_array);
@@ -298,21 +335,34 @@ pub(crate) async fn inbound_open(
     }
     let message_id = uuid_from(state.next_unique(), state.next_unique());
     let now = Utc::now();
-    let mut channel = channel.clone();
-    channel.insert("messageId".into(), json!(message_id));
-    channel.entry("time").or_insert_with(|| json!(iso(now)));
+    let mut out_channel = json!({
+        "platform": "Open",
+        "type": "Private",
+        "messageId": external_id,
+        "to": {"id": integration_id},
+        "from": from.cloned().unwrap_or_default(),
+        "time": channel.get("time").cloned().unwrap_or_else(|| json!(iso(now))),
+    });
+    if let Some(m) = channel.get("metadata") {
+        out_channel["metadata"] = m.clone();
+    }
     let mut answer = json!({
         "id": message_id,
-        "channel": channel,
-        "type": obj.get("type").cloned().unwrap_or(json!("Text")),
-        "direction": "Inbound",
-        "conversationId": conv.public.id,
+        "channel": out_channel,
+        "type": "Text",
     });
+    // The platform answers the conversation id only when asked to look it up first.
+    if prefetch {
+        answer["conversationId"] = json!(conv.public.id);
+    }
     if let Some(t) = &text {
         answer["text"] = json!(t);
     }
     if let Some(c) = content {
         answer["content"] = Value::Array(c.clone());
+    }
+    if let Some(m) = obj.get("metadata") {
+        answer["metadata"] = m.clone();
     }
     record_sent(
         &state,
@@ -328,6 +378,177 @@ pub(crate) async fn inbound_open(
         answer.clone(),
     );
     Ok(json(StatusCode::OK, &answer))
+}
+
+/// `toAddressMessengerType` values of `SendAgentlessOutboundMessageRequest`.
+const AGENTLESS_MESSENGER_TYPES: &[&str] = &["sms", "whatsapp", "open", "webmessaging", "apple"];
+
+/// `POST /api/v2/conversations/messages/agentless`: a message the integration starts itself.
+/// The sim routes it by `fromAddress`, which must be one of its integrations (the conversation
+/// of that integration records it).
+pub(crate) async fn agentless(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    require_oauth(&state, &headers)?;
+    let value = parse_json(&body)?;
+    let Some(obj) = value.as_object() else {
+        return Err(GenesysError::bad_request("The body must be a JSON object."));
+    };
+    let field = |k: &str| obj.get(k).and_then(Value::as_str);
+    let (Some(from), Some(to)) = (field("fromAddress"), field("toAddress")) else {
+        return Err(GenesysError::bad_request(
+            "fromAddress and toAddress are required.",
+        ));
+    };
+    let messenger = match field("toAddressMessengerType") {
+        Some(m) if AGENTLESS_MESSENGER_TYPES.contains(&m) => m.to_owned(),
+        Some(m) => {
+            return Err(GenesysError::invalid_value(format!(
+                "toAddressMessengerType {m:?} is not one of {AGENTLESS_MESSENGER_TYPES:?}."
+            )));
+        }
+        None => {
+            return Err(GenesysError::bad_request(
+                "toAddressMessengerType is required.",
+            ));
+        }
+    };
+    let text = field("textBody").map(str::to_owned);
+    let template = obj.get("messagingTemplate").is_some_and(Value::is_object);
+    if text.is_some() == template {
+        return Err(GenesysError::bad_request(
+            "Exactly one of textBody or messagingTemplate is required.",
+        ));
+    }
+    if let Some(t) = &text {
+        let chars = t.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(GenesysError::invalid_value(format!(
+                "textBody is limited to {MAX_TEXT_CHARS} characters, got {chars}."
+            )));
+        }
+    }
+    let conv = state.data.conv_by_integration(from).ok_or_else(|| {
+        GenesysError::invalid_value(format!(
+            "fromAddress {from} is not an integration of this org."
+        ))
+    })?;
+    let use_existing = obj
+        .get("useExistingActiveConversation")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let message_id = uuid_from(state.next_unique(), state.next_unique());
+    let now = Utc::now();
+    let mut normalized = json!({
+        "id": message_id,
+        "channel": {"time": iso(now), "messageId": message_id},
+        "type": "Text",
+        "direction": "Outbound",
+        "originatingEntity": "Bot",
+    });
+    if let Some(t) = &text {
+        normalized["text"] = json!(t);
+    }
+    let message = json!({
+        "id": message_id,
+        "timestamp": iso(now),
+        "fromAddress": from,
+        "toAddress": to,
+        "direction": "outbound",
+        "messengerType": messenger,
+        "status": "sent",
+        "normalizedMessage": normalized,
+        "conversationId": conv.public.id,
+        "selfUri": format!("/api/v2/conversations/messages/{}/messages/{message_id}", conv.public.id),
+    });
+    let answer = json!({
+        "id": message_id,
+        "conversationId": conv.public.id,
+        "fromAddress": from,
+        "toAddress": to,
+        "messengerType": messenger,
+        "useExistingActiveConversation": use_existing,
+        "message": message,
+        "timestamp": iso(now),
+        "selfUri": format!("/api/v2/conversations/messages/agentless/{message_id}"),
+    });
+    record_sent(
+        &state,
+        SentMessage {
+            id: message_id,
+            conversation_id: conv.public.id.clone(),
+            communication_id: None,
+            integration_id: Some(from.to_owned()),
+            text,
+            body: value.clone(),
+            received_at: now,
+        },
+        message,
+    );
+    Ok(json(StatusCode::OK, &answer))
+}
+
+/// `GET /api/v2/conversations/{conversationId}`: the generic `Conversation`, whose
+/// participants' `messages[]` are their message communications (`Message.id` is the
+/// `{communicationId}` of the agent send endpoint).
+pub(crate) async fn conversation_generic(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    require_oauth(&state, &headers)?;
+    let conv = conv_or_404(&state, &id)?;
+    let (start, end) = (iso(conv.public.start), iso(conv.public.end));
+    let direction = if conv.outbound_origin {
+        "outbound"
+    } else {
+        "inbound"
+    };
+    let communication = |id: &str, state: &str| {
+        json!({
+            "id": id,
+            "state": state,
+            "initialState": "alerting",
+            "direction": direction,
+            "held": false,
+            "type": "webmessaging",
+        })
+    };
+    let body = json!({
+        "id": conv.public.id,
+        "startTime": start,
+        "participants": [
+            {
+                "id": conv.customer_participant,
+                "name": format!("{} {}", conv.customer_first, conv.customer_last),
+                "startTime": start,
+                "purpose": "customer",
+                "messages": [communication(&conv.customer_session, "connected")],
+            },
+            {
+                "id": conv.bot_participant,
+                "name": "Sim Bot",
+                "startTime": start,
+                "endTime": end,
+                "purpose": "workflow",
+                "messages": [communication(&conv.bot_session, "disconnected")],
+            },
+            {
+                "id": conv.agent_participant,
+                "name": conv.agent_name,
+                "startTime": start,
+                "purpose": "agent",
+                "userId": conv.agent_user,
+                "messages": [communication(&conv.public.communication_id, "connected")],
+            },
+        ],
+        "recordingState": "NONE",
+        "divisions": [{"division": {"id": conv.division}, "entities": []}],
+        "selfUri": format!("/api/v2/conversations/{}", conv.public.id),
+    });
+    Ok(json(StatusCode::OK, &body))
 }
 
 fn uuid_from(a: u64, b: u64) -> String {

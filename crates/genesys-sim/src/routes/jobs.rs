@@ -81,6 +81,16 @@ pub(crate) async fn submit(
     Ok(json(StatusCode::ACCEPTED, &json!({ "jobId": job_id })))
 }
 
+/// `GET …/details/jobs/availability`: job results are complete up to the moment the org was
+/// generated (the same `dataAvailabilityDate` every results page carries).
+pub(crate) async fn availability(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+    require_oauth(&state, &headers)?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "dataAvailabilityDate": iso(state.data.created) }),
+    ))
+}
+
 fn not_found(job_id: &str) -> GenesysError {
     GenesysError::not_found(format!("Job {job_id} was not found."))
 }

@@ -44,6 +44,14 @@ pub(crate) fn router(state: AppState) -> Router {
             post(conversations::inbound_open),
         )
         .route(
+            "/api/v2/conversations/messages/agentless",
+            post(conversations::agentless),
+        )
+        .route(
+            "/api/v2/conversations/{id}",
+            get(conversations::conversation_generic),
+        )
+        .route(
             "/api/v2/analytics/conversations/details/query",
             post(analytics::query),
         )
@@ -54,6 +62,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/api/v2/analytics/conversations/details/jobs",
             post(jobs::submit),
+        )
+        .route(
+            "/api/v2/analytics/conversations/details/jobs/availability",
+            get(jobs::availability),
         )
         .route(
             "/api/v2/analytics/conversations/details/jobs/{job_id}",

@@ -136,14 +136,15 @@ async fn conversation_id_filters_select_conversations() {
     .await;
     assert_eq!(and["totalHits"], 0);
 
-    // Segment filters work on segment dimensions and conversationId.
+    // Segment filters work on segment dimensions (conversationId is a conversation dimension).
     let seg = query(
         &sim,
         &t,
         json!({
             "interval": sim.full_interval(),
+            "conversationFilters": [{"type": "and", "predicates": [
+                {"dimension": "conversationId", "value": convs[4].id}]}],
             "segmentFilters": [{"type": "and", "predicates": [
-                {"dimension": "conversationId", "value": convs[4].id},
                 {"dimension": "purpose", "value": "agent"}]}],
         }),
     )
@@ -155,9 +156,10 @@ async fn conversation_id_filters_select_conversations() {
     );
     let no_seg = query(&sim, &t, json!({
         "interval": sim.full_interval(),
-        "segmentFilters": [{"type": "and", "predicates": [
-            {"dimension": "purpose", "value": "agent"}, {"dimension": "segmentType", "value": "wrapup"},
+        "conversationFilters": [{"type": "and", "predicates": [
             {"dimension": "conversationId", "value": "x"}]}],
+        "segmentFilters": [{"type": "and", "predicates": [
+            {"dimension": "purpose", "value": "agent"}, {"dimension": "segmentType", "value": "wrapup"}]}],
     })).await;
     assert_eq!(no_seg["totalHits"], 0);
 }
@@ -321,6 +323,145 @@ async fn interval_and_filters_are_validated() {
     ] {
         genesys_error(post_json(&sim, &t, QUERY, &body).await, 400).await;
     }
+}
+
+#[tokio::test]
+async fn what_the_platform_rejects_is_a_400_with_its_error_body() {
+    let (sim, t) = org(1).await;
+    let i = sim.full_interval();
+    let seg =
+        |p: Value| json!({"interval": i, "segmentFilters": [{"type": "and", "predicates": [p]}]});
+    let conv = |p: Value| json!({"interval": i, "conversationFilters": [{"type": "and", "predicates": [p]}]});
+    for (why, body) in [
+        // No such segment dimensions on the platform.
+        (
+            "sessionId",
+            seg(
+                json!({"type": "dimension", "dimension": "sessionId", "operator": "matches", "value": "s"}),
+            ),
+        ),
+        (
+            "participantId",
+            seg(
+                json!({"type": "dimension", "dimension": "participantId", "operator": "matches", "value": "p"}),
+            ),
+        ),
+        (
+            "conversationId in a segment filter",
+            seg(
+                json!({"type": "dimension", "dimension": "conversationId", "operator": "matches", "value": "c"}),
+            ),
+        ),
+        (
+            "purpose in a conversation filter",
+            conv(
+                json!({"type": "dimension", "dimension": "purpose", "operator": "matches", "value": "agent"}),
+            ),
+        ),
+        // Enum values outside the platform's lists.
+        (
+            "purpose bot",
+            seg(
+                json!({"type": "dimension", "dimension": "purpose", "operator": "matches", "value": "bot"}),
+            ),
+        ),
+        (
+            "segmentType scripted",
+            seg(
+                json!({"type": "dimension", "dimension": "segmentType", "operator": "matches", "value": "scripted"}),
+            ),
+        ),
+        (
+            "mediaType fax",
+            seg(
+                json!({"type": "dimension", "dimension": "mediaType", "operator": "matches", "value": "fax"}),
+            ),
+        ),
+        (
+            "originatingDirection up",
+            conv(
+                json!({"type": "dimension", "dimension": "originatingDirection", "operator": "matches", "value": "up"}),
+            ),
+        ),
+        // Property and metric predicates.
+        (
+            "property without propertyType",
+            seg(json!({"type": "property", "property": "p", "operator": "exists"})),
+        ),
+        (
+            "propertyType colour",
+            seg(
+                json!({"type": "property", "property": "p", "propertyType": "colour", "operator": "exists"}),
+            ),
+        ),
+        (
+            "property in a conversation filter",
+            conv(
+                json!({"type": "property", "property": "p", "propertyType": "string", "operator": "exists"}),
+            ),
+        ),
+        (
+            "metric with a value",
+            seg(
+                json!({"type": "metric", "metric": "tSegmentDuration", "operator": "matches", "value": "5"}),
+            ),
+        ),
+        (
+            "unknown predicate type",
+            seg(json!({"type": "mood", "dimension": "purpose", "value": "agent"})),
+        ),
+    ] {
+        let body = genesys_error(post_json(&sim, &t, QUERY, &body).await, 400).await;
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{why}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn property_and_metric_predicates_are_evaluated() {
+    let (sim, t) = org(3).await;
+    let i = sim.full_interval();
+    let seg =
+        |p: Value| json!({"interval": i, "segmentFilters": [{"type": "and", "predicates": [p]}]});
+    // Every conversation has a 30 s wrap-up segment; none has a segment of a day or more.
+    let long = query(
+        &sim,
+        &t,
+        seg(json!({"type": "metric", "metric": "tSegmentDuration",
+        "operator": "matches", "range": {"gte": 86_400_000}})),
+    )
+    .await;
+    assert_eq!(long["totalHits"], 0);
+    let any = query(
+        &sim,
+        &t,
+        seg(json!({"type": "metric", "metric": "tSegmentDuration",
+        "operator": "matches", "range": {"gte": 30_000, "lte": 30_000}})),
+    )
+    .await;
+    assert_eq!(any["totalHits"], 3);
+    // The sim's segments carry no properties.
+    let prop = query(
+        &sim,
+        &t,
+        seg(json!({"type": "property", "property": "p",
+        "propertyType": "string", "operator": "notExists"})),
+    )
+    .await;
+    assert_eq!(prop["totalHits"], 3);
+    let botflow = query(
+        &sim,
+        &t,
+        seg(json!({"type": "dimension", "dimension": "purpose",
+        "operator": "matches", "value": "botflow"})),
+    )
+    .await;
+    assert_eq!(
+        botflow["totalHits"], 0,
+        "a valid purpose the sim does not generate"
+    );
 }
 
 #[tokio::test]

@@ -124,7 +124,9 @@ async fn sends_are_recorded_in_arrival_order_per_conversation() {
             let resp = post_json(&sim, &t, &path, &json!({"textBody": format!("hello {i}")})).await;
             assert_eq!(resp.status(), 200);
             let body: Value = resp.json().await.unwrap();
-            assert_eq!(body["textBody"], format!("hello {i}"));
+            // MessageData has no textBody any more: the text is in normalizedMessage.
+            assert!(body.get("textBody").is_none(), "{body}");
+            assert_eq!(body["normalizedMessage"]["text"], format!("hello {i}"));
             assert_eq!(body["direction"], "outbound");
             assert_eq!(body["conversationId"], c.id.as_str());
             assert!(body["id"].is_string() && body["timestamp"].is_string());
@@ -150,7 +152,7 @@ async fn sends_are_recorded_in_arrival_order_per_conversation() {
     )
     .await;
     let body: Value = bulk.json().await.unwrap();
-    assert_eq!(body["entities"][0]["textBody"], "hello 0");
+    assert_eq!(body["entities"][0]["normalizedMessage"]["text"], "hello 0");
     let conv: Value = get(
         &sim,
         &t,
@@ -226,34 +228,63 @@ async fn open_messaging_inbound_is_recorded() {
     let c = sim.conversations()[1].clone();
     let integration = c.integration_id.clone().unwrap();
     let path = format!("/api/v2/conversations/messages/{integration}/inbound/open/message");
+    // OpenInboundNormalizedMessage.
     let msg = json!({
-        "channel": {"platform": "Open", "type": "Private", "messageId": "ext-1",
+        "channel": {"messageId": "ext-1",
                     "from": {"id": "guest-1", "idType": "Opaque", "nickname": "Guest"},
                     "time": "2026-11-22T10:00:00.000Z"},
         "text": "inbound hello",
-        "direction": "Inbound",
     });
     let resp = post_json(&sim, &t, &path, &msg).await;
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["text"], "inbound hello");
-    assert_eq!(body["direction"], "Inbound");
+    assert_eq!(body["type"], "Text");
+    assert_eq!(body["channel"]["messageId"], "ext-1");
+    assert_eq!(body["channel"]["from"]["id"], "guest-1");
     assert!(body["id"].is_string());
+    assert!(
+        body.get("conversationId").is_none(),
+        "the conversation id comes only with prefetchConversationId=true: {body}"
+    );
+    let prefetched: Value = post_json(
+        &sim,
+        &t,
+        &format!("{path}?prefetchConversationId=true"),
+        &msg,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(prefetched["conversationId"], c.id.as_str());
     let stats = sim.stats();
     let sent = &stats.sent[&c.id];
-    assert_eq!(sent.len(), 1);
+    assert_eq!(sent.len(), 2);
     assert_eq!(
         sent[0].integration_id.as_deref(),
         Some(integration.as_str())
     );
     assert_eq!(sent[0].text.as_deref(), Some("inbound hello"));
+    for bad in [
+        json!({"text": "no channel"}),
+        json!({"channel": {}}),
+        json!({"channel": {"from": {"id": "g"}}, "text": "no messageId"}),
+        // The deprecated /inbound/open endpoint's OpenNormalizedMessage fields.
+        json!({"channel": {"messageId": "m", "from": {"id": "g"}, "platform": "Open", "type": "Private",
+               "to": {"id": integration}}, "text": "old shape"}),
+        json!({"channel": {"messageId": "m", "from": {"id": "g"}}, "text": "old", "direction": "Inbound", "type": "Text"}),
+    ] {
+        genesys_error(post_json(&sim, &t, &path, &bad).await, 400).await;
+    }
     genesys_error(
-        post_json(&sim, &t, &path, &json!({"text": "no channel"})).await,
-        400,
-    )
-    .await;
-    genesys_error(
-        post_json(&sim, &t, &path, &json!({"channel": {}})).await,
+        post_json(
+            &sim,
+            &t,
+            &format!("{path}?prefetchConversationId=maybe"),
+            &msg,
+        )
+        .await,
         400,
     )
     .await;
@@ -268,4 +299,58 @@ async fn open_messaging_inbound_is_recorded() {
         404,
     )
     .await;
+}
+
+#[tokio::test]
+async fn agentless_messages_land_in_the_integrations_conversation() {
+    let sim = start(SimOrg::builder().conversations(2)).await;
+    let t = token(&sim).await;
+    let c = sim.conversations()[0].clone();
+    let integration = c.integration_id.clone().unwrap();
+    let path = "/api/v2/conversations/messages/agentless";
+    let body = json!({"fromAddress": integration, "toAddress": "+15550100",
+        "toAddressMessengerType": "sms", "textBody": "your parcel is on its way"});
+    let resp = post_json(&sim, &t, path, &body).await;
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(answer["conversationId"], c.id.as_str());
+    assert_eq!(answer["messengerType"], "sms");
+    assert_eq!(
+        answer["message"]["normalizedMessage"]["text"],
+        "your parcel is on its way"
+    );
+    assert_eq!(
+        sim.stats().sent_texts(&c.id),
+        vec!["your parcel is on its way"]
+    );
+    for bad in [
+        json!({"toAddress": "x", "toAddressMessengerType": "sms", "textBody": "t"}),
+        json!({"fromAddress": integration, "toAddress": "x", "toAddressMessengerType": "line", "textBody": "t"}),
+        json!({"fromAddress": integration, "toAddress": "x", "toAddressMessengerType": "sms"}),
+        json!({"fromAddress": "unknown", "toAddress": "x", "toAddressMessengerType": "sms", "textBody": "t"}),
+    ] {
+        genesys_error(post_json(&sim, &t, path, &bad).await, 400).await;
+    }
+}
+
+#[tokio::test]
+async fn the_generic_conversation_names_the_agents_communication() {
+    let sim = small().await;
+    let t = token(&sim).await;
+    let c = sim.conversations()[2].clone();
+    let conv: Value = get(&sim, &t, &format!("/api/v2/conversations/{}", c.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(conv["id"], c.id.as_str());
+    let agent = conv["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["purpose"] == "agent")
+        .unwrap();
+    assert_eq!(agent["messages"][0]["id"], c.communication_id.as_str());
+    assert_eq!(agent["messages"][0]["state"], "connected");
+    genesys_error(get(&sim, &t, "/api/v2/conversations/nope").await, 404).await;
 }

@@ -138,3 +138,34 @@ async fn an_empty_job_has_an_empty_page_and_no_cursor() {
     assert_eq!(body["conversations"], json!([]));
     assert!(body.get("cursor").is_none());
 }
+
+#[tokio::test]
+async fn availability_is_the_date_results_are_complete_to() {
+    let sim = start(SimOrg::builder().conversations(2)).await;
+    let t = token(&sim).await;
+    let resp = get(&sim, &t, &format!("{JOBS}/availability")).await;
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    let date = body["dataAvailabilityDate"].as_str().unwrap().to_owned();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&date).is_ok(),
+        "{date}"
+    );
+    let job = submit(&sim, &t, json!({"interval": sim.full_interval()})).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut results = get(&sim, &t, &format!("{JOBS}/{job}/results")).await;
+    for _ in 0..40 {
+        if results.status() == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        results = get(&sim, &t, &format!("{JOBS}/{job}/results")).await;
+    }
+    let page: Value = results.json().await.unwrap();
+    assert_eq!(page["dataAvailabilityDate"], date.as_str());
+    genesys_error(
+        get(&sim, "wrong-token", &format!("{JOBS}/availability")).await,
+        401,
+    )
+    .await;
+}
