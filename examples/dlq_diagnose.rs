@@ -10,13 +10,14 @@
 //!
 //! Report (`--report FILE.json`, or `--report -` for stdout): the sqs-dlq root cause report,
 //! schema version 1: `{version, generated_at, total, by_category: {rate_limited, auth_rejected,
-//! endpoint_unreachable, target_missing, payload_rejected, unknown}, records: [{message_id,
-//! category, error_code, topic, conversation_id, replay_safe, correlated}]}` plus the further
+//! endpoint_unreachable, target_missing, payload_rejected, transient, misconfigured, unknown},
+//! records: [{message_id, category, error_code, topic, conversation_id, replay_safe,
+//! correlated}]}` plus the further
 //! fields documented in sqs-dlq's `report` module (`queue`, `acknowledged`, `by_error_code`,
 //! `by_topic`, `by_target`, `groups`, `correlation`, and per record `category_basis`,
 //! `error_message`, `rule_arn`, `target_arn`, `retry_attempts`, `exhausted_retry_condition`,
 //! `receive_count`, `event_id`, `detail_type`, `source`, `event_time`, `correlation`,
-//! `correlation_error`, `parse_error`, `attributes`, `original_body`).
+//! `correlation_error`, `error_code_reason`, `parse_error`, `attributes`, `original_body`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -2,12 +2,20 @@
 //! searching the event body, which is the customer's data and says nothing about the failure).
 //!
 //! Order of evidence:
-//! 1. `ERROR_CODE`: THROTTLING → [`Category::RateLimited`]; NO_PERMISSIONS,
-//!    FAILED_TO_ASSUME_ROLE → [`Category::AuthRejected`]; CONNECTION_FAILURE, TIMEOUT →
+//! 1. `ERROR_CODE`: every code on AWS's EventBridge dead-letter page has a category and a
+//!    reason ([`code_category`], [`code_reason`]): THROTTLING → [`Category::RateLimited`];
+//!    TRANSIENT_ASSUME_ROLE, INTERNAL_ERROR, RESOURCE_LIMIT_EXCEEDED,
+//!    EVENTS_IN_BATCH_REQUEST_REJECTED, RESOURCE_MODIFICATION_COLLISION →
+//!    [`Category::Transient`]; NO_PERMISSIONS, FAILED_TO_ASSUME_ROLE →
+//!    [`Category::AuthRejected`]; CONNECTION_FAILURE, TIMEOUT →
 //!    [`Category::EndpointUnreachable`]; NO_RESOURCE → [`Category::TargetMissing`];
-//!    INVALID_JSON, INVALID_PARAMETER → [`Category::PayloadRejected`].
-//! 2. For ERROR_FROM_TARGET and SDK_CLIENT_ERROR (and any other code): the HTTP status found
-//!    in `ERROR_MESSAGE` (401/403/407 auth, 404/410 missing, 400/413/415/422 payload, 429 rate,
+//!    INVALID_JSON, INVALID_PARAMETER → [`Category::PayloadRejected`];
+//!    CROSS_ACCOUNT_INGESTION_FAILED, CROSS_REGION_INGESTION_FAILED,
+//!    THIRD_ACCOUNT_HOP_DETECTED, THIRD_REGION_HOP_DETECTED, RESOURCE_ALREADY_EXISTS →
+//!    [`Category::Misconfigured`].
+//! 2. For ERROR_FROM_TARGET, SDK_CLIENT_ERROR and UNKNOWN (whose category depends on what the
+//!    target said) and codes this crate does not know: the HTTP status found in
+//!    `ERROR_MESSAGE` (401/403/407 auth, 404/410 missing, 400/413/415/422 payload, 429 rate,
 //!    408 and 5xx unreachable).
 //! 3. Key phrases of the `ERROR_MESSAGE` text.
 //! 4. Otherwise [`Category::Unknown`].
@@ -34,6 +42,12 @@ use crate::dead_letter::{DlqAttributes, ErrorCode};
 ///   or re-point it, then force.
 /// - `payload_rejected` — **unsafe**: the target refused these exact bytes; replaying them
 ///   unchanged fails again. Transform the payload or fix the target's schema first.
+/// - `transient` — **safe**: a passing failure inside AWS (assuming the role, EventBridge
+///   itself, a resource limit, a batch refused because of other events in it); the event and
+///   the target are not at fault.
+/// - `misconfigured` — **unsafe until fixed**: the rule routes the event where EventBridge
+///   will not deliver it (a third account or region hop, a receiving bus that refuses it, a
+///   resource that already exists); fix the routing, then force.
 /// - `unknown` — **unsafe**: nothing says a retry would behave differently; look first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,18 +63,24 @@ pub enum Category {
     TargetMissing,
     /// The target rejected the payload itself.
     PayloadRejected,
+    /// A passing failure inside AWS; the event and target are not at fault.
+    Transient,
+    /// The rule's routing is one EventBridge refuses to deliver.
+    Misconfigured,
     /// No evidence points anywhere.
     Unknown,
 }
 
 impl Category {
     /// Every category, in report order.
-    pub const ALL: [Category; 6] = [
+    pub const ALL: [Category; 8] = [
         Category::RateLimited,
         Category::AuthRejected,
         Category::EndpointUnreachable,
         Category::TargetMissing,
         Category::PayloadRejected,
+        Category::Transient,
+        Category::Misconfigured,
         Category::Unknown,
     ];
 
@@ -72,13 +92,18 @@ impl Category {
             Category::EndpointUnreachable => "endpoint_unreachable",
             Category::TargetMissing => "target_missing",
             Category::PayloadRejected => "payload_rejected",
+            Category::Transient => "transient",
+            Category::Misconfigured => "misconfigured",
             Category::Unknown => "unknown",
         }
     }
 
     /// Whether replaying the event unchanged, without fixing anything first, can succeed.
     pub fn replay_safe(self) -> bool {
-        matches!(self, Category::RateLimited | Category::EndpointUnreachable)
+        matches!(
+            self,
+            Category::RateLimited | Category::EndpointUnreachable | Category::Transient
+        )
     }
 
     /// One sentence on why replay is (un)safe, for reports and skip reasons.
@@ -97,6 +122,12 @@ impl Category {
             Category::PayloadRejected => {
                 "unsafe: the target rejected these exact bytes; transform or fix the schema first"
             }
+            Category::Transient => {
+                "safe: a passing failure inside AWS, not of the event or the target; replay"
+            }
+            Category::Misconfigured => {
+                "unsafe until the rule's routing or the receiving bus is fixed; then force"
+            }
             Category::Unknown => {
                 "unsafe: nothing says a replay would behave differently; inspect first"
             }
@@ -113,7 +144,7 @@ impl fmt::Display for Category {
 /// A category name that is not one of [`Category::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown category {0:?}; expected one of rate_limited, auth_rejected, endpoint_unreachable, target_missing, payload_rejected, unknown"
+    "unknown category {0:?}; expected one of rate_limited, auth_rejected, endpoint_unreachable, target_missing, payload_rejected, transient, misconfigured, unknown"
 )]
 pub struct UnknownCategory(pub String);
 
@@ -156,23 +187,96 @@ pub struct Classification {
     pub basis: Basis,
 }
 
+/// The category an EventBridge `ERROR_CODE` decides on its own; `None` for the codes whose
+/// category depends on what the target said (ERROR_FROM_TARGET, SDK_CLIENT_ERROR, UNKNOWN) and
+/// for codes this crate does not know.
+pub fn code_category(code: &ErrorCode) -> Option<Category> {
+    Some(match code {
+        ErrorCode::Throttling => Category::RateLimited,
+        ErrorCode::TransientAssumeRole
+        | ErrorCode::InternalError
+        | ErrorCode::ResourceLimitExceeded
+        | ErrorCode::EventsInBatchRequestRejected
+        | ErrorCode::ResourceModificationCollision => Category::Transient,
+        ErrorCode::NoPermissions | ErrorCode::FailedToAssumeRole => Category::AuthRejected,
+        ErrorCode::ConnectionFailure | ErrorCode::Timeout => Category::EndpointUnreachable,
+        ErrorCode::NoResource => Category::TargetMissing,
+        ErrorCode::InvalidJson | ErrorCode::InvalidParameter => Category::PayloadRejected,
+        ErrorCode::CrossAccountIngestionFailed
+        | ErrorCode::CrossRegionIngestionFailed
+        | ErrorCode::ThirdAccountHopDetected
+        | ErrorCode::ThirdRegionHopDetected
+        | ErrorCode::ResourceAlreadyExists => Category::Misconfigured,
+        ErrorCode::ErrorFromTarget
+        | ErrorCode::SdkClientError
+        | ErrorCode::Unspecified
+        | ErrorCode::Unknown(_) => return None,
+    })
+}
+
+/// What an EventBridge `ERROR_CODE` means, in one sentence, for reports.
+pub fn code_reason(code: &ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::ConnectionFailure => {
+            "EventBridge could not connect to the target (DNS, TCP or TLS failed)"
+        }
+        ErrorCode::CrossAccountIngestionFailed => {
+            "the event bus of the other account did not take the event (its resource policy or the rule's role)"
+        }
+        ErrorCode::CrossRegionIngestionFailed => {
+            "the event bus of the other region did not take the event (its resource policy or the rule's role)"
+        }
+        ErrorCode::ErrorFromTarget => {
+            "the target answered with an error; its status or message decides the category"
+        }
+        ErrorCode::EventsInBatchRequestRejected => {
+            "the target refused the batch the event was sent in, because of other events in it"
+        }
+        ErrorCode::FailedToAssumeRole => {
+            "EventBridge could not assume the target's IAM role (missing, or it does not trust EventBridge)"
+        }
+        ErrorCode::InternalError => {
+            "an internal EventBridge error; the event and target are not at fault"
+        }
+        ErrorCode::InvalidJson => "the target refused the event as invalid JSON",
+        ErrorCode::InvalidParameter => {
+            "a target parameter (input transformer, path, header) is invalid for this event"
+        }
+        ErrorCode::NoPermissions => {
+            "the rule's role or the target's policy does not permit the delivery"
+        }
+        ErrorCode::NoResource => "the target (or a resource it needs) does not exist",
+        ErrorCode::ResourceAlreadyExists => {
+            "the delivery would create a resource that already exists"
+        }
+        ErrorCode::ResourceLimitExceeded => {
+            "a limit or quota of the target resource was reached for the moment"
+        }
+        ErrorCode::ResourceModificationCollision => {
+            "the target resource was being modified at the same time; a later attempt does not collide"
+        }
+        ErrorCode::SdkClientError => {
+            "the AWS SDK call to the target failed; its message decides the category"
+        }
+        ErrorCode::ThirdAccountHopDetected => {
+            "the event would pass a third account; EventBridge delivers across one account hop only"
+        }
+        ErrorCode::ThirdRegionHopDetected => {
+            "the event would pass a third region; EventBridge delivers across one region hop only"
+        }
+        ErrorCode::Throttling => "the target throttled EventBridge's deliveries",
+        ErrorCode::Timeout => "the target did not answer in time",
+        ErrorCode::TransientAssumeRole => {
+            "assuming the target's IAM role failed for a passing reason (STS throttled or unavailable)"
+        }
+        ErrorCode::Unspecified => "EventBridge gave no specific code (UNKNOWN)",
+        ErrorCode::Unknown(_) => "a code this version of the crate does not know",
+    }
+}
+
 /// Categorizes a dead letter from its EventBridge attributes (see the module docs).
 pub fn classify(attributes: &DlqAttributes) -> Classification {
-    let by_code = match attributes.error_code.as_ref() {
-        Some(ErrorCode::Throttling) => Some(Category::RateLimited),
-        Some(ErrorCode::NoPermissions | ErrorCode::FailedToAssumeRole) => {
-            Some(Category::AuthRejected)
-        }
-        Some(ErrorCode::ConnectionFailure | ErrorCode::Timeout) => {
-            Some(Category::EndpointUnreachable)
-        }
-        Some(ErrorCode::NoResource) => Some(Category::TargetMissing),
-        Some(ErrorCode::InvalidJson | ErrorCode::InvalidParameter) => {
-            Some(Category::PayloadRejected)
-        }
-        _ => None,
-    };
-    if let Some(category) = by_code {
+    if let Some(category) = attributes.error_code.as_ref().and_then(code_category) {
         return Classification {
             category,
             basis: Basis::ErrorCode,
@@ -426,7 +530,7 @@ mod tests {
         );
         let c = classify(&attrs("SOMETHING_NEW", "Rate exceeded"));
         assert_eq!(c.category, Category::RateLimited);
-        let c = classify(&attrs("INTERNAL_ERROR", ""));
+        let c = classify(&attrs("UNKNOWN", ""));
         assert_eq!(
             (c.category, c.basis),
             (Category::Unknown, Basis::NoEvidence)
@@ -438,17 +542,71 @@ mod tests {
     }
 
     #[test]
+    fn every_documented_code_has_a_category_or_defers_to_the_target_and_a_reason() {
+        let deferring = [
+            ErrorCode::ErrorFromTarget,
+            ErrorCode::SdkClientError,
+            ErrorCode::Unspecified,
+        ];
+        let mut reasons = std::collections::HashSet::new();
+        for code in ErrorCode::documented() {
+            assert!(
+                code_category(&code).is_some() || deferring.contains(&code),
+                "{code:?} has no category"
+            );
+            assert!(
+                reasons.insert(code_reason(&code)),
+                "{code:?} shares a reason"
+            );
+        }
+        assert!(ErrorCode::documented().count() >= 21);
+    }
+
+    #[test]
+    fn transient_aws_failures_are_safe_to_replay() {
+        for code in [
+            "TRANSIENT_ASSUME_ROLE",
+            "INTERNAL_ERROR",
+            "RESOURCE_LIMIT_EXCEEDED",
+            "EVENTS_IN_BATCH_REQUEST_REJECTED",
+        ] {
+            let c = classify(&attrs(code, "anything"));
+            assert_eq!(
+                (c.category, c.basis),
+                (Category::Transient, Basis::ErrorCode),
+                "{code}"
+            );
+            assert!(c.category.replay_safe(), "{code}");
+        }
+        for code in [
+            "THIRD_ACCOUNT_HOP_DETECTED",
+            "CROSS_REGION_INGESTION_FAILED",
+        ] {
+            let c = classify(&attrs(code, "Received response status [503]"));
+            assert_eq!(c.category, Category::Misconfigured, "{code}");
+            assert!(!c.category.replay_safe());
+        }
+    }
+
+    #[test]
     fn names_and_safety() {
         let json = serde_json::to_string(&Category::ALL).unwrap();
         assert_eq!(
             json,
-            r#"["rate_limited","auth_rejected","endpoint_unreachable","target_missing","payload_rejected","unknown"]"#
+            r#"["rate_limited","auth_rejected","endpoint_unreachable","target_missing","payload_rejected","transient","misconfigured","unknown"]"#
         );
         let safe: Vec<_> = Category::ALL
             .into_iter()
             .filter(|c| c.replay_safe())
             .collect();
-        assert_eq!(safe, [Category::RateLimited, Category::EndpointUnreachable]);
+        assert_eq!(
+            safe,
+            [
+                Category::RateLimited,
+                Category::EndpointUnreachable,
+                Category::Transient
+            ]
+        );
         assert_eq!(
             "Auth-Rejected".parse::<Category>(),
             Ok(Category::AuthRejected)

@@ -376,6 +376,54 @@ pub enum ParseError {
         /// What is missing or wrong.
         message: String,
     },
+    /// The body is an EventBridge failure record, not an event: the dead-letter record of a
+    /// delivery that failed for a batch of events (`failedMessages`), with the error in the
+    /// body rather than in message attributes. The events themselves are not in it, so there
+    /// is nothing to replay: find them by id at their source.
+    #[error(
+        "the body is an EventBridge failure record for {failed_messages} event(s), not an event (error {error_code:?})"
+    )]
+    FailureSummary {
+        /// `errorCode` of the record.
+        error_code: Option<String>,
+        /// `errorMessage` of the record.
+        error_message: Option<String>,
+        /// `targetArn` of the record.
+        target_arn: Option<String>,
+        /// `retryAttempts` of the record.
+        retry_attempts: Option<u32>,
+        /// How many events failed (`failedMessages`).
+        failed_messages: usize,
+        /// The ids of the failed events (`failedMessages[].eventId`; at most
+        /// [`MAX_SUMMARY_EVENT_IDS`]).
+        event_ids: Vec<String>,
+    },
+}
+
+/// Most event ids a [`ParseError::FailureSummary`] keeps (its `failed_messages` count is exact).
+pub const MAX_SUMMARY_EVENT_IDS: usize = 100;
+
+/// The failure record shape: `failedMessages` is what tells it from an event.
+fn failure_summary(value: &Value) -> Option<ParseError> {
+    let obj = value.as_object()?;
+    let failed = obj.get("failedMessages")?.as_array()?;
+    let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
+    Some(ParseError::FailureSummary {
+        error_code: text("errorCode"),
+        error_message: text("errorMessage"),
+        target_arn: text("targetArn"),
+        retry_attempts: obj
+            .get("retryAttempts")
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok()),
+        failed_messages: failed.len(),
+        event_ids: failed
+            .iter()
+            .filter_map(|m| m.get("eventId").and_then(Value::as_str))
+            .take(MAX_SUMMARY_EVENT_IDS)
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 impl ParseError {
@@ -405,6 +453,9 @@ pub fn parse_event(body: &str) -> Result<EventBridgeEvent, ParseError> {
         return Err(ParseError::NotAnEvent {
             message: "the body is not a JSON object".to_owned(),
         });
+    }
+    if let Some(summary) = failure_summary(&value) {
+        return Err(summary);
     }
     serde_json::from_value(value).map_err(|e| ParseError::NotAnEvent {
         message: e.to_string(),
@@ -534,8 +585,23 @@ impl DeadLetter {
         self.event().and_then(|e| e.detail.topic_name.as_deref())
     }
 
-    /// The failure category and how it was decided (see [`crate::category`]).
+    /// The failure category and how it was decided (see [`crate::category`]). A failure record
+    /// ([`ParseError::FailureSummary`]) carries its error in the body: it is used when the
+    /// message attributes have none.
     pub fn classification(&self) -> Classification {
+        if self.dlq.error_code.is_none()
+            && self.dlq.error_message.is_none()
+            && let Err(ParseError::FailureSummary {
+                error_code,
+                error_message,
+                ..
+            }) = &self.event
+        {
+            let mut from_body = self.dlq.clone();
+            from_body.error_code = error_code.as_deref().map(ErrorCode::parse);
+            from_body.error_message.clone_from(error_message);
+            return classify(&from_body);
+        }
         classify(&self.dlq)
     }
 
@@ -641,6 +707,44 @@ mod tests {
         );
         assert_eq!(ErrorCode::parse("UNKNOWN"), ErrorCode::Unspecified);
         assert_eq!(ErrorCode::documented().count(), 21);
+    }
+
+    #[test]
+    fn a_failure_record_is_its_own_kind_and_is_classified_from_its_body() {
+        let body = r#"{"version": "1.0", "busArn": "arn:aws:events:us-east-1:111122223333:event-busv2/orders/x",
+            "targetArn": "arn:aws:sqs:us-east-1:111122223333:large-orders",
+            "errorCode": "THROTTLING", "errorMessage": "Rate exceeded",
+            "exhaustedRetryCondition": "MaximumEventAgeInSeconds", "retryAttempts": 4,
+            "failedMessages": [{"eventId": "a1"}, {"eventId": "b2"}, {"timestamp": "t"}]}"#;
+        let letter = DeadLetter::parse("m1", body, Attributes::new());
+        match letter.parse_error() {
+            Some(ParseError::FailureSummary {
+                error_code,
+                failed_messages,
+                event_ids,
+                retry_attempts,
+                target_arn,
+                ..
+            }) => {
+                assert_eq!(error_code.as_deref(), Some("THROTTLING"));
+                assert_eq!(*failed_messages, 3);
+                assert_eq!(event_ids, &["a1", "b2"]);
+                assert_eq!(*retry_attempts, Some(4));
+                assert!(target_arn.is_some());
+            }
+            other => panic!("expected a failure summary, got {other:?}"),
+        }
+        assert!(letter.event().is_none());
+        // No ERROR_CODE attribute: the body's errorCode decides.
+        assert_eq!(letter.category(), Category::RateLimited);
+        let json = serde_json::to_value(letter.parse_error().unwrap()).unwrap();
+        assert_eq!(json["kind"], "failure_summary");
+        // Any other JSON object is still "not an event".
+        let other = DeadLetter::parse("m2", r#"{"hello": 1}"#, Attributes::new());
+        assert!(matches!(
+            other.parse_error(),
+            Some(ParseError::NotAnEvent { .. })
+        ));
     }
 
     #[test]

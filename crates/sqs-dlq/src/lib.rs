@@ -40,11 +40,11 @@ pub mod replay;
 pub mod report;
 pub mod sqs;
 
-pub use category::{Basis, Category, Classification, classify};
+pub use category::{Basis, Category, Classification, classify, code_category, code_reason};
 pub use correlate::{CorrelateError, Correlation, CorrelationOutcome, Correlator, correlate_all};
 pub use dead_letter::{
     DeadLetter, DlqAttributes, ErrorCode, EventBridgeEvent, EventDetail, EventMetadata,
-    ExhaustedRetryCondition, ParseError,
+    ExhaustedRetryCondition, MAX_SUMMARY_EVENT_IDS, ParseError,
 };
 pub use diagnosis::{Diagnosis, DiagnosisBuilder, DiagnosisError, DiagnosisOutcome, EntryProblem};
 pub use memory::{InjectedFailure, MemoryQueue, MemoryQueueBuilder, Operation};

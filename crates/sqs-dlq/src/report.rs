@@ -24,9 +24,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::category::{Basis, Category};
+use crate::category::{Basis, Category, code_reason};
 use crate::correlate::CorrelationOutcome;
-use crate::dead_letter::{DeadLetter, ParseError};
+use crate::dead_letter::{DeadLetter, ErrorCode, ParseError};
 use crate::queue::AttributeValue;
 
 /// Version of the report's JSON schema.
@@ -157,7 +157,11 @@ pub struct ReportRecord {
     pub correlated: Option<Value>,
     /// Why correlation failed.
     pub correlation_error: Option<String>,
-    /// Why the body is not an EventBridge event.
+    /// What the error code means (see [`crate::category::code_reason`]), when there is a code
+    /// (from the attributes, or from the body of a failure record).
+    pub error_code_reason: Option<String>,
+    /// Why the body is not an EventBridge event (a failure record is its own kind,
+    /// `failure_summary`).
     pub parse_error: Option<ParseError>,
     /// Text message attributes as received (binary ones are left out).
     pub attributes: BTreeMap<String, String>,
@@ -221,6 +225,17 @@ impl ReportRecord {
             correlation: status,
             correlated,
             correlation_error,
+            error_code_reason: dlq
+                .error_code
+                .clone()
+                .or_else(|| match letter.parse_error() {
+                    Some(ParseError::FailureSummary {
+                        error_code: Some(code),
+                        ..
+                    }) => Some(ErrorCode::parse(code)),
+                    _ => None,
+                })
+                .map(|code| code_reason(&code).to_owned()),
             parse_error: letter.parse_error().cloned(),
             attributes,
             original_body: letter.raw_body().to_owned(),
@@ -495,7 +510,11 @@ mod tests {
         assert_eq!(report.by_category["rate_limited"], 2);
         assert_eq!(report.by_category["target_missing"], 1);
         assert_eq!(report.by_category["unknown"], 0);
-        assert_eq!(report.by_category.len(), 6);
+        assert_eq!(report.by_category.len(), Category::ALL.len());
+        assert_eq!(
+            report.records[0].error_code_reason.as_deref(),
+            Some("the target throttled EventBridge's deliveries")
+        );
         assert_eq!(report.groups[0].count, 2);
         assert_eq!(report.groups[0].message_ids, ["m1", "m2"]);
         assert_eq!(report.records[1].original_body, "not json either");
