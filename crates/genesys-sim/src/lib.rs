@@ -34,17 +34,25 @@
 //! - `POST /oauth/token` (Basic auth client credentials; login base = API base).
 //! - `GET /api/v2/webmessaging/messages` (guest JWT; newest first by default, see
 //!   [`HistoryOrder`]).
+//! - `GET /api/v2/conversations/{conversationId}` (the generic `Conversation`: its message
+//!   communications carry the `communicationId`).
 //! - `GET /api/v2/conversations/messages/{conversationId}`, `POST …/{conversationId}/messages/bulk`,
 //!   `POST …/{conversationId}/communications/{communicationId}/messages`,
-//!   `POST …/{integrationId}/inbound/open/message`.
+//!   `POST …/{integrationId}/inbound/open/message` (`prefetchConversationId`),
+//!   `POST /api/v2/conversations/messages/agentless`.
 //! - `POST /api/v2/analytics/conversations/details/query`, `GET /api/v2/analytics/conversations/{id}/details`,
-//!   the details jobs API.
+//!   the details jobs API with `GET …/details/jobs/availability`.
 //! - Attachment URLs under `/__media/…` (HEAD/GET), and `GET /__sim/stats`.
 //!
 //! Every `/api` and `/oauth` answer carries `ININ-Correlation-Id` and `inin-ratelimit-allowed`,
 //! `-count`, `-reset` (a fixed 60 s window; `allowed` is the configured rate × 60, or 1,000,000
 //! without a limit). Errors use the Genesys body `{message, code, status, contextId, details,
 //! errors}`, with `contextId` = the correlation id.
+//!
+//! # Traffic capture
+//! With [`CAPTURE_DIR_ENV`] (`GENESYS_SIM_CAPTURE_DIR`) set, every `/api` exchange is appended
+//! to a JSONL file of that directory (one per process): what `scripts/contract-check` validates
+//! against the official SDK's models.
 //!
 //! # What it does not do
 //! No WebSocket guest sessions (the guest JWTs are handed out by the handle), no notifications,

@@ -66,7 +66,9 @@ open_enum! {
 }
 
 open_enum! {
-    /// The kind of one content item (`content[].contentType`).
+    /// The kind of one content item (`content[].contentType`): the guest model's
+    /// (`WebMessagingContent`) and the agent side's normalized message's
+    /// (`ConversationMessageContent`) values.
     pub enum ContentType {
         /// A file, image, video, audio clip or link (`attachment`).
         Attachment => "Attachment",
@@ -80,10 +82,6 @@ open_enum! {
         Notification => "Notification",
         /// A generic template.
         GenericTemplate => "GenericTemplate",
-        /// A list template.
-        ListTemplate => "ListTemplate",
-        /// A postback.
-        Postback => "Postback",
         /// Reactions.
         Reactions => "Reactions",
         /// A mention.

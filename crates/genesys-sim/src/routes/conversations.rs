@@ -4,7 +4,7 @@
 //! `GET /api/v2/conversations/messages/{conversationId}` follows the platform's
 //! `MessageConversation`: `{id, participants[{id, name, purpose, state, direction, startTime,
 //! endTime, messages[{messageId, messageURI, messageStatus, messageSegmentCount, messageTime}],
-//! ...}], recordingState, divisions, selfUri}`. Participants: the customer (inbound messages),
+//! ...}], divisions, selfUri}` (no `recordingState`: that is the generic `Conversation`'s). Participants: the customer (inbound messages),
 //! a bot (`purpose: "workflow"`, outbound bot messages) and the agent (outbound human messages,
 //! plus whatever was sent through the agent send endpoint). Generated messages of every type
 //! (receipts and events too) have ids here, so every guest history id resolves in the bulk call.
@@ -123,7 +123,6 @@ pub(crate) async fn conversation(
             }
         ],
         "otherMediaUris": [],
-        "recordingState": "none",
         "divisions": [{"division": {"id": conv.division}, "entities": []}],
         "selfUri": format!("/api/v2/conversations/messages/{cid}"),
     });
