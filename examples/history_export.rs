@@ -113,8 +113,45 @@ struct Args {
     common: CommonArgs,
 }
 
+/// The region of a guest-only run: `GENESYSCLOUD_API_URL` (also the login base, unused by the
+/// guest API), else `GENESYSCLOUD_REGION`. `None` when neither is set. The guest API needs no
+/// OAuth client, so these settings with `--guest-jwt` mean real mode.
+fn guest_region() -> anyhow::Result<Option<genesys_auth::Region>> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(raw) = var(genesys_auth::ENV_API_URL) {
+        let url = reqwest::Url::parse(raw.trim()).context("GENESYSCLOUD_API_URL is not a URL")?;
+        return Ok(Some(genesys_auth::Region::custom(url.clone(), url)));
+    }
+    var(genesys_auth::ENV_REGION)
+        .map(|raw| raw.parse().context("GENESYSCLOUD_REGION is not a region"))
+        .transpose()
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let env = mode::genesys_env(args.common.sim)?;
+    // Guest only: a guest JWT and real settings, no OAuth client → the real guest API.
+    let guest_only = match (&env, &args.guest_jwt, args.common.sim) {
+        (None, Some(jwt), false) => guest_region()?.map(|region| (region, jwt.clone())),
+        _ => None,
+    };
+    if let Some((region, jwt)) = guest_only {
+        mode::announce(
+            "history-export",
+            Mode::Real,
+            &format!("Genesys Cloud guest API at {}", region.api_base()),
+        );
+        logging::init(args.common.log_format);
+        let client = genesys_auth::GenesysClient::builder()
+            .region(region)
+            .token_provider(std::sync::Arc::new(genesys_auth::StaticToken::new(
+                SecretString::from(jwt),
+            )))
+            .pacer(Pacer::per_minute(args.requests_per_minute.max(1), 10))
+            .retry_policy(RetryPolicy::default())
+            .build()
+            .context("building the Genesys client")?;
+        return export(&args, mode::Genesys { client, sim: None }).await;
+    }
     match &env {
         Some(config) => mode::announce(
             "history-export",
@@ -144,7 +181,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         RetryPolicy::default(),
     )
     .await?;
+    export(&args, genesys).await
+}
 
+async fn export(args: &Args, genesys: mode::Genesys) -> anyhow::Result<()> {
     let source = match (&args.conversation, &args.guest_jwt, &genesys.sim) {
         (Some(id), _, _) => Source::Conversation(id.clone()),
         (None, Some(jwt), _) => Source::Guest {

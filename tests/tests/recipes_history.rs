@@ -116,3 +116,42 @@ fn an_unknown_conversation_fails_with_one_line() {
     assert!(last.starts_with("history-export: error:"), "{}", run.stderr);
     assert!(last.contains("404"), "{last}");
 }
+
+/// A guest JWT with real settings (GENESYSCLOUD_API_URL) and no OAuth client means the real
+/// guest API: the recipe must not start its embedded simulator (which would refuse the JWT
+/// with a 401). A separately started sim plays the platform here.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_guest_jwt_with_real_settings_uses_the_real_guest_api() {
+    let platform = genesys_sim::SimOrg::builder()
+        .seed(9)
+        .conversations(2)
+        .messages_per_conversation(120)
+        .start()
+        .await
+        .unwrap();
+    let conv = &platform.conversations()[1];
+    let mut cmd = recipes_support::command("history-export");
+    cmd.env("GENESYSCLOUD_API_URL", platform.base_url()).args([
+        "--guest-jwt",
+        &conv.guest_jwt,
+        "--report",
+        "json",
+    ]);
+    let run = tokio::task::spawn_blocking(move || {
+        recipes_support::run(cmd, std::time::Duration::from_secs(60))
+    })
+    .await
+    .unwrap();
+    run.assert_success();
+    assert!(
+        run.first_stderr_line()
+            .contains("history-export: real services"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["messages"], 120);
+    assert!(
+        platform.stats().total_requests > 0,
+        "the platform was asked"
+    );
+}
