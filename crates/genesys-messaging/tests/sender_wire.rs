@@ -45,6 +45,21 @@ async fn send(client: &GenesysClient, retry_uncertain: bool) -> Result<String, M
     outcome.map(|m| m.id)
 }
 
+/// The first send gets a 503, every later one succeeds.
+async fn one_503_then_success(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(fail(503))
+        .up_to_n_times(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(SEND))
+        .respond_with(answer())
+        .mount(server)
+        .await;
+}
+
 async fn sends(server: &MockServer) -> usize {
     server.received_requests().await.unwrap_or_default().len()
 }
@@ -52,17 +67,7 @@ async fn sends(server: &MockServer) -> usize {
 #[tokio::test]
 async fn a_5xx_is_an_unknown_outcome_and_is_sent_once_unless_the_caller_opts_in() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(SEND))
-        .respond_with(fail(503))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(SEND))
-        .respond_with(answer())
-        .mount(&server)
-        .await;
+    one_503_then_success(&server).await;
     let client = common::mock_client(&server.uri());
     match send(&client, false).await {
         Err(MessagingError::OutcomeUnknown(e)) => assert_eq!(e.status(), Some(503)),
@@ -71,17 +76,7 @@ async fn a_5xx_is_an_unknown_outcome_and_is_sent_once_unless_the_caller_opts_in(
     assert_eq!(sends(&server).await, 1, "not repeated");
 
     server.reset().await;
-    Mock::given(method("POST"))
-        .and(path(SEND))
-        .respond_with(fail(503))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(SEND))
-        .respond_with(answer())
-        .mount(&server)
-        .await;
+    one_503_then_success(&server).await;
     assert_eq!(
         send(&client, true).await.unwrap(),
         "msg-1",

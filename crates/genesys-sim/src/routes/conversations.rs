@@ -176,6 +176,17 @@ pub(crate) async fn bulk(
     Ok(json(StatusCode::OK, &json!({ "entities": entities })))
 }
 
+/// A `textBody` within the platform's limit for non-SMS channels.
+fn check_text_length(text: Option<&str>) -> Result<(), GenesysError> {
+    let chars = text.map_or(0, |t| t.chars().count());
+    if chars > MAX_TEXT_CHARS {
+        return Err(GenesysError::invalid_value(format!(
+            "textBody is limited to {MAX_TEXT_CHARS} characters, got {chars}."
+        )));
+    }
+    Ok(())
+}
+
 fn record_sent(state: &SimState, sent: SentMessage, answer: Value) {
     let mut outbox = lock(&state.outbox);
     let list = outbox
@@ -221,14 +232,7 @@ pub(crate) async fn send(
             "One of textBody, mediaIds or messagingTemplate is required.",
         ));
     }
-    if let Some(t) = &text {
-        let chars = t.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            return Err(GenesysError::invalid_value(format!(
-                "textBody is limited to {MAX_TEXT_CHARS} characters, got {chars}."
-            )));
-        }
-    }
+    check_text_length(text.as_deref())?;
     let message_id = uuid_from(state.next_unique(), state.next_unique());
     let now = Utc::now();
     let mut answer = json!({
@@ -421,14 +425,7 @@ pub(crate) async fn agentless(
             "Exactly one of textBody or messagingTemplate is required.",
         ));
     }
-    if let Some(t) = &text {
-        let chars = t.chars().count();
-        if chars > MAX_TEXT_CHARS {
-            return Err(GenesysError::invalid_value(format!(
-                "textBody is limited to {MAX_TEXT_CHARS} characters, got {chars}."
-            )));
-        }
-    }
+    check_text_length(text.as_deref())?;
     let conv = state.data.conv_by_integration(from).ok_or_else(|| {
         GenesysError::invalid_value(format!(
             "fromAddress {from} is not an integration of this org."
