@@ -12,14 +12,19 @@ use recipes_support::{moto_endpoint, run_recipe, temp_dir};
 use serde_json::Value;
 use sqs_dlq::{OutgoingMessage, Queue, QueueSettings, SqsQueue};
 
-const CATEGORIES: [&str; 6] = [
+const CATEGORIES: [&str; 8] = [
     "rate_limited",
     "auth_rejected",
     "endpoint_unreachable",
     "target_missing",
     "payload_rejected",
+    "transient",
+    "misconfigured",
     "unknown",
 ];
+
+/// The categories whose events are replayed unchanged without `--force`.
+const REPLAY_SAFE: [&str; 3] = ["rate_limited", "endpoint_unreachable", "transient"];
 
 /// Conversation ids of the org dlq-diagnose starts by default (seed 42, 5 conversations).
 async fn org_conversations() -> HashSet<String> {
@@ -98,10 +103,7 @@ async fn diagnose_categorizes_correlates_and_writes_payloads() {
         }
         let category = r["category"].as_str().unwrap();
         assert!(CATEGORIES.contains(&category));
-        assert_eq!(
-            r["replay_safe"],
-            matches!(category, "rate_limited" | "endpoint_unreachable")
-        );
+        assert_eq!(r["replay_safe"], REPLAY_SAFE.contains(&category));
         if let Some(id) = r["conversation_id"].as_str() {
             assert!(r["topic"].as_str().unwrap().contains(id), "{r}");
             if known.contains(id) {
@@ -154,7 +156,7 @@ fn replay_counts_add_up_for_every_policy() {
     let diagnosed = run_recipe("dlq-diagnose", &["--report", "-"]);
     diagnosed.assert_success();
     let by_category = counts(&diagnosed.json());
-    let safe = by_category["rate_limited"] + by_category["endpoint_unreachable"];
+    let safe: u64 = REPLAY_SAFE.iter().map(|c| by_category[*c]).sum();
 
     let replay_n = |args: &[&str], total: u64| {
         let mut all = vec!["--report", "json"];
@@ -228,6 +230,8 @@ async fn diagnose_and_replay_against_moto_sqs() {
         ("NO_PERMISSIONS", "not authorized"),
         ("NO_RESOURCE", "does not exist"),
         ("INVALID_JSON", "bad input"),
+        ("INTERNAL_ERROR", "internal error"),
+        ("THIRD_ACCOUNT_HOP_DETECTED", "third account hop"),
         ("UNKNOWN", "no idea"),
     ];
     let letters: Vec<OutgoingMessage> = families
@@ -257,14 +261,14 @@ async fn diagnose_and_replay_against_moto_sqs() {
     run.assert_success();
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-    assert_eq!(report["total"], 6);
+    assert_eq!(report["total"], 8);
     let by_category = counts(&report);
     for c in CATEGORIES {
         assert_eq!(by_category[c], 1, "{c}: {by_category:?}");
     }
-    assert_eq!(report["correlation"]["found"], 6);
+    assert_eq!(report["correlation"]["found"], 8);
     // Non-destructive: everything is still there.
-    assert_eq!(dlq.approximate_depth().await.unwrap().total(), 6);
+    assert_eq!(dlq.approximate_depth().await.unwrap().total(), 8);
 
     let run = run_recipe(
         "dlq-replay",
@@ -285,10 +289,10 @@ async fn diagnose_and_replay_against_moto_sqs() {
             r["failed"].as_u64(),
             r["skipped"].as_u64()
         ),
-        (Some(2), Some(0), Some(4))
+        (Some(3), Some(0), Some(5))
     );
-    assert_eq!(dlq.approximate_depth().await.unwrap().total(), 4);
-    assert_eq!(source.approximate_depth().await.unwrap().total(), 2);
+    assert_eq!(dlq.approximate_depth().await.unwrap().total(), 5);
+    assert_eq!(source.approximate_depth().await.unwrap().total(), 3);
     dlq.delete_queue().await.unwrap();
     source.delete_queue().await.unwrap();
 }
