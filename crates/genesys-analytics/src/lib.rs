@@ -44,6 +44,12 @@
 //! - The async jobs API: [`AnalyticsClient::submit_job`], [`AnalyticsClient::wait_job`]
 //!   ([`JobWait`]: backoff from `retry_policy`, deadline; typed errors for FAILED, CANCELLED,
 //!   EXPIRED), [`AnalyticsClient::job_results`] (a `Stream` following the cursor).
+//!   `submit_job` asks for the data availability date first
+//!   ([`AnalyticsClient::data_availability`]) and says when the interval reaches past it
+//!   ([`SubmittedJob::is_partial`]): results after that date are partial.
+//! - Predicates as the platform takes them: dimensions per filter kind ([`dimension`]),
+//!   property predicates with their [`PropertyType`] (segment filters only), metric predicates
+//!   with a [`NumericRange`].
 //!
 //! # What it does not do
 //! - Retries, pacing, auth: the `GenesysClient` does them for every request; this crate has no

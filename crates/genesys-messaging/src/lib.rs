@@ -42,7 +42,11 @@
 //!   [`archive::JsonLinesFile`].
 //! - [`sender`]: [`sender::MessageSender`]: bounded queue, N workers sharing the org pacer,
 //!   per-conversation order even across retries, an outcome per message, text limits checked
-//!   before sending.
+//!   before sending. Agent sends, open messaging inbound (`OpenInboundNormalizedMessage`) and
+//!   agentless sends; [`sender::agent_communication_id`] finds the communication an agent send
+//!   needs. A send is retried only when it provably did not happen (429, refused connection):
+//!   otherwise it ends with [`MessagingError::OutcomeUnknown`] unless the caller opts in, as
+//!   the platform has no idempotency key for sends.
 //!
 //! # Duplicates in bounded memory
 //! The export remembers only the last `W` ids (default `page_size × (concurrency + 2)`, at
