@@ -70,7 +70,10 @@ pub use classify::{RetryClass, RetryableError, is_retryable_status};
 pub use driver::{retry, retry_notify, retry_with};
 pub use error::RetryError;
 pub use headers::{RateLimitInfo, parse_retry_after, retry_after};
-pub use pacer::{DEFAULT_LIMIT_WINDOW, MAX_OBSERVED_PAUSE, MIN_RATE_PER_SECOND, Pacer, TokioClock};
+pub use pacer::{
+    DEFAULT_ADAPTIVE_RATE, MAX_OBSERVED_PAUSE, MAX_WINDOW, MIN_RATE_PER_SECOND, Pacer, PacerStats,
+    RateSource, TokioClock, rate_limited_wait,
+};
 pub use policy::{GiveUp, RetryPolicy, RetryPolicyBuilder};
 
 #[cfg(test)]
