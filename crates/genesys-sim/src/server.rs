@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
-use crate::config::{Faults, SimConfig, SimOrgBuilder, check_rate, check_share};
+use crate::config::{Faults, SimConfig, SimOrgBuilder, check_share};
 use crate::dataset::{Dataset, SimConversation};
 use crate::error::SimError;
 use crate::state::{SimState, lock};

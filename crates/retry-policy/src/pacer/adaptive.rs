@@ -335,7 +335,9 @@ impl Adaptive {
             if w.predicted && count.is_some_and(|c| c < self.prev_used) {
                 self.proven = true; // the count started over where we predicted
             }
-            w.end = w.end.min(upper);
+            // A predicted end is a guess (a window may open only at its first request, after
+            // ours); an answer's bound is not.
+            w.end = if w.predicted { upper } else { w.end.min(upper) };
             w.counted = w.counted.max(count.unwrap_or(0));
             w.predicted = false;
         }

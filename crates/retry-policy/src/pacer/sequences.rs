@@ -35,6 +35,13 @@ enum Model {
         index: u64,
         count: u64,
     },
+    /// `allowed` per `window`, a window opening at the first request after the last closed.
+    Rolling {
+        allowed: u64,
+        window: Duration,
+        opened: Option<Instant>,
+        count: u64,
+    },
     /// `rate` a second, `burst` at once; the headers describe the bucket (allowed = burst,
     /// count = tokens used, reset = until full).
     Bucket {
@@ -119,6 +126,28 @@ impl Server {
                     *count = 0;
                 }
                 let end = *origin + *window * u32::try_from(k + 1).unwrap();
+                let reset = ceil_secs(end - now);
+                let admit = *count < *allowed;
+                if admit {
+                    *count += 1;
+                }
+                (
+                    admit,
+                    RateLimitInfo::new(Some(*allowed), Some(*count), None, Some(reset)),
+                    reset,
+                )
+            }
+            Model::Rolling {
+                allowed,
+                window,
+                opened,
+                count,
+            } => {
+                if opened.is_none_or(|o| now >= o + *window) {
+                    *opened = Some(now);
+                    *count = 0;
+                }
+                let end = opened.unwrap() + *window;
                 let reset = ceil_secs(end - now);
                 let admit = *count < *allowed;
                 if admit {
@@ -311,6 +340,24 @@ async fn fixed_window_of_sixty_seconds() {
 #[tokio::test(start_paused = true)]
 async fn fixed_window_of_three_hundred_seconds() {
     fixed_window_case(100, secs(300), 350, secs(100), 1.10).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_that_opens_at_its_first_request() {
+    let latency = ms(20);
+    let pacer = Pacer::adaptive();
+    let server = Server::new(Model::Rolling {
+        allowed: 10,
+        window: secs(5),
+        opened: None,
+        count: 0,
+    });
+    let out = run(&pacer, &server, 30, 8, latency).await;
+    // Each window opens a little after the last closed: at least two windows and a latency.
+    let minimum = secs(10) + latency;
+    let ratio = out.elapsed.as_secs_f64() / minimum.as_secs_f64();
+    assert!(ratio <= 1.10, "{out:?}: {ratio:.3}x");
+    assert!(out.limited <= 2, "{out:?}");
 }
 
 #[tokio::test(start_paused = true)]
