@@ -54,13 +54,15 @@ const FULL: Scale = Scale {
     bucket_rate: 5.0,
     bucket_burst: 5,
 };
+// Buckets refill fully within a second at both scales: a bucket that refills faster, described
+// with whole-second resets, looks like one window per second (see the pacer's docs).
 const SMOKE: Scale = Scale {
     messages: 600,
     latency: Duration::from_millis(2),
     window_allowed: 3,
     window: Duration::from_millis(1500),
-    bucket_rate: 20.0,
-    bucket_burst: 2,
+    bucket_rate: 4.0,
+    bucket_burst: 4,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq)]
