@@ -46,8 +46,10 @@
 //! - [`RetryableError`] / [`RetryClass`] / [`is_retryable_status`]: which failures retry.
 //! - [`retry`], [`retry_notify`], [`retry_with`]: the async driver, giving a [`RetryError`].
 //! - [`headers`]: `Retry-After`, `inin-ratelimit-*` and `X-RateLimit-*` parsing that never panics.
-//! - [`Pacer`]: one GCRA pace (via `governor`, on tokio's clock) shared by every clone, paused
-//!   for everyone by a 429 and adapted to the server's announced limit.
+//! - [`Pacer`]: one pace shared by every clone, paused for everyone by a 429: a configured GCRA
+//!   rate (via `governor`, on tokio's clock) as a ceiling, or [`Pacer::adaptive`]; either learns
+//!   the server's window from its rate-limit headers (never assuming its length) and falls back
+//!   to AIMD where they say nothing ([`PacerStats`] / [`RateSource`] say which).
 //!
 //! # What it does not do
 //! - No HTTP: it never sends a request; callers classify their own responses.

@@ -130,6 +130,10 @@ pub struct PacerStats {
 ///   the window's end was off: the window is paced evenly again, and a guard (50 ms, doubling,
 ///   at most a quarter of the window) is added after each predicted end.
 /// - A configured rate is a ceiling: the pace never exceeds it, whatever the server announces.
+/// - What it cannot see: whole-second resets make a limit that refills within a fraction of a
+///   second (say a bucket of burst 2 at 20 a second announcing `reset: 1`) look like one budget a
+///   second (decimal resets are read exactly); without any headers AIMD keeps probing, so 429s
+///   grow rare but do not stop.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
