@@ -61,6 +61,44 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The wait Genesys' normalized 429 message asks for: "… Retry the request in \[N\]
+    /// seconds" gives N seconds. `None` when the message says no such thing (or N is not a
+    /// whole number of seconds).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use genesys_auth::ApiError;
+    ///
+    /// let body = br#"{"message":"Rate limit exceeded the maximum. Retry the request in [3] seconds","code":"too.many.requests.retry.after","status":429}"#;
+    /// let error = ApiError::from_response(429, &http::HeaderMap::new(), body);
+    /// assert_eq!(error.message_retry_hint(), Some(Duration::from_secs(3)));
+    /// ```
+    pub fn message_retry_hint(&self) -> Option<Duration> {
+        retry_hint_in(self.message.as_deref()?)
+    }
+}
+
+/// N from "Retry the request in [N] seconds" (any case), if the text says so.
+fn retry_hint_in(message: &str) -> Option<Duration> {
+    const CUE: &str = "retry the request in [";
+    let lower = message.to_ascii_lowercase();
+    let start = lower.find(CUE)? + CUE.len();
+    let rest = &lower[start..];
+    let digits = rest.split(']').next()?.trim();
+    if digits.is_empty() || digits.len() > 9 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !rest[digits.len()..]
+        .trim_start_matches(']')
+        .trim_start()
+        .starts_with("second")
+    {
+        return None;
+    }
+    digits.parse().ok().map(Duration::from_secs)
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Genesys API answered HTTP {}", self.status)?;
@@ -114,6 +152,30 @@ mod tests {
             e.to_string(),
             "Genesys API answered HTTP 404 (not.found): Conversation not found [correlation id corr-1]"
         );
+    }
+
+    #[test]
+    fn the_normalized_429_message_gives_a_retry_hint() {
+        assert_eq!(
+            retry_hint_in("Rate limit exceeded the maximum. Retry the request in [7] seconds"),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_hint_in("retry the request in [0] seconds"),
+            Some(Duration::ZERO)
+        );
+        for no in [
+            "Rate limit exceeded the maximum",
+            "Retry the request in [] seconds",
+            "Retry the request in [-3] seconds",
+            "Retry the request in [1.5] seconds",
+            "Retry the request in [soon] seconds",
+            "Retry the request in [99999999999999999999] seconds",
+            "Retry the request in [3] minutes",
+            "Retry the request in [3",
+        ] {
+            assert_eq!(retry_hint_in(no), None, "{no}");
+        }
     }
 
     #[test]

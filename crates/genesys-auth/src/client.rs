@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::HeaderValue;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use retry_policy::{GiveUp, Pacer, RateLimitInfo, RetryClass, RetryPolicy};
+use retry_policy::{GiveUp, Pacer, RateLimitInfo, RetryClass, RetryPolicy, rate_limited_wait};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -37,8 +37,12 @@ pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PK
 /// The client every Genesys call goes through:
 /// pace (shared [`Pacer`]) → bearer ([`TokenProvider`]) → send with timeouts → classify →
 /// on 401 invalidate the token and retry once → on 429/5xx/timeouts/connection failures retry
-/// per [`RetryPolicy`], honouring `Retry-After` (a 429 pauses the pacer for every holder) →
-/// a typed [`GenesysError`]. Every answer's rate-limit headers go to [`Pacer::observe`].
+/// per [`RetryPolicy`], honouring `Retry-After` (a 429 pauses the pacer for every holder; without
+/// the header, for the "Retry the request in \[N\] seconds" of Genesys' message, else the
+/// window's reset, else the policy's floor: see [`retry_policy::rate_limited_wait`]) →
+/// a typed [`GenesysError`]. Every answer teaches the pacer: its rate-limit headers
+/// ([`Pacer::observe`]), and whether it was a 429 ([`Pacer::on_rate_limited`]) or not
+/// ([`Pacer::on_success`]).
 /// Each request runs in a `genesys_request` tracing span (method, path, status, attempt,
 /// latency_ms).
 ///
@@ -177,10 +181,16 @@ impl GenesysClient {
                 Ok(response) => {
                     let status = response.status;
                     span.record("status", status);
-                    if has_rate_limit_headers(&response.headers)
-                        && let Some(info) = RateLimitInfo::from_headers(&response.headers)
-                    {
-                        shared.pacer.observe(&info);
+                    let limits = if has_rate_limit_headers(&response.headers) {
+                        RateLimitInfo::from_headers(&response.headers)
+                    } else {
+                        None
+                    };
+                    if status != 429 {
+                        if let Some(info) = &limits {
+                            shared.pacer.observe(info);
+                        }
+                        shared.pacer.on_success();
                     }
                     if (200..300).contains(&status) {
                         policy.on_success();
@@ -209,18 +219,28 @@ impl GenesysClient {
                             // The provider cannot renew (a static token): stop here.
                         }
                     }
+                    // A 429 without Retry-After: the normalized message's "[N] seconds", else
+                    // what is left of the window, else the policy's floor.
+                    let mut retry_after = api.retry_after;
                     if status == 429 {
                         bump(&shared.counters.rate_limited);
-                        let pause = api
-                            .retry_after
-                            .unwrap_or_default()
-                            .max(policy.retry_after_floor())
-                            .min(policy.retry_after_cap());
-                        shared.pacer.pause_for(pause);
+                        let reset = limits.and_then(|l| l.reset);
+                        let hint = api.message_retry_hint();
+                        let wait = rate_limited_wait(
+                            api.retry_after,
+                            hint,
+                            reset,
+                            policy.retry_after_floor(),
+                            policy.retry_after_cap(),
+                        );
+                        shared.pacer.on_rate_limited(limits.as_ref(), wait);
+                        // The request's own retry waits for the hint; the pause (which may come
+                        // from the reset) holds it back as well.
+                        retry_after = retry_after.or(hint);
                     } else if status >= 500 {
                         bump(&shared.counters.server_errors);
                     }
-                    let class = RetryClass::from_status(status, api.retry_after);
+                    let class = RetryClass::from_status(status, retry_after);
                     (GenesysError::Api(api), class, Some(status))
                 }
                 Err(error) => {
@@ -436,7 +456,8 @@ impl GenesysClientBuilder {
     }
 
     /// The pacer (share one between every client of an organization). Default:
-    /// `Pacer::per_minute(300, 10)`, the platform's default limit per OAuth client.
+    /// [`Pacer::adaptive`]: 300 a minute (the platform's default limit per OAuth client) until
+    /// the server's answers say otherwise.
     pub fn pacer(mut self, pacer: Pacer) -> Self {
         self.pacer = Some(pacer);
         self
@@ -509,7 +530,7 @@ impl GenesysClientBuilder {
                 http,
                 api_base,
                 base_path,
-                pacer: self.pacer.unwrap_or_else(|| Pacer::per_minute(300, 10)),
+                pacer: self.pacer.unwrap_or_else(Pacer::adaptive),
                 policy,
                 max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY_BYTES),
                 counters,

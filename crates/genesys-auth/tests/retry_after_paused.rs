@@ -132,3 +132,89 @@ async fn retry_after_over_the_cap_does_not_wait() {
     assert_eq!(Instant::now() - start, Duration::ZERO);
     assert_eq!(hits.lock().unwrap().len(), 1);
 }
+
+/// Serves `/api/v2/x`: the first hit answers 429 with `headers` and `body`, then 200.
+async fn serve_429(
+    headers: &'static [(&'static str, &'static str)],
+    body: &'static str,
+) -> (url::Url, Arc<Mutex<Vec<Instant>>>) {
+    let hits = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&hits);
+    let app = Router::new().route(
+        "/api/v2/x",
+        get(move || {
+            let seen = Arc::clone(&seen);
+            async move {
+                let mut hits = seen.lock().unwrap();
+                hits.push(Instant::now());
+                let mut map = HeaderMap::new();
+                if hits.len() == 1 {
+                    for (k, v) in headers {
+                        map.insert(*k, v.parse().unwrap());
+                    }
+                    (StatusCode::TOO_MANY_REQUESTS, map, body)
+                } else {
+                    (StatusCode::OK, map, r#"{"ok":true}"#)
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url::Url::parse(&format!("http://{addr}/")).unwrap(), hits)
+}
+
+async fn gap_after_429(
+    headers: &'static [(&'static str, &'static str)],
+    body: &'static str,
+) -> Duration {
+    let (base, hits) = serve_429(headers, body).await;
+    let client = client(base, Pacer::adaptive());
+    client
+        .get_json::<serde_json::Value>("/api/v2/x", &[])
+        .await
+        .unwrap();
+    let hits = hits.lock().unwrap().clone();
+    assert_eq!(hits.len(), 2);
+    hits[1] - hits[0]
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_retry_after_the_normalized_message_says_how_long() {
+    let gap = gap_after_429(
+        &[],
+        r#"{"message":"Rate limit exceeded the maximum. Retry the request in [4] seconds","code":"too.many.requests.retry.after","status":429}"#,
+    )
+    .await;
+    assert!(
+        gap >= Duration::from_secs(4) && gap < Duration::from_millis(4100),
+        "{gap:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_retry_after_or_message_the_window_reset_says_how_long() {
+    let gap = gap_after_429(
+        &[
+            ("inin-ratelimit-allowed", "10"),
+            ("inin-ratelimit-count", "10"),
+            ("inin-ratelimit-reset", "6"),
+        ],
+        r#"{"code":"too.many.requests.retry.after","status":429}"#,
+    )
+    .await;
+    assert!(
+        gap >= Duration::from_secs(6) && gap < Duration::from_millis(6100),
+        "{gap:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_any_hint_the_floor_applies() {
+    let gap = gap_after_429(&[], r#"{"code":"too.many.requests.retry.after"}"#).await;
+    assert!(
+        gap >= Duration::from_secs(1) && gap < Duration::from_millis(1100),
+        "{gap:?}"
+    );
+}

@@ -31,7 +31,7 @@ async fn per_conversation_order_survives_429s_and_retries() {
         .seed(4)
         .conversations(10)
         .messages_per_conversation(1)
-        .rate_limit(300.0, 2)
+        .rate_limit(100.0, 1)
         .retry_after_zero(true)
         .faults(Faults {
             server_errors: 0.05,
@@ -40,8 +40,9 @@ async fn per_conversation_order_survives_429s_and_retries() {
         .start()
         .await
         .unwrap();
-    // The client starts well above the sim's limit with a large burst, so 429s (with the
-    // Retry-After: 0 quirk) happen before and after the pacer adapts to the sim's headers.
+    // The client starts well above the sim's limit with a large burst, and the sim's per-minute
+    // headers hide its burst of 1, so 429s (with the Retry-After: 0 quirk) happen before and
+    // after the pacer adapts.
     let policy = retry_policy::RetryPolicy::builder()
         .max_attempts(40)
         .backoff(retry_policy::Backoff::exponential(

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SimError;
+use crate::limits::{BucketHeaders, LimitModel};
 use crate::server::SimOrg;
 
 /// Seeded fault injection, as shares of API requests (each in `0.0..=1.0`).
@@ -87,7 +88,7 @@ pub(crate) struct SimConfig {
     pub messages_per_conversation: u32,
     pub max_page_size: u32,
     pub token_lifetime: Duration,
-    pub rate_limit: Option<(f64, u32)>,
+    pub limit: LimitModel,
     pub retry_after_zero: bool,
     pub token_rate_limited: bool,
     pub token_faults: bool,
@@ -116,7 +117,7 @@ impl Default for SimConfig {
             messages_per_conversation: 50,
             max_page_size: 100,
             token_lifetime: Duration::from_secs(86_399),
-            rate_limit: None,
+            limit: LimitModel::None,
             retry_after_zero: false,
             token_rate_limited: false,
             token_faults: false,
@@ -179,10 +180,22 @@ impl SimOrgBuilder {
         self
     }
 
-    /// Org-wide GCRA limit over all API calls: `rate_per_sec` sustained, `burst` at once.
+    /// Org-wide GCRA limit over all API calls: `rate_per_sec` sustained, `burst` at once, with
+    /// per-minute headers ([`LimitModel::TokenBucket`] with [`BucketHeaders::PerMinute`]).
     /// Over it: 429, `Retry-After` and code `too.many.requests.retry.after`.
     pub fn rate_limit(mut self, rate_per_sec: f64, burst: u32) -> Self {
-        self.config.rate_limit = Some((rate_per_sec, burst));
+        self.config.limit = LimitModel::TokenBucket {
+            rate: rate_per_sec,
+            burst,
+            headers: BucketHeaders::PerMinute,
+        };
+        self
+    }
+
+    /// The org-wide limit and the headers it answers with (default [`LimitModel::None`]);
+    /// replaces a [`rate_limit`](Self::rate_limit) set before.
+    pub fn limit_model(mut self, model: LimitModel) -> Self {
+        self.config.limit = model;
         self
     }
 

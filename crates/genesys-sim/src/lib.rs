@@ -45,8 +45,8 @@
 //! - Attachment URLs under `/__media/…` (HEAD/GET), and `GET /__sim/stats`.
 //!
 //! Every `/api` and `/oauth` answer carries `ININ-Correlation-Id` and `inin-ratelimit-allowed`,
-//! `-count`, `-reset` (a fixed 60 s window; `allowed` is the configured rate × 60, or 1,000,000
-//! without a limit). Errors use the Genesys body `{message, code, status, contextId, details,
+//! `-count`, `-reset`, as the [`LimitModel`] in force describes them (by default a fixed 60 s
+//! window whose `allowed` is the configured rate × 60, or 1,000,000 without a limit). Errors use the Genesys body `{message, code, status, contextId, details,
 //! errors}`, with `contextId` = the correlation id.
 //!
 //! # Traffic capture
@@ -63,6 +63,7 @@ mod config;
 mod dataset;
 mod error;
 mod ids;
+mod limits;
 mod pipeline;
 mod ratelimit;
 mod routes;
@@ -74,6 +75,7 @@ pub use capture::CAPTURE_DIR_ENV;
 pub use config::{Faults, HistoryOrder, SimOrgBuilder};
 pub use dataset::SimConversation;
 pub use error::SimError;
+pub use limits::{BucketHeaders, LimitModel};
 pub use routes::analytics::FAIL_JOB_VALUE;
 pub use server::SimOrg;
 pub use stats::{FaultCounts, SentMessage, SimStats};

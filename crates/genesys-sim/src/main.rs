@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! cargo run -p genesys-sim -- --port 8080 --conversations 50 --messages 500 --rate 5 --burst 5 --latency-ms 20
+//! cargo run -p genesys-sim -- --window-allowed 10 --window-secs 5     # a fixed window instead
+//! cargo run -p genesys-sim -- --rate 5 --burst 5 --bucket-headers bucket
 //! ```
 //! Prints `key=value` lines (base URL, client id and secret, a conversation and its guest JWT)
 //! that scripts can read, then serves.
@@ -10,8 +12,15 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use clap::Parser;
-use genesys_sim::{Faults, HistoryOrder, SimOrg};
+use clap::{Parser, ValueEnum};
+use genesys_sim::{BucketHeaders, Faults, HistoryOrder, LimitModel, SimOrg};
+
+/// `--bucket-headers`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum BucketHeadersArg {
+    PerMinute,
+    Bucket,
+}
 
 /// A simulated Genesys Cloud org.
 #[derive(Debug, Parser)]
@@ -38,12 +47,22 @@ struct Args {
     /// OAuth token lifetime in seconds.
     #[arg(long, default_value_t = 86_399)]
     token_lifetime_secs: u64,
-    /// Org-wide rate limit, requests per second (omit for none).
-    #[arg(long)]
+    /// Org-wide rate limit as a token bucket, requests per second (omit for none).
+    #[arg(long, conflicts_with = "window_allowed")]
     rate: Option<f64>,
     /// Burst of the rate limit.
     #[arg(long, default_value_t = 5)]
     burst: u32,
+    /// What the token bucket's `inin-ratelimit-*` headers say: `per-minute` (rate × 60 per 60 s
+    /// window) or `bucket` (the burst, tokens in use, seconds until full).
+    #[arg(long, value_enum, default_value = "per-minute", requires = "rate")]
+    bucket_headers: BucketHeadersArg,
+    /// Org-wide limit as a fixed window: requests allowed per window (with --window-secs).
+    #[arg(long, requires = "window_secs")]
+    window_allowed: Option<u64>,
+    /// Length of the fixed window, seconds (decimals allowed).
+    #[arg(long, requires = "window_allowed")]
+    window_secs: Option<f64>,
     /// Answer `Retry-After: 0` while still limited (the platform quirk).
     #[arg(long)]
     retry_after_zero: bool,
@@ -146,7 +165,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .analytics_job_delay(Duration::from_millis(args.job_delay_ms))
         .analytics_jobs_fail(args.fail_jobs);
     if let Some(rate) = args.rate {
-        builder = builder.rate_limit(rate, args.burst);
+        builder = builder.limit_model(LimitModel::TokenBucket {
+            rate,
+            burst: args.burst,
+            headers: match args.bucket_headers {
+                BucketHeadersArg::PerMinute => BucketHeaders::PerMinute,
+                BucketHeadersArg::Bucket => BucketHeaders::Bucket,
+            },
+        });
+    }
+    if let (Some(allowed), Some(secs)) = (args.window_allowed, args.window_secs) {
+        let window = Duration::try_from_secs_f64(secs)
+            .map_err(|_| format!("--window-secs {secs} is not a length of time"))?;
+        builder = builder.limit_model(LimitModel::FixedWindow { allowed, window });
     }
     if let (Some(id), Some(secret)) = (args.client_id, args.client_secret) {
         builder = builder.client(id, secret);

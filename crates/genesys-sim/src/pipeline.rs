@@ -14,7 +14,7 @@ use http::{HeaderValue, StatusCode, header};
 use rand::Rng;
 
 use crate::error::GenesysError;
-use crate::ratelimit::{Admission, UNLIMITED_ALLOWED, WINDOW};
+use crate::ratelimit::Admission;
 use crate::server::ConnKill;
 use crate::state::{SimState, lock};
 
@@ -109,13 +109,11 @@ pub(crate) async fn pipeline(
     let (admission, allowed, count, reset, fault, quirk) = {
         let mut live = lock(&state.live);
         let now = tokio::time::Instant::now();
-        let (count, reset) = if is_api { live.window.hit(now) } else { (0, 0) };
-        let allowed = live.limiter.as_ref().map_or(UNLIMITED_ALLOWED, |g| {
-            (g.rate_per_sec() * WINDOW.as_secs_f64()).round().max(1.0) as u64
-        });
-        let admission = match (&mut live.limiter, limited_path) {
-            (Some(g), true) => g.check(now),
-            _ => Admission::Allowed,
+        let (admission, allowed, count, reset) = if is_api {
+            let d = live.limits.decide(now, limited_path);
+            (d.admission, d.allowed, d.count, d.reset)
+        } else {
+            (Admission::Allowed, 0, 0, 0)
         };
         let fault = if faulty_path && admission == Admission::Allowed {
             draw_fault(&mut live)

@@ -40,6 +40,16 @@ impl Gcra {
         1.0 / self.emission.as_secs_f64()
     }
 
+    /// (Requests in use, time until the bucket is full again) at `now`.
+    pub fn usage(&self, now: Instant) -> (u32, Duration) {
+        let ahead = self
+            .tat
+            .map_or(Duration::ZERO, |t| t.saturating_duration_since(now));
+        let in_use = (ahead.as_secs_f64() / self.emission.as_secs_f64()).ceil();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        (in_use.min(f64::from(u32::MAX)) as u32, ahead)
+    }
+
     pub fn check(&mut self, now: Instant) -> Admission {
         let tat = self.tat.map_or(now, |t| t.max(now));
         let ahead = tat - now;

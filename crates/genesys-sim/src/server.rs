@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
-use crate::config::{Faults, SimConfig, SimOrgBuilder, check_rate, check_share};
+use crate::config::{Faults, SimConfig, SimOrgBuilder, check_share};
 use crate::dataset::{Dataset, SimConversation};
 use crate::error::SimError;
 use crate::state::{SimState, lock};
@@ -107,9 +107,7 @@ impl SimOrg {
         check_share("expired_attachment_share", config.expired_attachment_share)?;
         check_share("attachment_share", config.attachment_share)?;
         check_share("bot_share", config.bot_share)?;
-        if let Some((rate, burst)) = config.rate_limit {
-            check_rate(rate, burst)?;
-        }
+        config.limit.validate()?;
         if config.max_page_size == 0 {
             return Err(SimError::InvalidConfig(
                 "max_page_size must be at least 1".into(),
@@ -232,10 +230,20 @@ impl SimOrg {
         Ok(())
     }
 
-    /// Sets (or replaces) the org-wide rate limit from now on.
+    /// Sets (or replaces) the org-wide rate limit from now on (a token bucket with per-minute
+    /// headers, as [`SimOrgBuilder::rate_limit`](crate::SimOrgBuilder::rate_limit)).
     pub fn set_rate_limit(&self, rate_per_sec: f64, burst: u32) -> Result<(), SimError> {
-        check_rate(rate_per_sec, burst)?;
-        lock(&self.state.live).limiter = Some(crate::ratelimit::Gcra::new(rate_per_sec, burst));
+        self.set_limit_model(crate::LimitModel::TokenBucket {
+            rate: rate_per_sec,
+            burst,
+            headers: crate::BucketHeaders::PerMinute,
+        })
+    }
+
+    /// Replaces the org-wide limit model from now on.
+    pub fn set_limit_model(&self, model: crate::LimitModel) -> Result<(), SimError> {
+        model.validate()?;
+        lock(&self.state.live).limits.set(model);
         Ok(())
     }
 
@@ -246,7 +254,7 @@ impl SimOrg {
 
     /// Removes the rate limit.
     pub fn clear_rate_limit(&self) {
-        lock(&self.state.live).limiter = None;
+        lock(&self.state.live).limits.set(crate::LimitModel::None);
     }
 
     /// Sets the per-request latency from now on.

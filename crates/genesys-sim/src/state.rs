@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::config::{Faults, SimConfig};
 use crate::dataset::Dataset;
 use crate::ids::hash;
-use crate::ratelimit::{Gcra, WindowCounter};
+use crate::limits::Limits;
 use crate::routes::jobs::Job;
 use crate::stats::{SentMessage, SimStats};
 
@@ -20,8 +20,7 @@ use crate::stats::{SentMessage, SimStats};
 #[derive(Debug)]
 pub(crate) struct Live {
     pub faults: Faults,
-    pub limiter: Option<Gcra>,
-    pub window: WindowCounter,
+    pub limits: Limits,
     pub rng: SmallRng,
     pub latency: Duration,
     pub jitter: Duration,
@@ -60,8 +59,7 @@ impl SimState {
     pub fn new(config: SimConfig, data: Dataset, base_url: String) -> Self {
         let live = Live {
             faults: config.faults,
-            limiter: config.rate_limit.map(|(r, b)| Gcra::new(r, b)),
-            window: WindowCounter::new(Instant::now()),
+            limits: Limits::new(config.limit, Instant::now()),
             rng: SmallRng::seed_from_u64(hash(config.seed, &[0xFA17])),
             latency: config.latency,
             jitter: config.jitter,

@@ -153,7 +153,7 @@ impl RateLimitInfo {
             && self.reset.is_none()
     }
 
-    fn derive_missing(mut self) -> Self {
+    pub(crate) fn derive_missing(mut self) -> Self {
         if let Some(limit) = self.limit {
             if self.remaining.is_none() {
                 self.remaining = self.used.map(|u| limit.saturating_sub(u));

@@ -46,8 +46,10 @@
 //! - [`RetryableError`] / [`RetryClass`] / [`is_retryable_status`]: which failures retry.
 //! - [`retry`], [`retry_notify`], [`retry_with`]: the async driver, giving a [`RetryError`].
 //! - [`headers`]: `Retry-After`, `inin-ratelimit-*` and `X-RateLimit-*` parsing that never panics.
-//! - [`Pacer`]: one GCRA pace (via `governor`, on tokio's clock) shared by every clone, paused
-//!   for everyone by a 429 and adapted to the server's announced limit.
+//! - [`Pacer`]: one pace shared by every clone, paused for everyone by a 429: a configured GCRA
+//!   rate (via `governor`, on tokio's clock) as a ceiling, or [`Pacer::adaptive`]; either learns
+//!   the server's window from its rate-limit headers (never assuming its length) and falls back
+//!   to AIMD where they say nothing ([`PacerStats`] / [`RateSource`] say which).
 //!
 //! # What it does not do
 //! - No HTTP: it never sends a request; callers classify their own responses.
@@ -70,7 +72,10 @@ pub use classify::{RetryClass, RetryableError, is_retryable_status};
 pub use driver::{retry, retry_notify, retry_with};
 pub use error::RetryError;
 pub use headers::{RateLimitInfo, parse_retry_after, retry_after};
-pub use pacer::{DEFAULT_LIMIT_WINDOW, MAX_OBSERVED_PAUSE, MIN_RATE_PER_SECOND, Pacer, TokioClock};
+pub use pacer::{
+    DEFAULT_ADAPTIVE_RATE, MAX_OBSERVED_PAUSE, MAX_WINDOW, MIN_RATE_PER_SECOND, Pacer, PacerStats,
+    RateSource, TokioClock, rate_limited_wait,
+};
 pub use policy::{GiveUp, RetryPolicy, RetryPolicyBuilder};
 
 #[cfg(test)]

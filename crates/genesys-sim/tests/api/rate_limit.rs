@@ -130,3 +130,49 @@ async fn the_token_endpoint_can_be_limited_too() {
     }
     assert_eq!(statuses, [200, 429]);
 }
+
+#[tokio::test]
+async fn a_fixed_window_model_announces_its_budget_and_answers_429_past_it() {
+    let sim = start(
+        SimOrg::builder().limit_model(genesys_sim::LimitModel::FixedWindow {
+            allowed: 3,
+            window: Duration::from_secs(30),
+        }),
+    )
+    .await;
+    let jwt = sim.conversations()[0].guest_jwt.clone();
+    for expected in 1..=3u64 {
+        let resp = history(&sim, &jwt).await;
+        assert_eq!(resp.status(), 200);
+        let h = resp.headers();
+        assert_eq!(h["inin-ratelimit-allowed"], "3");
+        assert_eq!(h["inin-ratelimit-count"], expected.to_string().as_str());
+        let reset: u64 = h["inin-ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        assert!((1..=30).contains(&reset), "{reset}");
+    }
+    let resp = history(&sim, &jwt).await;
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    let body = genesys_error(resp, 429).await;
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("Retry the request in [{retry_after}] seconds")),
+        "{message}"
+    );
+    // Switched at runtime to a bucket that describes itself.
+    sim.set_limit_model(genesys_sim::LimitModel::TokenBucket {
+        rate: 1.0,
+        burst: 2,
+        headers: genesys_sim::BucketHeaders::Bucket,
+    })
+    .unwrap();
+    let resp = history(&sim, &jwt).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["inin-ratelimit-allowed"], "2");
+    assert_eq!(resp.headers()["inin-ratelimit-count"], "1");
+    assert_eq!(resp.headers()["inin-ratelimit-reset"], "1");
+}

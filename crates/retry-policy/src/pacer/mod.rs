@@ -1,5 +1,10 @@
-//! One org-wide pace shared by every clone: GCRA through `governor`, a "paused until" that a
-//! 429 sets for every holder, and a rate adapted from the server's rate-limit headers.
+//! One org-wide pace shared by every clone: GCRA through `governor` for a configured rate, a
+//! "paused until" that a 429 sets for every holder, and a pace learned from the server's answers
+//! (`adaptive`: the window from its rate-limit headers, AIMD where they say nothing).
+
+mod adaptive;
+#[cfg(test)]
+mod sequences;
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -11,20 +16,20 @@ use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::headers::RateLimitInfo;
+use adaptive::Adaptive;
+pub use adaptive::{DEFAULT_ADAPTIVE_RATE, MAX_WINDOW, RateSource};
 
 /// The lowest rate a pacer runs at: one request an hour.
 pub const MIN_RATE_PER_SECOND: f64 = 1.0 / 3600.0;
 
-/// The longest pause [`Pacer::observe`] takes from a reset time (a longer or absurd reset is
-/// cut to this; a 429's Retry-After through [`Pacer::pause_for`] is not capped here).
+/// The longest pause [`Pacer::observe`] takes from a reset time when
+/// [`set_pause_when_exhausted`](Pacer::set_pause_when_exhausted) is on (a longer or absurd reset
+/// is cut to this; a 429's wait through [`Pacer::on_rate_limited`] is not capped here).
 pub const MAX_OBSERVED_PAUSE: Duration = Duration::from_secs(180);
-
-/// The window `inin-ratelimit-allowed` counts over unless set with
-/// [`Pacer::set_limit_window`]: Genesys Cloud's limits are per minute.
-pub const DEFAULT_LIMIT_WINDOW: Duration = Duration::from_secs(60);
 
 /// A `governor` clock over `tokio::time::Instant`, so rate limiting follows tokio's clock and
 /// tests under `tokio::time::pause()` run without wall time.
@@ -68,18 +73,67 @@ impl Clock for TokioClock {
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>;
 
+/// What a pacer is doing, for logs and metrics ([`Pacer::stats`]).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PacerStats {
+    /// The pace in force, requests a second (`f64::INFINITY` when unlimited).
+    pub rate_per_second: f64,
+    /// Where that pace comes from.
+    pub source: RateSource,
+    /// The window length learned from the server's resets, if any.
+    pub window: Option<Duration>,
+    /// Acquires that had to wait.
+    pub waits: u64,
+    /// The time those acquires waited, in all.
+    pub waited: Duration,
+    /// 429s reported through [`Pacer::on_rate_limited`].
+    pub rate_limited: u64,
+}
+
 /// A request pace shared by every clone: hand one `Pacer` (cloned) to every worker that calls
 /// the same rate-limited API, and call [`acquire`](Pacer::acquire) before each request.
 ///
-/// - **Pace:** GCRA (`governor`) at the configured rate with a burst. With burst 1 no window of
-///   one second holds more than `rate` requests; a burst `b` lets `b - 1` more through after idle
-///   time.
+/// - **Configured pace:** [`per_second`](Pacer::per_second) / [`per_minute`](Pacer::per_minute):
+///   GCRA (`governor`) at that rate with a burst. It is a ceiling: nothing the server says
+///   raises the pace above it. With burst 1 no window of one second holds more than `rate`
+///   requests; a burst `b` lets `b - 1` more through after idle time.
+/// - **Adaptive pace:** [`adaptive`](Pacer::adaptive) starts at [`DEFAULT_ADAPTIVE_RATE`]
+///   (300 a minute) and follows the server, up and down.
+/// - **Learning:** feed it every answer: [`observe`](Pacer::observe) the rate-limit headers,
+///   [`on_success`](Pacer::on_success) for an answer that was not a 429, and
+///   [`on_rate_limited`](Pacer::on_rate_limited) for a 429. The rules are below.
 /// - **Pause:** [`pause_for`](Pacer::pause_for) (say, from a 429's Retry-After) makes every
 ///   holder wait until then; pauses extend, never shorten.
-/// - **Adaptation:** [`observe`](Pacer::observe) lowers the rate to what the server announces:
-///   see its rule. The rate never rises above the configured one.
+/// - **Observable:** [`stats`](Pacer::stats) gives the pace, its [`RateSource`] and the wait it
+///   added; every change of pace is a `tracing` event (`pacer pace changed`), every wait a
+///   `trace` event.
 ///
 /// Time is tokio's ([`TokioClock`]) and waits are `tokio::time` sleeps.
+///
+/// # How it learns
+/// - **A window from the headers, never assumed.** An answer with `allowed` (A), `count` (C)
+///   and `reset` (R > 0) says: A − C more requests until now + R. The window's length is the
+///   largest R seen. Integer resets are up to a second off, so the end kept is the earliest
+///   upper bound any answer gave (never earlier than the server's).
+/// - **Spending the budget.** Until the window has been seen to restart (the count starting
+///   over when the reset jumps back up), what is left is paced evenly over what is left of the
+///   window. Once seen, each fresh window's budget may go at once, so a fixed window costs no
+///   time beyond its own.
+/// - **AIMD where the headers say nothing.** Without a usable window the pace is a rate: the
+///   configured one, or [`DEFAULT_ADAPTIVE_RATE`] when none was configured. A 429 halves it
+///   (once a second at most: one burst of 429s is one signal); each quiet success raises it by
+///   a fiftieth of its target, back up to the configured rate, the announced rate (A over the
+///   window) or the platform default, whichever applies. A 429 while the headers said budget
+///   was left means a limit they do not describe: AIMD then applies on top of the window.
+/// - **A 429 the headers explain** (the server counts the window as spent) means our count or
+///   the window's end was off: the window is paced evenly again, and a guard (50 ms, doubling,
+///   at most a quarter of the window) is added after each predicted end.
+/// - A configured rate is a ceiling: the pace never exceeds it, whatever the server announces.
+/// - What it cannot see: whole-second resets make a limit that refills within a fraction of a
+///   second (say a bucket of burst 2 at 20 a second announcing `reset: 1`) look like one budget a
+///   second (decimal resets are read exactly); without any headers AIMD keeps probing, so 429s
+///   grow rare but do not stop.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
@@ -104,40 +158,84 @@ pub struct Pacer {
 
 struct Shared {
     clock: TokioClock,
-    /// The user's rate; `None` = unlimited.
+    /// Wakes waiting acquirers when what the server said changes the pace.
+    changed: Notify,
+    /// The user's rate; `None` = adaptive or unlimited.
     configured: Option<f64>,
     burst: NonZeroU32,
     state: Mutex<State>,
 }
 
 struct State {
-    /// The rate in force; `None` = unlimited.
+    /// The configured GCRA rate in force (lowered by [`Pacer::set_rate`]).
     rate: Option<f64>,
     limiter: Option<Arc<Limiter>>,
     paused_until: Option<Instant>,
-    limit_window: Duration,
     pause_when_exhausted: bool,
+    /// `None` for an unlimited pacer.
+    adaptive: Option<Adaptive>,
+    /// The pace last reported, to log changes only.
+    reported: (f64, RateSource),
+    waits: u64,
+    waited: Duration,
+    rate_limited: u64,
+}
+
+impl State {
+    fn pace(&self) -> (f64, RateSource) {
+        match &self.adaptive {
+            None => (f64::INFINITY, RateSource::Unlimited),
+            Some(adaptive) => {
+                let (rate, source) = adaptive.rate();
+                match self.rate {
+                    Some(configured) if configured < rate => (configured, RateSource::Configured),
+                    _ => (rate, source),
+                }
+            }
+        }
+    }
+
+    /// Logs the pace when it changed by more than 1% or changed source.
+    fn report(&mut self) {
+        let (rate, source) = self.pace();
+        let (before, before_source) = self.reported;
+        let moved = if before.is_finite() && rate.is_finite() {
+            (rate - before).abs() > before * 0.01
+        } else {
+            before.is_finite() != rate.is_finite()
+        };
+        if moved || source != before_source {
+            self.reported = (rate, source);
+            tracing::info!(
+                from = before,
+                to = rate,
+                source = source.as_str(),
+                "pacer pace changed"
+            );
+        }
+    }
 }
 
 impl Pacer {
-    /// `rate` requests a second with bursts of up to `burst` (0 counts as 1).
+    /// `rate` requests a second with bursts of up to `burst` (0 counts as 1); the server's
+    /// answers can slow it down, never speed it up.
     ///
     /// An infinite rate is [`unlimited`](Pacer::unlimited); a rate that is not a positive number
     /// (0, negative, NaN) is raised to [`MIN_RATE_PER_SECOND`].
     pub fn per_second(rate: f64, burst: u32) -> Self {
         let configured = if rate == f64::INFINITY {
-            None
+            return Self::unlimited();
         } else if rate.is_nan() || rate < MIN_RATE_PER_SECOND {
             tracing::warn!(
                 rate,
                 min = MIN_RATE_PER_SECOND,
                 "pacer rate raised to the minimum"
             );
-            Some(MIN_RATE_PER_SECOND)
+            MIN_RATE_PER_SECOND
         } else {
-            Some(rate)
+            rate
         };
-        Self::with_rate(configured, burst)
+        Self::build(Some(configured), burst, true)
     }
 
     /// `requests` a minute with bursts of up to `burst`.
@@ -145,64 +243,133 @@ impl Pacer {
         Self::per_second(f64::from(requests) / 60.0, burst)
     }
 
-    /// No pace: [`acquire`](Pacer::acquire) only waits out pauses. [`observe`](Pacer::observe)
-    /// never turns it into a limited pacer.
-    pub fn unlimited() -> Self {
-        Self::with_rate(None, 1)
+    /// No configured rate: starts at [`DEFAULT_ADAPTIVE_RATE`] (300 a minute, Genesys Cloud's
+    /// default limit) and follows what the server says, up to the limit it announces (an org
+    /// with a raised limit is paced at its limit) and down on 429s.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// use retry_policy::{Pacer, RateLimitInfo, RateSource};
+    ///
+    /// let pacer = Pacer::adaptive();
+    /// assert_eq!(pacer.stats().source, RateSource::Aimd);
+    /// // The server allows 600 more requests in the 60 s left of its window.
+    /// pacer.observe(&RateLimitInfo::new(Some(600), Some(0), None, Some(Duration::from_secs(60))));
+    /// let stats = pacer.stats();
+    /// assert_eq!((stats.rate_per_second, stats.source), (10.0, RateSource::Headers));
+    /// # });
+    /// ```
+    pub fn adaptive() -> Self {
+        Self::build(None, 1, true)
     }
 
-    fn with_rate(configured: Option<f64>, burst: u32) -> Self {
+    /// No pace: [`acquire`](Pacer::acquire) only waits out pauses, and nothing the server says
+    /// turns it into a limited pacer.
+    pub fn unlimited() -> Self {
+        Self::build(None, 1, false)
+    }
+
+    fn build(configured: Option<f64>, burst: u32, learns: bool) -> Self {
         let clock = TokioClock::new();
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let limiter = configured.and_then(|r| limiter(r, burst, clock, false));
+        let adaptive = learns.then(|| Adaptive::new(configured));
+        let mut state = State {
+            rate: configured,
+            limiter,
+            paused_until: None,
+            pause_when_exhausted: false,
+            adaptive,
+            reported: (0.0, RateSource::Unlimited),
+            waits: 0,
+            waited: Duration::ZERO,
+            rate_limited: 0,
+        };
+        state.reported = state.pace();
         Self {
             shared: Arc::new(Shared {
                 clock,
+                changed: Notify::new(),
                 configured,
                 burst,
-                state: Mutex::new(State {
-                    rate: configured,
-                    limiter,
-                    paused_until: None,
-                    limit_window: DEFAULT_LIMIT_WINDOW,
-                    pause_when_exhausted: false,
-                }),
+                state: Mutex::new(state),
             }),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent under a panic (single assignments): keep using it.
+        // The state stays consistent under a panic (no invariant spans an unwind): keep using it.
         self.shared
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Waits out any pause, then for a GCRA slot. Cancel-safe: dropping the future takes no
-    /// slot.
+    /// Waits out any pause, then for a slot of the pace. Cancel-safe: dropping the future takes
+    /// no slot.
     pub async fn acquire(&self) {
+        let mut started = None;
         loop {
-            let (paused_until, limiter) = {
-                let state = self.state();
-                (state.paused_until, state.limiter.clone())
-            };
-            if let Some(until) = paused_until
-                && until > Instant::now()
-            {
-                tokio::time::sleep_until(until).await;
-                continue;
-            }
-            let Some(limiter) = limiter else { return };
-            match limiter.check() {
-                Ok(()) => return,
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(self.shared.clock.now());
-                    // Loop afterwards: a pause or a new rate may have arrived meanwhile.
-                    tokio::time::sleep(wait).await;
+            let wait_until = {
+                let mut state = self.state();
+                if state.paused_until.is_none()
+                    && state.adaptive.is_none()
+                    && state.limiter.is_none()
+                {
+                    None // unlimited and not paused: no clock reading needed
+                } else {
+                    self.try_take(&mut state)
                 }
+            };
+            let Some(until) = wait_until else { break };
+            started.get_or_insert_with(Instant::now);
+            // Loop afterwards: a pause or a new pace may have arrived meanwhile; news from the
+            // server wakes us early.
+            let changed = self.shared.changed.notified();
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => {}
+                () = changed => {}
             }
         }
+        if let Some(started) = started {
+            let waited = started.elapsed();
+            let mut state = self.state();
+            state.waits += 1;
+            state.waited += waited;
+            let (rate, source) = state.pace();
+            drop(state);
+            tracing::trace!(
+                wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                rate,
+                source = source.as_str(),
+                "pacer wait"
+            );
+        }
+    }
+
+    /// Takes a slot now (`None`) or says when to look again.
+    fn try_take(&self, state: &mut State) -> Option<Instant> {
+        let now = Instant::now();
+        if let Some(until) = state.paused_until
+            && until > now
+        {
+            return Some(until);
+        }
+        if let Some(adaptive) = &mut state.adaptive
+            && let Err(at) = adaptive.check(now)
+        {
+            return Some(at);
+        }
+        if let Some(limiter) = &state.limiter
+            && let Err(not_until) = limiter.check()
+        {
+            return Some(now + not_until.wait_time_from(self.shared.clock.now()));
+        }
+        if let Some(adaptive) = &mut state.adaptive {
+            adaptive.commit(now);
+        }
+        None
     }
 
     /// Every holder waits until now + `d` before its next request. Extends a pause in force,
@@ -232,96 +399,118 @@ impl Pacer {
             .filter(|until| *until > Instant::now())
     }
 
-    /// Adapts to what the server said about its limit.
-    ///
-    /// The rule, when `info.limit` (`inin-ratelimit-allowed`, or `X-RateLimit-Limit`) is present
-    /// and above zero: the server allows `limit` requests per limit window (one minute, as
-    /// Genesys Cloud counts; see [`set_limit_window`](Pacer::set_limit_window)), so the pace
-    /// becomes `min(configured, limit / window)`. It never rises above the configured rate, and
-    /// follows the server back up to it when the server's limit grows. Changes under 1% are
-    /// ignored so every response does not rebuild the limiter; a new limiter starts with its
-    /// burst spent, so a change never lets a burst through.
+    /// Learns from an answer's rate-limit headers (any status). See [`Pacer`] for the rules: `allowed − count` more requests until the `reset`, the window length learned
+    /// from the largest reset seen. Values that make no sense (zero allowed, a reset beyond
+    /// [`MAX_WINDOW`]) are ignored; an answer without `allowed` and `reset` teaches nothing.
     ///
     /// Opt-in (see [`set_pause_when_exhausted`](Pacer::set_pause_when_exhausted)): when
-    /// `info.remaining` is 0 and `info.reset` is known, every holder pauses until the reset (at
-    /// most [`MAX_OBSERVED_PAUSE`]). Off by default because the count headers are informational
-    /// (a 429's Retry-After through [`pause_for`](Pacer::pause_for) is the authoritative
-    /// signal) and servers count windows differently.
+    /// `info.remaining` is 0 and `info.reset` is known, every holder also pauses until the reset
+    /// (at most [`MAX_OBSERVED_PAUSE`]).
     ///
-    /// An [`unlimited`](Pacer::unlimited) pacer keeps no rate, so only the opt-in pause applies.
+    /// An [`unlimited`](Pacer::unlimited) pacer keeps no pace, so only the opt-in pause applies.
     pub fn observe(&self, info: &RateLimitInfo) {
-        let pause_when_exhausted = self.state().pause_when_exhausted;
-        if pause_when_exhausted
+        let mut state = self.state();
+        if state.pause_when_exhausted
             && info.remaining == Some(0)
             && let Some(reset) = info.reset
             && !reset.is_zero()
         {
+            drop(state);
             self.pause_for(reset.min(MAX_OBSERVED_PAUSE));
+            state = self.state();
         }
-        let (Some(configured), Some(limit)) = (self.shared.configured, info.limit) else {
-            return;
-        };
-        if limit == 0 {
-            return;
+        if let Some(adaptive) = &mut state.adaptive {
+            adaptive.observe(Instant::now(), info);
+            state.report();
+            drop(state);
+            self.shared.changed.notify_waiters();
         }
-        let window = self.state().limit_window;
-        #[allow(clippy::cast_precision_loss)] // limits are far below 2^52
-        let server_rate = limit as f64 / window.as_secs_f64();
-        self.set_rate(server_rate.min(configured));
     }
 
-    /// Sets the pace, clamped to `[MIN_RATE_PER_SECOND, configured]`. No effect on an
-    /// unlimited pacer or when the change is under 1%.
+    /// An answer that was not a 429, whatever its status (AIMD's quiet success: the adaptive
+    /// pace creeps back up; and the request is no longer in flight).
+    pub fn on_success(&self) {
+        let mut state = self.state();
+        if let Some(adaptive) = &mut state.adaptive {
+            adaptive.on_success(Instant::now());
+            state.report();
+            drop(state);
+            self.shared.changed.notify_waiters();
+        }
+    }
+
+    /// A 429: every holder pauses for `wait` (work it out with [`rate_limited_wait`]) and the
+    /// pace learns from it: with the answer's headers `info` when it had any.
+    ///
+    /// A 429 whose headers say the window is spent corrects the window; any other lowers the
+    /// pace multiplicatively (once a second at most).
+    pub fn on_rate_limited(&self, info: Option<&RateLimitInfo>, wait: Duration) {
+        self.pause_for(wait);
+        let mut state = self.state();
+        state.rate_limited += 1;
+        if let Some(adaptive) = &mut state.adaptive {
+            adaptive.on_rate_limited(Instant::now(), info);
+            state.report();
+        }
+    }
+
+    /// Sets the pace, clamped to `[MIN_RATE_PER_SECOND, configured]` for a configured pacer (its
+    /// GCRA changes; changes under 1% are ignored), or the AIMD rate of an adaptive one. No
+    /// effect on an unlimited pacer; NaN is ignored.
     pub fn set_rate(&self, rate_per_second: f64) {
+        if rate_per_second.is_nan() {
+            return;
+        }
+        let mut state = self.state();
         let Some(configured) = self.shared.configured else {
+            if let Some(adaptive) = &mut state.adaptive {
+                adaptive.set_aimd(rate_per_second.max(MIN_RATE_PER_SECOND));
+                state.report();
+            }
             return;
         };
-        let target = if rate_per_second.is_nan() {
-            configured
-        } else {
-            rate_per_second.clamp(MIN_RATE_PER_SECOND, configured)
-        };
-        let mut state = self.state();
+        let target = rate_per_second.clamp(MIN_RATE_PER_SECOND, configured);
         let current = state.rate.unwrap_or(configured);
         if (target - current).abs() <= current * 0.01 {
             return;
         }
         state.limiter = limiter(target, self.shared.burst, self.shared.clock, true);
         state.rate = Some(target);
-        drop(state);
-        tracing::info!(
-            from = current,
-            to = target,
-            configured,
-            "pacer rate changed"
-        );
-    }
-
-    /// Sets the window that [`observe`](Pacer::observe) counts a server's limit over (default
-    /// one minute). Zero is ignored.
-    pub fn set_limit_window(&self, window: Duration) {
-        if !window.is_zero() {
-            self.state().limit_window = window;
-        }
+        state.report();
     }
 
     /// Whether [`observe`](Pacer::observe) pauses every holder until the window resets when the
-    /// server says nothing remains in it (default off).
+    /// server says nothing remains in it (default off: the window logic already waits for the
+    /// reset, and pauses cut across windows).
     pub fn set_pause_when_exhausted(&self, on: bool) {
         self.state().pause_when_exhausted = on;
     }
 
     /// The pace in force, in requests a second (`f64::INFINITY` when unlimited).
     pub fn rate_per_second(&self) -> f64 {
-        self.state().rate.unwrap_or(f64::INFINITY)
+        self.state().pace().0
     }
 
-    /// The pace the pacer was made with (`f64::INFINITY` when unlimited).
+    /// The pace the pacer was made with (`f64::INFINITY` when adaptive or unlimited).
     pub fn configured_rate_per_second(&self) -> f64 {
         self.shared.configured.unwrap_or(f64::INFINITY)
     }
 
-    /// The burst size.
+    /// The pace, its source and the waits so far.
+    pub fn stats(&self) -> PacerStats {
+        let state = self.state();
+        let (rate_per_second, source) = state.pace();
+        PacerStats {
+            rate_per_second,
+            source,
+            window: state.adaptive.as_ref().and_then(Adaptive::window_len),
+            waits: state.waits,
+            waited: state.waited,
+            rate_limited: state.rate_limited,
+        }
+    }
+
+    /// The burst size of the configured pace.
     pub fn burst(&self) -> u32 {
         self.shared.burst.get()
     }
@@ -335,8 +524,10 @@ impl Pacer {
 impl fmt::Debug for Pacer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.state();
+        let (rate, source) = state.pace();
         f.debug_struct("Pacer")
-            .field("rate_per_second", &state.rate.unwrap_or(f64::INFINITY))
+            .field("rate_per_second", &rate)
+            .field("source", &source)
             .field(
                 "configured_rate_per_second",
                 &self.shared.configured.unwrap_or(f64::INFINITY),
@@ -345,6 +536,38 @@ impl fmt::Debug for Pacer {
             .field("paused_until", &state.paused_until)
             .finish()
     }
+}
+
+/// How long a 429 should hold every request back, from the best hint it carries:
+/// `retry_after` (the header) when present, raised to `floor` (`Retry-After: 0` sent while the
+/// limit is still in force is never taken literally); else `body_hint` (e.g. Genesys' "Retry
+/// the request in \[N\] seconds"); else `reset` (what is left of the server's window); else
+/// `floor`. Hints other than the header are also raised to `floor`. The result is capped at
+/// `cap`.
+///
+/// ```
+/// use std::time::Duration;
+/// use retry_policy::rate_limited_wait;
+///
+/// let s = Duration::from_secs;
+/// assert_eq!(rate_limited_wait(Some(s(0)), Some(s(3)), None, s(1), s(180)), s(1));
+/// assert_eq!(rate_limited_wait(None, Some(s(3)), Some(s(9)), s(1), s(180)), s(3));
+/// assert_eq!(rate_limited_wait(None, None, Some(s(9)), s(1), s(180)), s(9));
+/// assert_eq!(rate_limited_wait(None, None, None, s(1), s(180)), s(1));
+/// ```
+pub fn rate_limited_wait(
+    retry_after: Option<Duration>,
+    body_hint: Option<Duration>,
+    reset: Option<Duration>,
+    floor: Duration,
+    cap: Duration,
+) -> Duration {
+    retry_after
+        .or(body_hint)
+        .or(reset)
+        .unwrap_or(floor)
+        .max(floor)
+        .min(cap.max(floor))
 }
 
 /// A GCRA limiter for `rate` a second; `None` when the rate is too high to pace (an interval
@@ -477,46 +700,6 @@ mod tests {
         assert_eq!(p.paused_until(), Some(start + Duration::from_secs(8)));
         p.pause_for(Duration::MAX); // absurd, but no panic
         assert!(p.paused_until().unwrap() > start + Duration::from_secs(86_400 * 365));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn observe_lowers_the_rate_and_never_raises_it_past_the_configured() {
-        let p = Pacer::per_second(10.0, 1);
-        let other = p.clone();
-        // 120 allowed a minute = 2 a second.
-        p.observe(&RateLimitInfo::new(
-            Some(120),
-            Some(3),
-            None,
-            Some(Duration::from_secs(50)),
-        ));
-        assert_eq!(other.rate_per_second(), 2.0);
-        let start = Instant::now();
-        let mut times = Vec::new();
-        for _ in 0..4 {
-            other.acquire().await;
-            times.push(Instant::now() - start);
-        }
-        // The new limiter starts with its burst spent: the first slot is one interval away.
-        assert_eq!(times, vec![ms(500), ms(1000), ms(1500), ms(2000)]);
-        // The server allows 100 a second: we stay at the configured 10.
-        p.observe(&RateLimitInfo::new(Some(6000), None, None, None));
-        assert_eq!(p.rate_per_second(), 10.0);
-        assert_eq!(p.configured_rate_per_second(), 10.0);
-        // A change under 1% is ignored; no limit, or a zero limit, changes nothing.
-        p.observe(&RateLimitInfo::new(Some(597), None, None, None));
-        assert_eq!(p.rate_per_second(), 10.0);
-        p.observe(&RateLimitInfo::new(None, Some(5), Some(5), None));
-        p.observe(&RateLimitInfo::new(Some(0), None, None, None));
-        assert_eq!(p.rate_per_second(), 10.0);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn observe_uses_the_limit_window() {
-        let p = Pacer::per_second(10.0, 1);
-        p.set_limit_window(Duration::from_secs(10));
-        p.observe(&RateLimitInfo::new(Some(30), None, None, None));
-        assert_eq!(p.rate_per_second(), 3.0);
     }
 
     #[tokio::test(start_paused = true)]
