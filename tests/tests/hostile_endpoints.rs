@@ -495,7 +495,8 @@ fn ingest_app() -> (MemoryQueue, Router) {
     let queue = MemoryQueue::new("hostile");
     let router = WebhookIngest::builder(queue.clone())
         .signing_secret(SecretString::from(SECRET))
-        .router();
+        .router()
+        .unwrap();
     (queue, router)
 }
 

@@ -15,7 +15,8 @@
 //!         .signing_secret(SecretString::from("shared-secret"))
 //!         .timestamp_tolerance(Duration::from_secs(300))
 //!         .forward_header(http::HeaderName::from_static("x-genesys-webhook-id"))
-//!         .router(),
+//!         .router()
+//!         .expect("the secret is not empty"),
 //! );
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await
@@ -32,13 +33,16 @@
 //!    be within the tolerance (default 5 minutes, either way) of the receiver's clock, so a
 //!    captured request cannot be replayed later. The comparison is constant-time. Several
 //!    secrets may be set for rotation; any of them verifies. Missing, malformed, stale or wrong
-//!    signatures get 401. The signature is checked before the body is parsed, so unauthenticated
-//!    input is never parsed. [`sign`] computes the header value for senders.
+//!    signatures get 401, and all but the wrong MAC are refused on the headers, before the body
+//!    is read. The MAC is checked before the body is parsed, so unauthenticated input is never
+//!    parsed. An empty or whitespace-only secret is refused when the router is built. [`sign`] computes the header value for senders.
 //! 3. **JSON**: the body must be one well-formed JSON value (it is not re-encoded: the queue
 //!    gets the bytes as sent); otherwise 400.
 //! 4. **Queue**: `SendMessage` with the body and the forwarded headers as message attributes.
-//!    Success → `202 {"messageId": "..."}`. A throttled, unreachable or missing queue → 503 with
-//!    `Retry-After: 1`, so the sender retries; a message the queue refuses as invalid → 400.
+//!    Success → `202 {"messageId": "..."}`. A throttled, unreachable, missing or full queue
+//!    (a [`crate::MemoryQueue`] past its `max_messages` / `max_bytes`) → 503 with
+//!    `Retry-After: 1`, so the sender retries and nothing is accepted that the queue cannot
+//!    keep; a message the queue refuses as invalid → 400.
 //!
 //! The whole request has a deadline (default 4 s, under the 5 s senders wait); past it the
 //! answer is 503 and the sender retries (a send that completes after the deadline may leave a
@@ -86,6 +90,15 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
 /// ```
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     signature::header_value(signature::mac(secret, Some(timestamp), body))
+}
+
+/// Why the ingest could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// A signing secret is empty or whitespace only: anyone could sign with it.
+    #[error(transparent)]
+    WeakSecret(#[from] crate::signature::WeakSecret),
 }
 
 /// Builds the ingest [`Router`]; start with [`WebhookIngest::builder`].
@@ -148,7 +161,8 @@ impl WebhookIngestBuilder {
     }
 
     /// Requires a valid `X-Signature-256` under this secret. Call again to accept several
-    /// (secret rotation).
+    /// (secret rotation). An empty or whitespace-only secret makes [`router`](Self::router)
+    /// fail; one under 32 bytes is accepted with a warning.
     pub fn signing_secret(mut self, secret: SecretString) -> Self {
         self.secrets.push(secret);
         self
@@ -177,8 +191,12 @@ impl WebhookIngestBuilder {
         self
     }
 
-    /// The router, with a single `POST` route.
-    pub fn router(self) -> Router {
+    /// The router, with a single `POST` route. Fails when a signing secret is empty or
+    /// whitespace only (a secret under 32 bytes is accepted with a warning).
+    pub fn router(self) -> Result<Router, IngestError> {
+        for secret in &self.secrets {
+            signature::check_secret("the ingest's signing secret", secret)?;
+        }
         let path = self.path.clone();
         let state = Arc::new(IngestState {
             queue: self.queue,
@@ -188,7 +206,7 @@ impl WebhookIngestBuilder {
             deadline: self.deadline,
             forward_headers: self.forward_headers,
         });
-        Router::new().route(&path, post(ingest)).with_state(state)
+        Ok(Router::new().route(&path, post(ingest)).with_state(state))
     }
 }
 
@@ -213,6 +231,7 @@ enum Rejection {
     InvalidJson(String),
     QueueRejected,
     QueueUnavailable,
+    QueueFull,
     DeadlineExceeded,
 }
 
@@ -266,6 +285,11 @@ impl Rejection {
                 "queue_unavailable",
                 "the queue is unavailable; retry later".to_owned(),
             ),
+            Rejection::QueueFull => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_full",
+                "the queue is full; retry later".to_owned(),
+            ),
             Rejection::DeadlineExceeded => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "deadline_exceeded",
@@ -318,15 +342,26 @@ async fn ingest(State(state): State<Arc<IngestState>>, headers: HeaderMap, body:
 
 async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<String, Rejection> {
     let limit = state.max_body_bytes;
+    // Missing, malformed and stale signatures are refused on the headers, before the body.
+    let signed = if state.secrets.is_empty() {
+        None
+    } else {
+        Some(signature::check_headers(headers, policy(state)).map_err(rejection)?)
+    };
     let body = http_body::read_limited(headers, body, limit)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => Rejection::TooLarge { limit },
-            BodyError::Unreadable => Rejection::BodyUnreadable,
+            // The request deadline around this read is what bounds its time.
+            BodyError::Unreadable | BodyError::TimedOut | BodyError::OverBudget => {
+                Rejection::BodyUnreadable
+            }
         })?;
 
-    if !state.secrets.is_empty() {
-        verify_signature(state, headers, &body)?;
+    if let Some((timestamp, provided)) = &signed
+        && !signature::matches_any(&state.secrets, *timestamp, &body, provided)
+    {
+        return Err(Rejection::SignatureInvalid);
     }
 
     // Parsed to a `Value`, not skipped with `IgnoredAny`: skipping neither checks `\u` escapes
@@ -352,6 +387,10 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
     let message = OutgoingMessage::new(text).with_attributes(attributes);
     match state.queue.send(message).await {
         Ok(message_id) => Ok(message_id),
+        Err(QueueError::Full { limit, .. }) => {
+            tracing::warn!(target: "sqs_dlq::ingest", queue = state.queue.name(), %limit, "queue full: webhook refused with 503");
+            Err(Rejection::QueueFull)
+        }
         Err(QueueError::InvalidRequest(detail)) => {
             tracing::warn!(target: "sqs_dlq::ingest", queue = state.queue.name(), %detail, "queue refused the webhook");
             Err(Rejection::QueueRejected)
@@ -378,23 +417,23 @@ fn attribute_name(header: &HeaderName) -> String {
         .collect()
 }
 
-fn verify_signature(
-    state: &IngestState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), Rejection> {
-    let policy = signature::Policy {
+fn policy(state: &IngestState) -> signature::Policy {
+    signature::Policy {
         tolerance: state.tolerance,
         body_only: false,
-    };
-    signature::verify(headers, body, &state.secrets, policy).map_err(|failure| match failure {
+    }
+}
+
+fn rejection(failure: signature::Failure) -> Rejection {
+    match failure {
         signature::Failure::Missing | signature::Failure::TimestampMissing => {
             Rejection::SignatureMissing
         }
         signature::Failure::Malformed => Rejection::SignatureMalformed,
         signature::Failure::Expired => Rejection::SignatureExpired,
+        #[cfg(test)]
         signature::Failure::Invalid => Rejection::SignatureInvalid,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -426,6 +465,7 @@ mod tests {
             (Rejection::SignatureExpired, 401),
             (Rejection::InvalidJson("x".into()), 400),
             (Rejection::QueueUnavailable, 503),
+            (Rejection::QueueFull, 503),
             (Rejection::DeadlineExceeded, 503),
         ];
         for (rejection, status) in cases {
