@@ -137,6 +137,11 @@ struct Args {
     #[arg(long, default_value_t = genesys_examples::outbound::DEFAULT_REMEMBERED_KEYS)]
     remember_keys: usize,
 
+    /// Time the ingest has to read a webhook and put it on the queue, in milliseconds; past it
+    /// the answer is 503 (senders such as Genesys Cloud wait 5 s).
+    #[arg(long, default_value_t = sqs_dlq::ingest::DEFAULT_DEADLINE.as_millis() as u64)]
+    ingest_deadline_ms: u64,
+
     #[command(flatten)]
     server: ServerArgs,
 
@@ -224,7 +229,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // consumer stops first. Either way, once the ingest is closed every webhook answered 202 is
     // on the queue, and in-memory mode (whose queue dies with the process) drains what is left.
     let consume_stop = CancellationToken::new();
-    let mut ingest = WebhookIngest::builder(queue.shared()).path(args.path.clone());
+    let mut ingest = WebhookIngest::builder(queue.shared())
+        .path(args.path.clone())
+        .deadline(Duration::from_millis(args.ingest_deadline_ms.max(1)));
     if let Some(secret) = &args.secret {
         ingest = ingest.signing_secret(SecretString::from(secret.clone()));
     }

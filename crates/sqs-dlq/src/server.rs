@@ -95,7 +95,11 @@ content-length: 82\r\n\
 /// answer already produced before it is closed.
 const IDLE_CLOSE_FLUSH: Duration = Duration::from_millis(100);
 /// Refusals written at once, at most; past it a connection over the cap is closed unanswered.
-const MAX_REFUSALS_IN_PROGRESS: usize = 64;
+const MAX_REFUSALS_IN_PROGRESS: usize = 512;
+/// How long a refused connection is given to close after its answer.
+const REFUSAL_DRAIN_TIME: Duration = Duration::from_millis(250);
+/// Bytes of a refused connection's request read and dropped, at most, while it closes.
+const MAX_REFUSAL_DRAIN: usize = 64 * 1024;
 /// How long writing a refusal may take.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -405,13 +409,29 @@ fn refuse(stream: TcpStream, refusals: &Arc<Semaphore>) {
         return; // too many refusals in progress: just close
     };
     tokio::spawn(async move {
-        use tokio::io::AsyncWriteExt as _;
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
         let mut stream = stream;
-        let _ = tokio::time::timeout(REFUSAL_TIMEOUT, async {
+        let written = tokio::time::timeout(REFUSAL_TIMEOUT, async {
             stream.write_all(OVER_CAPACITY).await?;
             stream.shutdown().await
         })
         .await;
+        if matches!(written, Ok(Ok(()))) {
+            // Closing a socket with unread input sends a reset, which can destroy the answer
+            // before the client reads it: read (and drop) what the client sent until it
+            // closes, a little and briefly at most.
+            let _ = tokio::time::timeout(REFUSAL_DRAIN_TIME, async {
+                let mut sink = [0u8; 4096];
+                let mut left = MAX_REFUSAL_DRAIN;
+                while left > 0 {
+                    match stream.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left = left.saturating_sub(n),
+                    }
+                }
+            })
+            .await;
+        }
         drop(permit);
     });
 }
