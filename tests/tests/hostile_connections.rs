@@ -546,3 +546,83 @@ async fn a_memory_flood_at_the_ingest_meets_the_queue_caps_with_503() {
     );
     let _ = server.terminate();
 }
+
+#[test]
+fn the_recipes_refuse_blank_secrets() {
+    let dir = temp_dir();
+    let out = dir.path().join("out.jsonl");
+    for blank in ["", "   "] {
+        let mut cmd = command("webhook-consumer");
+        cmd.args(["--listen", "127.0.0.1:0", "--out", out.to_str().unwrap()])
+            .env("WEBHOOK_SECRET", blank);
+        let run = recipes_support::run(cmd, Duration::from_secs(20));
+        assert!(!run.status.success(), "{blank:?}: {}", run.stderr);
+        assert!(run.stderr.contains("empty or whitespace"), "{}", run.stderr);
+        let mut cmd = command("dead-letter-receiver");
+        cmd.args(["--listen", "127.0.0.1:0"])
+            .env("DLQ_RECEIVER_SECRET", blank);
+        let run = recipes_support::run(cmd, Duration::from_secs(20));
+        assert!(!run.status.success(), "{blank:?}: {}", run.stderr);
+        assert!(run.stderr.contains("empty or whitespace"), "{}", run.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn credentials_in_the_target_url_authenticate_but_are_never_printed() {
+    use base64::Engine as _;
+    let password = "pw-that-must-not-show";
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("replayer:{password}"))
+    );
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/events",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let counter = std::sync::Arc::clone(&counter);
+            let expected = expected.clone();
+            async move {
+                let ok = headers.get("authorization").and_then(|v| v.to_str().ok())
+                    == Some(expected.as_str());
+                if ok {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    axum::http::StatusCode::OK
+                } else {
+                    axum::http::StatusCode::UNAUTHORIZED
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut cmd = command("dead-letter-receiver");
+    cmd.args(["--listen", "127.0.0.1:0", "--max-attempts", "1"])
+        .arg("--target-url")
+        .arg(format!("http://replayer:{password}@{target}/events"))
+        .env("DLQ_RECEIVER_SECRET", SECRET)
+        .env("RUST_LOG", "trace");
+    let recv = Server::start(cmd);
+    let event = json!({
+        "version": "0", "id": "e-1", "detail-type": "t", "source": "s", "account": "1",
+        "time": "2026-11-01T00:00:00Z", "region": "us-east-1", "resources": [], "detail": {}
+    })
+    .to_string();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/dead-letter", recv.base))
+        .bearer_auth(SECRET)
+        .header("x-dlq-error-code", "THROTTLING")
+        .body(event)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let out = recv.terminate();
+    out.assert_success();
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("http://***@"), "{all}");
+    assert!(!all.contains(password), "the password was printed:\n{all}");
+}

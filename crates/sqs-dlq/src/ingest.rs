@@ -49,6 +49,10 @@
 //! duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
 //! `{"error": "<code>", "message": "<text>"}`.
 //!
+//! Serve it with [`crate::server::HttpServer`] rather than `axum::serve` for the
+//! connection-level limits: a header-read timeout, a connection cap answered with 503, keep-alive
+//! limits and a shutdown that cannot hang.
+//!
 //! # What it does not do
 //! TLS (put it behind your load balancer or `axum-server`), authentication other than the
 //! signature, deduplication (the consumer's idempotency store does that), or processing.
@@ -454,6 +458,31 @@ mod tests {
     fn header_names_become_valid_attribute_names() {
         let name = HeaderName::from_static("x-trace!id#1");
         assert_eq!(attribute_name(&name), "x-trace_id_1");
+    }
+
+    #[test]
+    fn an_empty_or_blank_secret_is_refused_and_a_short_one_accepted() {
+        for blank in ["", " ", "\t\n"] {
+            let built = WebhookIngest::builder(crate::MemoryQueue::new("q"))
+                .signing_secret(SecretString::from(blank))
+                .router();
+            assert!(
+                matches!(built, Err(IngestError::WeakSecret(_))),
+                "{blank:?}"
+            );
+        }
+        // rotation: one blank secret among good ones is still refused
+        let built = WebhookIngest::builder(crate::MemoryQueue::new("q"))
+            .signing_secret(SecretString::from("a-perfectly-good-secret-of-32-bytes!"))
+            .signing_secret(SecretString::from(""))
+            .router();
+        assert!(built.is_err());
+        assert!(
+            WebhookIngest::builder(crate::MemoryQueue::new("q"))
+                .signing_secret(SecretString::from("short"))
+                .router()
+                .is_ok()
+        );
     }
 
     #[test]

@@ -46,6 +46,17 @@
 //!    `signature_timestamp_missing`; a timestamp outside the window → 401 `signature_expired`;
 //!    anything else that does not verify → 401 `auth_invalid`. Nothing is parsed before this
 //!    step.
+//!
+//!    **What is settled before the body is read**: a bearer is checked on the headers (a
+//!    valid one authenticates the request; a wrong one without a signature is refused), and
+//!    so are a signature's presence, form and timestamp. Only a well-formed, fresh signature
+//!    makes the receiver read a body it cannot yet trust, and then under two bounds: the body
+//!    must arrive within [`DeadLetterReceiverBuilder::body_deadline`] (default 5 s; 408
+//!    `body_timeout`), and all such bodies together hold at most
+//!    [`DeadLetterReceiverBuilder::unauthenticated_body_budget`] bytes (default 16 MiB; past
+//!    it 503 `busy` with `Retry-After: 1`). Serve the router with
+//!    [`crate::server::HttpServer`] for the connection-level limits (header timeout,
+//!    connection cap, bounded shutdown).
 //! 3. **Shape** (JSON, else 400). Accepted:
 //!    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
 //!      byte for byte. DLQ attributes may come in headers: `X-Dlq-Error-Code`,
@@ -736,6 +747,34 @@ mod tests {
         assert_ne!(
             signature(b"secret", b"x"),
             timestamped_signature(b"secret", 1, b"x")
+        );
+    }
+
+    #[test]
+    fn an_empty_or_blank_secret_is_refused() {
+        let replay =
+            || Replay::builder(crate::QueueTarget::new(crate::MemoryQueue::new("t"))).build();
+        for blank in ["", "   "] {
+            let hmac = DeadLetterReceiver::builder(replay())
+                .hmac_secret(SecretString::from(blank))
+                .router();
+            assert!(
+                matches!(hmac, Err(ReceiverError::WeakSecret(_))),
+                "{blank:?}"
+            );
+            let bearer = DeadLetterReceiver::builder(replay())
+                .bearer_secret(SecretString::from(blank))
+                .router();
+            assert!(
+                matches!(bearer, Err(ReceiverError::WeakSecret(_))),
+                "{blank:?}"
+            );
+        }
+        assert!(
+            DeadLetterReceiver::builder(replay())
+                .hmac_secret(SecretString::from("short"))
+                .router()
+                .is_ok()
         );
     }
 
