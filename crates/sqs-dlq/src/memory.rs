@@ -697,3 +697,67 @@ impl Queue for MemoryQueue {
         Ok(self.depth())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sends_past_the_caps_fail_whole_and_room_comes_back() {
+        let dlq = MemoryQueue::builder("caps-dlq").max_messages(1).build();
+        let queue = MemoryQueue::builder("caps")
+            .max_messages(2)
+            .max_bytes(2 * (128 + 10))
+            .redrive(&dlq, 1)
+            .build();
+        queue
+            .send(OutgoingMessage::new("0123456789"))
+            .await
+            .unwrap();
+        // by bytes: an 11-byte body would pass the byte cap
+        assert!(matches!(
+            queue.send(OutgoingMessage::new("0123456789+")).await,
+            Err(QueueError::Full { .. })
+        ));
+        queue
+            .send(OutgoingMessage::new("abcdefghij"))
+            .await
+            .unwrap();
+        // by count
+        let full = queue.send(OutgoingMessage::new("x")).await.unwrap_err();
+        assert!(matches!(&full, QueueError::Full { limit, .. } if limit == "2 messages"));
+        assert!(full.is_transient());
+        assert_eq!(queue.held(), (2, 2 * (128 + 10)));
+        // a batch: each entry that does not fit fails alone
+        let outcome = queue
+            .send_batch(vec![OutgoingMessage::new("y")])
+            .await
+            .unwrap();
+        assert_eq!(outcome.failed.len(), 1);
+        assert_eq!(outcome.failed[0].code, "QueueFull");
+        // deleting makes room
+        let got = queue
+            .receive(&ReceiveOptions::default().wait_time(Duration::ZERO))
+            .await
+            .unwrap();
+        queue.delete(&got[0].receipt_handle).await.unwrap();
+        queue.send(OutgoingMessage::new("z")).await.unwrap();
+        // a redrive into a full dead-letter queue is never refused
+        dlq.send(OutgoingMessage::new("already there"))
+            .await
+            .unwrap();
+        queue
+            .change_visibility(&got[1].receipt_handle, Duration::ZERO)
+            .await
+            .unwrap();
+        let _ = queue
+            .receive(&ReceiveOptions::default().wait_time(Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(
+            dlq.depth().total(),
+            2,
+            "redriven past its cap: kept, not dropped"
+        );
+    }
+}

@@ -385,3 +385,41 @@ async fn only_post_is_routed() {
     let response = signed_router(&queue).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn a_full_queue_gets_503_with_retry_after_and_keeps_what_it_holds() {
+    // Room for two small messages by count, and a byte cap a big body cannot fit under.
+    let queue = MemoryQueue::builder("hooks")
+        .max_messages(2)
+        .max_bytes(4096)
+        .build();
+    let router = WebhookIngest::builder(queue.clone()).router().unwrap();
+    let post = |body: String| {
+        let router = router.clone();
+        async move {
+            let response = router
+                .oneshot(Request::post("/").body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (response.status(), retry_after)
+        }
+    };
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(5000));
+    assert_eq!(
+        post(big).await,
+        (StatusCode::SERVICE_UNAVAILABLE, Some("1".to_owned()))
+    );
+    assert_eq!(post("[1]".into()).await.0, StatusCode::ACCEPTED);
+    assert_eq!(post("[2]".into()).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        post("[3]".into()).await,
+        (StatusCode::SERVICE_UNAVAILABLE, Some("1".to_owned()))
+    );
+    let held = queued(&queue).await;
+    let bodies: Vec<&str> = held.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["[1]", "[2]"]);
+}
