@@ -367,14 +367,20 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn verbatim_messages_reach_the_endpoint_byte_for_byte() {
+    /// A mock endpoint answering every POST 200, and an archive without a secret posting to it.
+    async fn unsigned_archive_answering_200() -> (MockServer, WebhookArchive) {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
             .respond_with(ResponseTemplate::new(200))
             .mount(&server)
             .await;
         let archive = WebhookArchive::builder(server.uri()).build().unwrap();
+        (server, archive)
+    }
+
+    #[tokio::test]
+    async fn verbatim_messages_reach_the_endpoint_byte_for_byte() {
+        let (server, archive) = unsigned_archive_answering_200().await;
         let raw = super::super::verbatim::tests::HOSTILE_NUMBERS;
         let message = Verbatim::<serde_json::Value>::from_json(raw).unwrap();
         archive
@@ -402,12 +408,7 @@ mod tests {
 
     #[tokio::test]
     async fn unsigned_without_secret() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
-        let archive = WebhookArchive::builder(server.uri()).build().unwrap();
+        let (server, archive) = unsigned_archive_answering_200().await;
         archive.write_batch(&batch()).await.unwrap();
         let requests = server.received_requests().await.unwrap();
         assert!(requests[0].headers.get(SIGNATURE_HEADER).is_none());
