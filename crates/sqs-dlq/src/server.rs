@@ -36,7 +36,10 @@
 //!   read them under a size limit and a deadline.
 //! - **Connection cap** (default 1,024): past it a new connection gets
 //!   `503 Service Unavailable` with `Retry-After: 1` and `Connection: close`, written without
-//!   reading the request, and is closed. Connections in service are never starved by it.
+//!   reading the request, and is closed. Connections in service are never starved by it. On
+//!   Linux the cap is lowered (with a warning) to fit under the process's open-files limit,
+//!   keeping 64 descriptors and the refusals' own in reserve, so a flood meets the 503 rather
+//!   than "too many open files".
 //! - **Keep-alive limits**: a connection serves at most `max_requests_per_connection` requests
 //!   (default 1,000; the last answer carries `Connection: close`), and waits for the next one
 //!   no longer than the header-read timeout.
@@ -278,8 +281,18 @@ impl HttpServerBuilder {
     ) -> io::Result<ServeSummary> {
         let limits = Arc::new(self);
         let stats = limits.stats.clone();
-        let permits = Arc::new(Semaphore::new(limits.max_connections));
-        let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_PROGRESS));
+        let (max_connections, max_refusals) =
+            fit_to_descriptors(limits.max_connections, open_files_limit());
+        if max_connections < limits.max_connections {
+            tracing::warn!(
+                target: "sqs_dlq::server",
+                configured = limits.max_connections,
+                effective = max_connections,
+                "the open-files limit is too low for the connection cap: serving fewer connections, so the cap answers 503 before the process runs out of file descriptors"
+            );
+        }
+        let permits = Arc::new(Semaphore::new(max_connections));
+        let refusals = Arc::new(Semaphore::new(max_refusals));
         let mut conns: JoinSet<ConnEnd> = JoinSet::new();
         let mut ends = Ends::default();
 
@@ -403,10 +416,42 @@ enum ConnEnd {
     CutAtGraceEnd,
 }
 
+/// The process's soft limit on open files, where the platform says (Linux: `/proc/self/limits`).
+fn open_files_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Descriptors kept out of the cap for everything else the process opens (files, outbound
+/// connections, the runtime).
+const RESERVED_DESCRIPTORS: usize = 64;
+
+/// The connection cap and the refusals in progress that fit under `open_files` descriptors:
+/// past the cap a client must get a 503, not a process stuck on "too many open files".
+fn fit_to_descriptors(max_connections: usize, open_files: Option<usize>) -> (usize, usize) {
+    let Some(open_files) = open_files else {
+        return (max_connections, MAX_REFUSALS_IN_PROGRESS);
+    };
+    let refusals = MAX_REFUSALS_IN_PROGRESS.min(open_files / 8).max(1);
+    let room = open_files
+        .saturating_sub(RESERVED_DESCRIPTORS)
+        .saturating_sub(refusals)
+        .max(1);
+    (max_connections.min(room), refusals)
+}
+
 /// Answers a connection over the cap with 503 and closes it, in the background and bounded.
 fn refuse(stream: TcpStream, refusals: &Arc<Semaphore>) {
     let Ok(permit) = Arc::clone(refusals).try_acquire_owned() else {
-        return; // too many refusals in progress: just close
+        // Too many refusals in progress to wait on another: one non-blocking write (a fresh
+        // socket's send buffer takes it whole), then close.
+        let _ = stream.try_write(OVER_CAPACITY);
+        return;
     };
     tokio::spawn(async move {
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -556,6 +601,17 @@ mod tests {
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.contains(&format!("content-length: {}", body.len())));
         assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
+    }
+
+    #[test]
+    fn the_cap_fits_under_the_open_files_limit() {
+        assert_eq!(fit_to_descriptors(1024, None), (1024, 512));
+        assert_eq!(fit_to_descriptors(1024, Some(20_000)), (1024, 512));
+        // ulimit -n 256: 32 refusals, 64 reserved, 160 connections
+        assert_eq!(fit_to_descriptors(1024, Some(256)), (160, 32));
+        assert_eq!(fit_to_descriptors(100, Some(256)), (100, 32));
+        assert_eq!(fit_to_descriptors(1024, Some(10)), (1, 1));
+        assert!(open_files_limit().is_none_or(|n| n > 0));
     }
 
     #[test]
