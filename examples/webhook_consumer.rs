@@ -122,13 +122,14 @@ struct Args {
     #[arg(long, default_value_t = 30)]
     drain_secs: u64,
 
-    /// Most messages the in-memory queue holds; past it the ingest answers 503 with
-    /// Retry-After (nothing is accepted that cannot be kept). Ignored with SQS.
+    /// Most messages the in-memory queue (and, separately, its DLQ) holds; past it the ingest
+    /// answers 503 with Retry-After (nothing is accepted that cannot be kept). Ignored with SQS.
     #[arg(long, default_value_t = 10_000)]
     max_queue_messages: usize,
 
-    /// Most bytes the in-memory queue holds (bodies, attributes and 128 bytes of bookkeeping a
-    /// message); past it the ingest answers 503 with Retry-After. Ignored with SQS.
+    /// Most bytes the in-memory queue (and, separately, its DLQ) holds (bodies, attributes and
+    /// 128 bytes of bookkeeping a message); past it the ingest answers 503 with Retry-After.
+    /// Ignored with SQS.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     max_queue_bytes: usize,
 
@@ -212,7 +213,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.max_queue_bytes,
     )
     .await?;
-    let dlq = RecipeQueue::open(args.dlq_url.as_deref(), "outbound-webhooks-dlq").await?;
+    // The DLQ is bounded the same way: a dead-letter copy the DLQ cannot take fails like any
+    // transient send, and the message stays on the work queue for a later try.
+    let dlq = RecipeQueue::open_bounded(
+        args.dlq_url.as_deref(),
+        "outbound-webhooks-dlq",
+        args.max_queue_messages,
+        args.max_queue_bytes,
+    )
+    .await?;
     let (lines, already) = DurableLines::open(&args.out, args.remember_keys)
         .await
         .with_context(|| format!("opening {}", args.out.display()))?;
