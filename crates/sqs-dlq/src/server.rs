@@ -271,8 +271,9 @@ impl HttpServerBuilder {
     }
 
     /// Serves `router` on `listener` until `shutdown` begins and every connection is gone (at
-    /// most the grace period later). Fails only if the listener cannot be used at all; accept
-    /// errors such as "too many open files" are logged and retried after a pause.
+    /// most the grace period later). Accept errors such as "too many open files" do not end it:
+    /// they are logged and the accept retried after a pause, so today it always returns `Ok`;
+    /// the `io::Result` keeps room for listener set-up that can fail.
     pub async fn serve(
         self,
         listener: TcpListener,
