@@ -84,6 +84,7 @@ impl ReadBody {
 }
 
 /// The whole body, at most `limit` bytes.
+#[cfg(test)]
 pub(crate) async fn read_limited(
     headers: &HeaderMap,
     body: Body,

@@ -44,6 +44,10 @@
 //!    `Retry-After: 1`, so the sender retries and nothing is accepted that the queue cannot
 //!    keep; a message the queue refuses as invalid → 400.
 //!
+//! Bodies being read, checked and queued share a budget of bytes (default 16 MiB,
+//! [`WebhookIngestBuilder::body_budget`]); past it a request gets 503 `busy` with
+//! `Retry-After: 1` instead of being buffered.
+//!
 //! The whole request has a deadline (default 4 s, under the 5 s senders wait); past it the
 //! answer is 503 and the sender retries (a send that completes after the deadline may leave a
 //! duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
@@ -84,6 +88,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
 /// Default deadline for answering: 4 s (senders such as Genesys Cloud wait 5 s).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+/// Default bytes that bodies being read and checked may hold together: 16 MiB (64 bodies at
+/// the default size limit; thousands of ordinary webhooks).
+pub const DEFAULT_BODY_BUDGET: usize = 16 * 1024 * 1024;
 
 /// The `X-Signature-256` value (`sha256=<hex>`) for `body` signed at `timestamp` (Unix seconds)
 /// with `secret`: the HMAC-SHA256 of `"{timestamp}.{body}"`.
@@ -120,6 +127,7 @@ impl WebhookIngest {
             secrets: Vec::new(),
             tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
             deadline: DEFAULT_DEADLINE,
+            body_budget: DEFAULT_BODY_BUDGET,
             forward_headers: Vec::new(),
         }
     }
@@ -134,6 +142,7 @@ pub struct WebhookIngestBuilder {
     secrets: Vec<SecretString>,
     tolerance: Duration,
     deadline: Duration,
+    body_budget: usize,
     forward_headers: Vec<HeaderName>,
 }
 
@@ -146,6 +155,7 @@ impl std::fmt::Debug for WebhookIngestBuilder {
             .field("secrets", &self.secrets.len())
             .field("tolerance", &self.tolerance)
             .field("deadline", &self.deadline)
+            .field("body_budget", &self.body_budget)
             .field("forward_headers", &self.forward_headers)
             .finish()
     }
@@ -185,6 +195,16 @@ impl WebhookIngestBuilder {
         self
     }
 
+    /// Bytes that bodies being read, checked and queued may hold together (default 16 MiB,
+    /// [`DEFAULT_BODY_BUDGET`]). Past it a request is answered 503 `busy` with
+    /// `Retry-After: 1` instead of being buffered, so a flood of large bodies (signed with a
+    /// plausible header, or sent to an ingest without a secret) cannot grow the process
+    /// beyond it, whatever the number of connections.
+    pub fn body_budget(mut self, bytes: usize) -> Self {
+        self.body_budget = bytes;
+        self
+    }
+
     /// Copies this request header, when present, into a message attribute (for example
     /// `x-genesys-webhook-id`). The attribute is named after the header, with characters SQS
     /// does not allow in attribute names replaced by `_`. At most ten are kept (an SQS limit).
@@ -208,6 +228,7 @@ impl WebhookIngestBuilder {
             secrets: self.secrets,
             tolerance: self.tolerance,
             deadline: self.deadline,
+            budget: http_body::BodyBudget::new(self.body_budget),
             forward_headers: self.forward_headers,
         });
         Ok(Router::new().route(&path, post(ingest)).with_state(state))
@@ -220,6 +241,7 @@ struct IngestState {
     secrets: Vec<SecretString>,
     tolerance: Duration,
     deadline: Duration,
+    budget: http_body::BodyBudget,
     forward_headers: Vec<HeaderName>,
 }
 
@@ -236,6 +258,7 @@ enum Rejection {
     QueueRejected,
     QueueUnavailable,
     QueueFull,
+    Busy,
     DeadlineExceeded,
 }
 
@@ -293,6 +316,11 @@ impl Rejection {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "queue_full",
                 "the queue is full; retry later".to_owned(),
+            ),
+            Rejection::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many bodies are being read; retry later".to_owned(),
             ),
             Rejection::DeadlineExceeded => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -352,18 +380,24 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
     } else {
         Some(signature::check_headers(headers, policy(state)).map_err(rejection)?)
     };
-    let body = http_body::read_limited(headers, body, limit)
+    // The budget is held until the message is queued (the request's end): what the ingest
+    // buffers at once is bounded whatever the number of connections. The request deadline
+    // around this read is what bounds its time.
+    let limits = http_body::ReadLimits {
+        budget: Some(&state.budget),
+        ..http_body::ReadLimits::size(limit)
+    };
+    let read = http_body::read_body(headers, body, limits)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => Rejection::TooLarge { limit },
-            // The request deadline around this read is what bounds its time.
-            BodyError::Unreadable | BodyError::TimedOut | BodyError::OverBudget => {
-                Rejection::BodyUnreadable
-            }
+            BodyError::OverBudget => Rejection::Busy,
+            BodyError::Unreadable | BodyError::TimedOut => Rejection::BodyUnreadable,
         })?;
+    let body = &read.bytes;
 
     if let Some((timestamp, provided)) = &signed
-        && !signature::matches_any(&state.secrets, *timestamp, &body, provided)
+        && !signature::matches_any(&state.secrets, *timestamp, body, provided)
     {
         return Err(Rejection::SignatureInvalid);
     }
@@ -371,7 +405,7 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
     // Parsed to a `Value`, not skipped with `IgnoredAny`: skipping neither checks `\u` escapes
     // (a lone surrogate such as `"\ud800"` passed) nor limits depth, so bodies no serde_json
     // decoder downstream can read were answered 202 and became poison messages.
-    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&body) {
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(body) {
         return Err(Rejection::InvalidJson(e.to_string()));
     }
     // JSON strings hold UTF-8, but bytes inside them are not checked by every parser path;
@@ -495,6 +529,7 @@ mod tests {
             (Rejection::InvalidJson("x".into()), 400),
             (Rejection::QueueUnavailable, 503),
             (Rejection::QueueFull, 503),
+            (Rejection::Busy, 503),
             (Rejection::DeadlineExceeded, 503),
         ];
         for (rejection, status) in cases {

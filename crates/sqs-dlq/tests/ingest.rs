@@ -423,3 +423,23 @@ async fn a_full_queue_gets_503_with_retry_after_and_keeps_what_it_holds() {
     let bodies: Vec<&str> = held.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["[1]", "[2]"]);
 }
+
+#[tokio::test]
+async fn bodies_past_the_shared_budget_get_503_busy() {
+    let queue = MemoryQueue::new("hooks");
+    let router = WebhookIngest::builder(queue.clone())
+        .body_budget(16)
+        .router()
+        .unwrap();
+    let request = Request::post("/")
+        .body(Body::from(format!("[{}]", "1,".repeat(20) + "1")))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "1");
+    // the budget was given back: a body that fits goes through
+    let request = Request::post("/").body(Body::from("[1, 2]")).unwrap();
+    let (status, _) = call(router, request).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(queued(&queue).await.len(), 1);
+}
