@@ -23,7 +23,16 @@
 //! Without `--target-url` it replays to a local target it starts (simulated mode). It runs until
 //! Ctrl-C or SIGTERM, then prints the receiver's counts on stdout: `received N: replayed N,
 //! skipped N, replay failed N, refused N (unauthenticated N, of which expired N; too large N;
-//! invalid JSON N; not a dead letter N; unreadable N)`.
+//! invalid JSON N; not a dead letter N; unreadable N; timed out N; busy N)`.
+//!
+//! Connection-level limits (sqs-dlq's hardened server): `--header-read-timeout-ms`,
+//! `--max-connections` (503 past it), `--max-requests-per-connection`, and a shutdown that
+//! cannot hang (`--shutdown-grace-secs`; a second signal ends the wait). A bearer request is
+//! authenticated on its headers before its body is read; a signed one must deliver its body
+//! within `--body-timeout-ms`, and signed bodies not yet verified share
+//! `--unauthenticated-body-budget` bytes. An empty or blank secret is refused; one under 32
+//! bytes is accepted with a warning. User info in `--target-url` (`http://user:pw@host/…`) is
+//! sent as Basic authentication and printed as `***`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -33,6 +42,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use genesys_examples::cli::CommonArgs;
 use genesys_examples::exit::{finish, notice, say};
+use genesys_examples::http_server::{RunningServer, ServerArgs};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::servers::ReplayTargetServer;
 use genesys_examples::{logging, shutdown};
@@ -92,6 +102,18 @@ struct Args {
     #[arg(long, default_value_t = 4)]
     max_attempts: u32,
 
+    /// Time a body has to arrive whole once its headers are in, in milliseconds (slower: 408).
+    #[arg(long, default_value_t = sqs_dlq::receiver::DEFAULT_BODY_DEADLINE.as_millis() as u64)]
+    body_timeout_ms: u64,
+
+    /// Bytes that signed bodies not yet verified may hold together; past it a signed request
+    /// gets 503 with Retry-After instead of being buffered.
+    #[arg(long, default_value_t = sqs_dlq::receiver::DEFAULT_UNAUTHENTICATED_BODY_BUDGET)]
+    unauthenticated_body_budget: usize,
+
+    #[command(flatten)]
+    server: ServerArgs,
+
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -101,7 +123,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(url) => mode::announce(
             "dead-letter-receiver",
             Mode::Real,
-            &format!("replaying to {url}"),
+            &format!("replaying to {}", sqs_dlq::redact::url(url)),
         ),
         None => mode::announce(
             "dead-letter-receiver",
@@ -110,7 +132,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     logging::init(args.common.log_format);
-    anyhow::ensure!(!args.secret.trim().is_empty(), "--secret is empty");
 
     let local = match &args.target_url {
         Some(_) => None,
@@ -143,7 +164,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .max_body_bytes(args.max_body_bytes)
         .hmac_secret(secret.clone())
         .bearer_secret(secret)
-        .signature_timestamp_tolerance(Duration::from_secs(args.timestamp_tolerance_secs));
+        .signature_timestamp_tolerance(Duration::from_secs(args.timestamp_tolerance_secs))
+        .body_deadline(Duration::from_millis(args.body_timeout_ms))
+        .unauthenticated_body_budget(args.unauthenticated_body_budget);
     if args.body_only_signatures {
         tracing::warn!(
             "--body-only-signatures: requests signed over the body alone can be replayed"
@@ -151,20 +174,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
         receiver = receiver.body_only_signatures();
     }
     let metrics = receiver.metrics();
-    let router = receiver.router().context("building the receiver")?;
+    let router = receiver
+        .router()
+        .context("--secret / DLQ_RECEIVER_SECRET")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
+    // The target URL may carry user info (sent as Basic authentication); it is printed only
+    // through the one redaction helper.
+    let shown = sqs_dlq::redact::url(&url);
     notice(format!(
-        "dead-letter-receiver: listening on http://{addr}{} → {url}",
+        "dead-letter-receiver: listening on http://{addr}{} → {shown}",
         args.path
     ));
-    tracing::info!(%addr, path = %args.path, target = %url, "dead-letter receiver listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown::signal())
-        .await
-        .context("serving")?;
+    tracing::info!(%addr, path = %args.path, target = %shown, "dead-letter receiver listening");
+    let server = RunningServer::start(listener, router, &args.server);
+    shutdown::signal().await;
+    // Bounded: idle and half-open connections close at once, replays in progress get
+    // --shutdown-grace-secs (a second signal ends the wait).
+    let _ = server.stop().await;
     if let Some(server) = &local {
         let counts = server.counts();
         tracing::info!(
@@ -190,10 +219,12 @@ fn summary(c: &ReceiverCounts) -> String {
         invalid_json = c.invalid_json,
         not_a_dead_letter = c.not_a_dead_letter,
         unreadable = c.unreadable,
+        timed_out = c.timed_out,
+        busy = c.busy,
         "receiver totals"
     );
     format!(
-        "received {}: replayed {}, skipped {}, replay failed {}, refused {} (unauthenticated {}, of which expired {}; too large {}; invalid JSON {}; not a dead letter {}; unreadable {})",
+        "received {}: replayed {}, skipped {}, replay failed {}, refused {} (unauthenticated {}, of which expired {}; too large {}; invalid JSON {}; not a dead letter {}; unreadable {}; timed out {}; busy {})",
         c.received,
         c.replayed,
         c.skipped,
@@ -204,7 +235,9 @@ fn summary(c: &ReceiverCounts) -> String {
         c.too_large,
         c.invalid_json,
         c.not_a_dead_letter,
-        c.unreadable
+        c.unreadable,
+        c.timed_out,
+        c.busy
     )
 }
 

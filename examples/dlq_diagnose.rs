@@ -156,7 +156,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     };
     let (queue_mode, queue_detail) = match &args.queue_url {
-        Some(url) => (Mode::Real, format!("SQS DLQ {url}")),
+        Some(url) => (Mode::Real, format!("SQS DLQ {}", sqs_dlq::redact::url(url))),
         None => (
             Mode::Simulated,
             "embedded in-memory DLQ with generated dead letters".to_owned(),

@@ -92,7 +92,7 @@ struct Args {
 async fn run(args: Args) -> anyhow::Result<()> {
     let embedded = args.queue_url.is_none();
     let target_detail = match (&args.to_url, &args.to_queue) {
-        (Some(url), _) => format!("HTTP target {url}"),
+        (Some(url), _) => format!("HTTP target {}", sqs_dlq::redact::url(url)),
         (None, Some(q)) if embedded => format!("in-memory queue {q}"),
         (None, Some(q)) => format!("SQS queue {q}"),
         (None, None) => "a local HTTP target on 127.0.0.1".to_owned(),
@@ -101,7 +101,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(url) => mode::announce(
             "dlq-replay",
             Mode::Real,
-            &format!("SQS DLQ {url} → {target_detail}"),
+            &format!("SQS DLQ {} → {target_detail}", sqs_dlq::redact::url(url)),
         ),
         None => mode::announce(
             "dlq-replay",

@@ -11,6 +11,7 @@
 //!   [`sqs_dlq::MemoryQueue`].
 //! - [`correlator`]: sqs-dlq's [`sqs_dlq::Correlator`] over genesys-analytics' correlation.
 //! - [`dead_letters`]: EventBridge-shaped dead letters of every failure family.
+//! - [`http_server`]: sqs-dlq's hardened HTTP server with its flags, stopped on signals.
 //! - [`servers`]: the local HTTP peers the recipes start (replay target, archive receiver).
 //! - [`outbound`]: the webhook consumer's sample handler and its durable JSON-lines writer.
 //! - [`sinks`]: an archive sink that writes to several sinks.
@@ -30,6 +31,8 @@ pub mod dead_letters;
 pub mod exit;
 #[path = "common/history.rs"]
 pub mod history;
+#[path = "common/http_server.rs"]
+pub mod http_server;
 #[path = "common/logging.rs"]
 pub mod logging;
 #[path = "common/mode.rs"]

@@ -20,7 +20,15 @@
 //! With in-memory queues nothing the ingest answered 202 is left behind at exit: once the ingest
 //! is closed, whatever is still queued (after Ctrl-C, or a webhook that arrived as the consumer
 //! went idle) is handled by one more, draining, run (`ConsumerBuilder::drain_on_shutdown`, up to
-//! `--drain-secs`).
+//! `--drain-secs`; further signals do not cut it, since it holds acknowledged webhooks).
+//!
+//! The ingest runs on sqs-dlq's hardened server (`sqs_dlq::server`): a header-read timeout
+//! (`--header-read-timeout-ms`), a connection cap answered with 503 (`--max-connections`),
+//! keep-alive limits, and a shutdown that cannot hang: on Ctrl-C/SIGTERM it stops accepting,
+//! closes idle and half-open connections at once and gives requests in the ingest
+//! `--shutdown-grace-secs` (a second signal ends that wait). The in-memory queue is bounded
+//! (`--max-queue-messages`, `--max-queue-bytes`): past either the ingest answers 503 with
+//! `Retry-After`. An empty `--secret` is refused; one under 32 bytes is accepted with a warning.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -33,6 +41,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use genesys_examples::cli::{CommonArgs, ReportFormat};
 use genesys_examples::exit::{finish, notice, say};
+use genesys_examples::http_server::{RunningServer, ServerArgs};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::outbound::{DurableLines, OutboundHandler};
 use genesys_examples::queues::RecipeQueue;
@@ -108,10 +117,34 @@ struct Args {
     wait_secs: u64,
 
     /// With in-memory queues, how long a shutdown waits for the consumer to handle what the
-    /// ingest already accepted (they are gone when the process exits; a second Ctrl-C stops
-    /// waiting). SQS queues keep them, so there the consumer stops at once.
+    /// ingest already accepted (they are gone when the process exits, so a second Ctrl-C does
+    /// not cut this wait short). SQS queues keep them, so there the consumer stops at once.
     #[arg(long, default_value_t = 30)]
     drain_secs: u64,
+
+    /// Most messages the in-memory queue (and, separately, its DLQ) holds; past it the ingest
+    /// answers 503 with Retry-After (nothing is accepted that cannot be kept). Ignored with SQS.
+    #[arg(long, default_value_t = 10_000)]
+    max_queue_messages: usize,
+
+    /// Most bytes the in-memory queue (and, separately, its DLQ) holds (bodies, attributes and
+    /// 128 bytes of bookkeeping a message); past it the ingest answers 503 with Retry-After.
+    /// Ignored with SQS.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_queue_bytes: usize,
+
+    /// How many written events the sample handler remembers to skip redeliveries (the most
+    /// recent ones, 32 bytes each; older ones fall to the consumer's idempotency store).
+    #[arg(long, default_value_t = genesys_examples::outbound::DEFAULT_REMEMBERED_KEYS)]
+    remember_keys: usize,
+
+    /// Time the ingest has to read a webhook and put it on the queue, in milliseconds; past it
+    /// the answer is 503 (senders such as Genesys Cloud wait 5 s).
+    #[arg(long, default_value_t = sqs_dlq::ingest::DEFAULT_DEADLINE.as_millis() as u64)]
+    ingest_deadline_ms: u64,
+
+    #[command(flatten)]
+    server: ServerArgs,
 
     /// For tests: after the consumer stopped on its own (`--exit-when-idle`), keep the ingest
     /// open this long before closing it, which widens the window a late webhook can land in.
@@ -126,18 +159,22 @@ struct Args {
     common: CommonArgs,
 }
 
-/// Awaits a consumer run that is draining; a Ctrl-C/SIGTERM meanwhile fires `cutoff`, which
-/// ends the drain (the run still finishes its graceful stop).
-async fn cut_drain_on_signal<F: Future + Unpin>(run: F, cutoff: &CancellationToken) -> F::Output {
-    let signal = async {
-        shutdown::signal().await;
-        tracing::warn!("second signal: ending the drain");
-        cutoff.cancel();
-        std::future::pending::<F::Output>().await
+/// Awaits a consumer run that is draining. The drain handles webhooks the ingest already
+/// answered 202: a signal meanwhile does not cut it (that would lose them with the process), it
+/// is only logged; `--drain-secs` bounds it.
+async fn keep_draining_on_signal<F: Future + Unpin>(run: F, left: u64) -> F::Output {
+    let signals = async {
+        loop {
+            shutdown::signal().await;
+            tracing::warn!(
+                left,
+                "signal during the drain: still handling accepted webhooks (bounded by --drain-secs)"
+            );
+        }
     };
     tokio::select! {
         output = run => output,
-        output = signal => output,
+        never = signals => never,
     }
 }
 
@@ -146,7 +183,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (Some(q), Some(d)) => mode::announce(
             "webhook-consumer",
             Mode::Real,
-            &format!("SQS queue {q}, DLQ {d}"),
+            &format!(
+                "SQS queue {}, DLQ {}",
+                sqs_dlq::redact::url(q),
+                sqs_dlq::redact::url(d)
+            ),
         ),
         _ => mode::announce(
             "webhook-consumer",
@@ -165,9 +206,23 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .transpose()
         .context("--exit-when-idle must be a number of seconds")?;
     let started = Instant::now();
-    let queue = RecipeQueue::open(args.queue_url.as_deref(), "outbound-webhooks").await?;
-    let dlq = RecipeQueue::open(args.dlq_url.as_deref(), "outbound-webhooks-dlq").await?;
-    let (lines, already) = DurableLines::open(&args.out)
+    let queue = RecipeQueue::open_bounded(
+        args.queue_url.as_deref(),
+        "outbound-webhooks",
+        args.max_queue_messages,
+        args.max_queue_bytes,
+    )
+    .await?;
+    // The DLQ is bounded the same way: a dead-letter copy the DLQ cannot take fails like any
+    // transient send, and the message stays on the work queue for a later try.
+    let dlq = RecipeQueue::open_bounded(
+        args.dlq_url.as_deref(),
+        "outbound-webhooks-dlq",
+        args.max_queue_messages,
+        args.max_queue_bytes,
+    )
+    .await?;
+    let (lines, already) = DurableLines::open(&args.out, args.remember_keys)
         .await
         .with_context(|| format!("opening {}", args.out.display()))?;
     tracing::info!(file = %args.out.display(), events_already_written = already.len(), "output opened");
@@ -182,22 +237,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // On Ctrl-C/SIGTERM the ingest and the consumer stop together; with --exit-when-idle the
     // consumer stops first. Either way, once the ingest is closed every webhook answered 202 is
     // on the queue, and in-memory mode (whose queue dies with the process) drains what is left.
-    let ingest_stop = CancellationToken::new();
     let consume_stop = CancellationToken::new();
-    let mut ingest = WebhookIngest::builder(queue.shared()).path(args.path.clone());
+    let mut ingest = WebhookIngest::builder(queue.shared())
+        .path(args.path.clone())
+        .deadline(Duration::from_millis(args.ingest_deadline_ms.max(1)));
     if let Some(secret) = &args.secret {
         ingest = ingest.signing_secret(SecretString::from(secret.clone()));
     }
+    let router = ingest.router().context("--secret / WEBHOOK_SECRET")?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let server_stop = ingest_stop.clone();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, ingest.router())
-            .with_graceful_shutdown(async move { server_stop.cancelled().await })
-            .await
-    });
+    let server = RunningServer::start(listener, router, &args.server);
     notice(format!(
         "webhook-consumer: listening on http://{addr}{} → {}",
         args.path,
@@ -238,7 +290,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         // Idle (or a receive failure): the consumer ended by itself.
         summary = &mut run => summary,
         () = shutdown::signal() => {
-            ingest_stop.cancel();
+            server.shutdown.begin();
             consume_stop.cancel();
             run.await
         }
@@ -248,16 +300,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if idle_stop && args.ingest_linger_ms > 0 {
         tokio::time::sleep(Duration::from_millis(args.ingest_linger_ms)).await;
     }
-    ingest_stop.cancel();
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => tracing::error!(%error, "ingest server failed"),
-        Err(error) => tracing::error!(%error, "ingest server task failed"),
-    }
+    // Bounded: idle and half-open connections close at once, requests in the ingest get the
+    // grace period (a second signal ends it), then the server is gone.
+    let _ = server.stop().await;
     let mut runs = vec![first];
     // The ingest is closed: what is queued now stays queued. SQS keeps it for the next start; an
-    // in-memory queue would lose it at exit, so one more run drains it (up to --drain-secs; a
-    // second Ctrl-C cuts the drain short).
+    // in-memory queue would lose it at exit, so one more run drains it (up to --drain-secs;
+    // signals do not cut it short: what it holds was acknowledged).
     let left = queue.depth_total().await;
     if left > 0 && !queue.is_sqs() {
         let why = if idle_stop {
@@ -266,15 +315,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "accepted webhooks are still queued"
         };
         tracing::info!(left, "{why}; handling them before exit");
-        let (fired, cutoff) = (CancellationToken::new(), CancellationToken::new());
+        let fired = CancellationToken::new();
         fired.cancel();
         let drain = consumer(&fired)
             .drain_on_shutdown(Duration::from_secs(args.drain_secs))
-            .drain_cutoff(cutoff.clone())
             .build()
             .context("building the draining consumer")?
             .run();
-        let summary = cut_drain_on_signal(std::pin::pin!(drain), &cutoff).await;
+        let summary = keep_draining_on_signal(std::pin::pin!(drain), left).await;
         runs.push(summary.context("draining the in-memory queue")?);
     }
     for summary in &runs {

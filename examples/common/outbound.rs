@@ -2,13 +2,21 @@
 //! `conversationId` (the real outbound topic fields, GENESYS_API.md) are written once each to
 //! a JSON-lines file.
 //!
-//! - **Idempotent on the pair**: the consumer's idempotency store keeps concurrent duplicates
-//!   apart, and the keys already in the file (read at start) make a redelivery after a crash
-//!   or restart a no-op.
+//! - **Idempotent per event**: an event is identified by its contact and conversation *and* by
+//!   what tells events of one contact apart: the EventBridge event `id` when there is one, else
+//!   a digest of the event's JSON (so a redelivered copy is the same event, while the preContact
+//!   and postContact events of one contact, which share both ids, are two). The consumer's
+//!   idempotency store keeps concurrent duplicates apart, and the keys of the most recent
+//!   written events (read back from the file at start, `--remember-keys` of them, 32 bytes
+//!   each) make a redelivery after a crash or restart a no-op.
 //! - **Nothing acknowledged is lost**: [`DurableLines`] appends, flushes and fsyncs each batch
 //!   of lines before any handler of that batch returns, and the consumer deletes a message
 //!   only after its handler returned `Ok`. A SIGKILL can lose no acknowledged event; it can
 //!   only leave a written event unacknowledged, which the file's keys then skip.
+//! - **The event is kept as received**: each line carries the body's bytes unchanged under
+//!   `event` (big integers, `1e-400`, duplicate keys and all), or, for a body spread over
+//!   several lines, as a JSON string under `eventText` (a JSON-lines file cannot hold a raw
+//!   line break).
 //! - An event without the two fields is a **permanent** failure (`ERROR_CODE` =
 //!   `INVALID_PARAMETER`, which the dead-letter diagnosis files under `payload_rejected`); a
 //!   body that is not JSON is poison (the consumer dead-letters it as `POISON_MESSAGE`).
@@ -17,7 +25,7 @@
 //! The fields are looked for at the top level, under `eventBody` (a notification) and under
 //! `detail.eventBody` (an EventBridge event).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -25,13 +33,16 @@ use std::sync::{Mutex, PoisonError};
 use async_trait::async_trait;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
-use sqs_dlq::{Delivery, Handler, HandlerError};
-use tokio::io::AsyncWriteExt;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+use sqs_dlq::{Decode, DecodeError, Delivery, Handler, HandlerError, ReceivedMessage};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
 /// Lines waiting to be written together at most.
 const MAX_GROUP: usize = 256;
+/// Written events remembered by default.
+pub const DEFAULT_REMEMBERED_KEYS: usize = 100_000;
 
 /// `(outboundContactId, conversationId)` of an outbound event, when both are non-empty strings.
 pub fn outbound_key(event: &Value) -> Option<(String, String)> {
@@ -48,9 +59,142 @@ pub fn outbound_key(event: &Value) -> Option<(String, String)> {
     })
 }
 
-/// The idempotency key of a pair.
-pub fn key_of(contact: &str, conversation: &str) -> String {
-    format!("{contact}:{conversation}")
+/// What tells one event of a contact from another: the EventBridge event id (`id` beside
+/// `detail-type`), stable across EventBridge's redeliveries; otherwise the SHA-256 of the event
+/// as canonical JSON (keys sorted), the same for every copy of one event.
+pub fn event_identity(event: &Value) -> String {
+    if event.get("detail-type").is_some()
+        && let Some(id) = event.get("id").and_then(Value::as_str)
+        && !id.trim().is_empty()
+    {
+        return format!("id:{}", id.trim());
+    }
+    // serde_json's map is ordered by key, so this is canonical whatever order the keys came in.
+    format!("sha256:{}", hex_digest(event.to_string().as_bytes()))
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The idempotency key of an event: its contact, conversation and [`event_identity`].
+pub fn key_of(contact: &str, conversation: &str, event: &Value) -> String {
+    format!("{contact}:{conversation}:{}", event_identity(event))
+}
+
+/// The key of an outbound event, when it has the two fields.
+pub fn event_key(event: &Value) -> Option<String> {
+    outbound_key(event).map(|(c, k)| key_of(&c, &k, event))
+}
+
+/// The most recent `capacity` keys, as 32-byte digests, oldest forgotten first.
+#[derive(Debug)]
+pub struct KeyWindow {
+    capacity: usize,
+    set: HashSet<[u8; 32]>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl KeyWindow {
+    /// An empty window of `capacity` keys (at least 1).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            set: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+
+    fn digest(key: &str) -> [u8; 32] {
+        Sha256::digest(key.as_bytes()).into()
+    }
+
+    /// Remembers `key`, forgetting the oldest past the capacity.
+    pub fn insert(&mut self, key: &str) {
+        let d = Self::digest(key);
+        if self.set.insert(d) {
+            self.order.push_back(d);
+            while self.order.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Whether `key` is remembered.
+    pub fn contains(&self, key: &str) -> bool {
+        self.set.contains(&Self::digest(key))
+    }
+
+    /// Keys remembered.
+    pub fn len(&self) -> usize {
+        self.set.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+}
+
+/// A received event: the body's bytes as received, and the same parsed.
+#[derive(Debug, Clone)]
+pub struct OutboundEvent {
+    /// The body exactly as received.
+    pub raw: String,
+    /// The body parsed (numbers may be rounded and duplicate keys merged here: write `raw`).
+    pub value: Value,
+}
+
+impl Decode for OutboundEvent {
+    fn decode(message: &ReceivedMessage) -> Result<Self, DecodeError> {
+        let value = serde_json::from_str(&message.body).map_err(DecodeError::new)?;
+        Ok(Self {
+            raw: message.body.clone(),
+            value,
+        })
+    }
+}
+
+/// The output line of an event: the fields, and the event's bytes as received.
+pub fn line_of(
+    contact: &str,
+    conversation: &str,
+    key: &str,
+    message_id: &str,
+    receive_count: u32,
+    raw: &str,
+) -> String {
+    let s = |v: &str| Value::String(v.to_owned()).to_string();
+    let event = if raw.contains(['\n', '\r']) {
+        format!("\"eventText\":{}", s(raw))
+    } else {
+        format!("\"event\":{raw}")
+    };
+    format!(
+        "{{\"outboundContactId\":{},\"conversationId\":{},\"dedupKey\":{},\"messageId\":{},\"receiveCount\":{receive_count},{event}}}",
+        s(contact),
+        s(conversation),
+        s(key),
+        s(message_id),
+    )
+}
+
+/// The dedup key a written line carries (or, for lines written before it did, the key of its
+/// event).
+fn key_of_line(line: &Value) -> Option<String> {
+    if let Some(key) = line.get("dedupKey").and_then(Value::as_str) {
+        return Some(key.to_owned());
+    }
+    let event = match line.get("eventText").and_then(Value::as_str) {
+        Some(text) => serde_json::from_str(text).ok()?,
+        None => line.get("event")?.clone(),
+    };
+    event_key(&event)
 }
 
 type Job = (String, oneshot::Sender<std::io::Result<()>>);
@@ -64,21 +208,30 @@ pub struct DurableLines {
 }
 
 impl DurableLines {
-    /// Opens `path` for appending (creating it) and returns the writer and the keys of the
-    /// events already in it. Lines that do not parse (a torn last line) are skipped.
-    pub async fn open(path: &Path) -> std::io::Result<(Self, HashSet<String>)> {
-        let mut keys = HashSet::new();
+    /// Opens `path` for appending (creating it) and returns the writer and the keys of the most
+    /// recent `remember` events already in it (read line by line, never whole). Lines that do
+    /// not parse (a torn last line) are skipped.
+    pub async fn open(path: &Path, remember: usize) -> std::io::Result<(Self, KeyWindow)> {
+        let mut keys = KeyWindow::new(remember);
         // A crash or power loss can leave a torn last line without its newline: the next
         // append must not be glued onto it, or that event could never be read back.
         let mut torn_tail = false;
-        match tokio::fs::read_to_string(path).await {
-            Ok(text) => {
-                torn_tail = !text.is_empty() && !text.ends_with('\n');
-                for line in text.lines() {
-                    if let Ok(v) = serde_json::from_str::<Value>(line)
-                        && let Some((c, k)) = outbound_key(&v)
+        match tokio::fs::File::open(path).await {
+            Ok(mut file) => {
+                let len = file.metadata().await?.len();
+                if len > 0 {
+                    file.seek(std::io::SeekFrom::Start(len - 1)).await?;
+                    let mut last = [0u8; 1];
+                    file.read_exact(&mut last).await?;
+                    torn_tail = last[0] != b'\n';
+                    file.seek(std::io::SeekFrom::Start(0)).await?;
+                }
+                let mut lines = tokio::io::BufReader::new(file).lines();
+                while let Some(line) = lines.next_line().await.ok().flatten() {
+                    if let Ok(v) = serde_json::from_str::<Value>(&line)
+                        && let Some(key) = key_of_line(&v)
                     {
-                        keys.insert(key_of(&c, &k));
+                        keys.insert(&key);
                     }
                 }
             }
@@ -91,7 +244,6 @@ impl DurableLines {
             .open(path)
             .await?;
         if torn_tail {
-            use tokio::io::AsyncWriteExt;
             file.write_all(b"\n").await?;
             file.sync_data().await?;
         }
@@ -173,18 +325,19 @@ pub struct HandlerCounts {
 #[derive(Debug)]
 pub struct OutboundHandler {
     out: DurableLines,
-    done: Mutex<HashSet<String>>,
+    done: Mutex<KeyWindow>,
     transient_rate: f64,
     rng: Mutex<SmallRng>,
     counts: std::sync::Arc<HandlerCounts>,
 }
 
 impl OutboundHandler {
-    /// A handler writing to `out`, skipping `already_written` keys, failing a share
-    /// `transient_rate` of attempts (drawn from `seed`).
+    /// A handler writing to `out`, skipping `already_written` keys (the window keeps
+    /// remembering the newest written ones), failing a share `transient_rate` of attempts
+    /// (drawn from `seed`).
     pub fn new(
         out: DurableLines,
-        already_written: HashSet<String>,
+        already_written: KeyWindow,
         transient_rate: f64,
         seed: u64,
     ) -> Self {
@@ -205,21 +358,25 @@ impl OutboundHandler {
 
 #[async_trait]
 impl Handler for OutboundHandler {
-    type Payload = Value;
+    type Payload = OutboundEvent;
 
-    fn idempotency_key(&self, payload: &Value, _: Delivery<'_>) -> Option<String> {
-        outbound_key(payload).map(|(c, k)| key_of(&c, &k))
+    fn idempotency_key(&self, payload: &OutboundEvent, _: Delivery<'_>) -> Option<String> {
+        event_key(&payload.value)
     }
 
-    async fn handle(&self, payload: Value, delivery: Delivery<'_>) -> Result<(), HandlerError> {
-        let Some((contact, conversation)) = outbound_key(&payload) else {
+    async fn handle(
+        &self,
+        payload: OutboundEvent,
+        delivery: Delivery<'_>,
+    ) -> Result<(), HandlerError> {
+        let Some((contact, conversation)) = outbound_key(&payload.value) else {
             self.counts.missing_fields.fetch_add(1, Ordering::Relaxed);
             return Err(HandlerError::permanent(
                 "event has no outboundContactId and conversationId",
             )
             .with_code("INVALID_PARAMETER"));
         };
-        let key = key_of(&contact, &conversation);
+        let key = key_of(&contact, &conversation, &payload.value);
         if self
             .done
             .lock()
@@ -244,14 +401,14 @@ impl Handler for OutboundHandler {
                 ));
             }
         }
-        let line = json!({
-            "outboundContactId": contact,
-            "conversationId": conversation,
-            "messageId": delivery.message().message_id,
-            "receiveCount": delivery.receive_count(),
-            "event": payload,
-        })
-        .to_string();
+        let line = line_of(
+            &contact,
+            &conversation,
+            &key,
+            &delivery.message().message_id,
+            delivery.receive_count(),
+            &payload.raw,
+        );
         self.out
             .append(line)
             .await
@@ -259,7 +416,7 @@ impl Handler for OutboundHandler {
         self.done
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key);
+            .insert(&key);
         self.counts.written.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -268,6 +425,10 @@ impl Handler for OutboundHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+    use sqs_dlq::{Consumer, MemoryQueue, OutgoingMessage, Queue};
+    use std::sync::Arc;
+    use std::time::Duration;
 
     #[test]
     fn keys_are_found_where_events_carry_them() {
@@ -286,45 +447,170 @@ mod tests {
         assert_eq!(outbound_key(&json!([1, 2])), None);
     }
 
+    /// The preContact and postContact events of one contact share `outboundContactId` and
+    /// `conversationId`; keyed on that pair alone, the postContact event (the one with the
+    /// wrap-up code) was acknowledged as a duplicate and never written.
+    fn pre_and_post_contact() -> Vec<Value> {
+        let body = |kind: &str, extra: Value| {
+            let mut body = json!({"outboundContactId": "oc-1", "conversationId": "conv-1", "outboundCampaignId": "camp-1"});
+            if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+                b.extend(e.clone());
+            }
+            (kind.to_owned(), body)
+        };
+        let (pre_kind, pre) = body("preContact", json!({}));
+        let (post_kind, post) = body("postContact", json!({"wrapupCode": "sale"}));
+        vec![
+            // EventBridge: distinct event ids
+            json!({"version": "0", "id": "ev-pre", "detail-type": pre_kind, "detail": {"eventBody": pre}}),
+            json!({"version": "0", "id": "ev-post", "detail-type": post_kind, "detail": {"eventBody": post}}),
+            // notifications: no id, distinct topics and bodies
+            json!({"topicName": "v2.outbound.precontact", "eventBody": pre}),
+            json!({"topicName": "v2.outbound.postcontact", "eventBody": post}),
+        ]
+    }
+
+    #[test]
+    fn pre_and_post_contact_events_of_one_contact_have_different_keys() {
+        let events = pre_and_post_contact();
+        let keys: HashSet<String> = events.iter().map(|e| event_key(e).unwrap()).collect();
+        assert_eq!(keys.len(), events.len(), "{keys:?}");
+        // a redelivered copy (same event, keys in another order) keeps its key
+        let copy: Value =
+            serde_json::from_str(r#"{"eventBody":{"conversationId":"conv-1","outboundCampaignId":"camp-1","outboundContactId":"oc-1"},"topicName":"v2.outbound.precontact"}"#)
+                .unwrap();
+        assert_eq!(event_key(&copy), event_key(&events[2]));
+        // EventBridge redeliveries keep the event id, whatever else changed
+        let mut again = events[0].clone();
+        again["time"] = json!("later");
+        assert_eq!(event_key(&again), event_key(&events[0]));
+    }
+
+    async fn run_handler(events: &[String], out: &Path) -> (Arc<HandlerCounts>, String) {
+        let (lines, keys) = DurableLines::open(out, 100).await.unwrap();
+        let handler = Arc::new(OutboundHandler::new(lines, keys, 0.0, 1));
+        let counts = handler.counts();
+        let queue = MemoryQueue::new("outbound");
+        for e in events {
+            queue.send(OutgoingMessage::new(e.clone())).await.unwrap();
+        }
+        // One at a time, in order: the handler's own memory of written events decides.
+        let summary = Consumer::builder(queue.clone(), handler)
+            .concurrency(1)
+            .dead_letter_queue(MemoryQueue::new("outbound-dlq"))
+            .wait_time(Duration::from_millis(10))
+            .stop_when_idle(Duration::from_millis(100))
+            .build()
+            .unwrap()
+            .run()
+            .await
+            .unwrap();
+        assert_eq!(summary.counters.dead_lettered, 0);
+        (counts, tokio::fs::read_to_string(out).await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn post_contact_is_written_after_pre_contact() {
+        let dir = tempfile_dir();
+        let out = dir.join("out.jsonl");
+        let events: Vec<String> = pre_and_post_contact()
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        let (counts, text) = run_handler(&events, &out).await;
+        assert_eq!(counts.written.load(Ordering::Relaxed), 4, "{text}");
+        assert_eq!(text.matches("\"wrapupCode\":\"sale\"").count(), 2, "{text}");
+        // and a restart reads every key back: redeliveries are skipped
+        let (counts, _) = run_handler(&events, &out).await;
+        assert_eq!(counts.written.load(Ordering::Relaxed), 0);
+        assert_eq!(counts.already_written.load(Ordering::Relaxed), 4);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn events_are_written_byte_for_byte() {
+        let dir = tempfile_dir();
+        let out = dir.join("out.jsonl");
+        let bodies = [
+            // a big integer, a float under f64's range, a duplicate key, odd spacing
+            r#"{"outboundContactId":"c1","conversationId":"v1","n":123456789012345678901234567890,"tiny":1e-400,"dup":1,"dup":2,  "s":"\u00e9"}"#,
+            // spread over lines: kept as a string, still byte for byte
+            "{\"outboundContactId\":\"c2\",\n \"conversationId\":\"v2\",\n \"n\":1e-400}",
+        ];
+        let events: Vec<String> = bodies.iter().map(|b| (*b).to_owned()).collect();
+        let (counts, text) = run_handler(&events, &out).await;
+        assert_eq!(counts.written.load(Ordering::Relaxed), 2, "{text}");
+        let line = text.lines().find(|l| l.contains("\"c1\"")).unwrap();
+        let start = line.find("\"event\":").unwrap() + "\"event\":".len();
+        assert_eq!(&line[start..line.len() - 1], bodies[0]);
+        let line: Value = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|v| v["outboundContactId"] == "c2")
+            .unwrap();
+        assert_eq!(line["eventText"].as_str().unwrap(), bodies[1]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_key_window_forgets_the_oldest() {
+        let mut w = KeyWindow::new(2);
+        for k in ["a", "b", "a", "c"] {
+            w.insert(k);
+        }
+        assert_eq!(w.len(), 2);
+        assert!(!w.contains("a") && w.contains("b") && w.contains("c"));
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("outbound-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     #[tokio::test]
     async fn lines_are_durable_and_keys_survive_a_restart() {
-        let dir = std::env::temp_dir().join(format!("outbound-{}", uuid::Uuid::new_v4()));
-        tokio::fs::create_dir_all(&dir).await.unwrap();
+        let dir = tempfile_dir();
         let path = dir.join("out.jsonl");
-        let (lines, keys) = DurableLines::open(&path).await.unwrap();
+        let (lines, keys) = DurableLines::open(&path, 10).await.unwrap();
         assert!(keys.is_empty());
+        let event = json!({"outboundContactId": "c1", "conversationId": "v1"});
+        let key = event_key(&event).unwrap();
         lines
-            .append(json!({"outboundContactId": "c1", "conversationId": "v1"}).to_string())
+            .append(line_of("c1", "v1", &key, "m1", 1, &event.to_string()))
             .await
             .unwrap();
         drop(lines);
-        tokio::fs::write(&dir.join("junk"), b"x").await.unwrap();
-        let (_, keys) = DurableLines::open(&path).await.unwrap();
-        assert!(keys.contains("c1:v1"));
+        let (_, keys) = DurableLines::open(&path, 10).await.unwrap();
+        assert!(keys.contains(&key));
         let _ = tokio::fs::remove_dir_all(&dir).await;
     }
 
     #[tokio::test]
     async fn a_torn_last_line_is_not_glued_to_the_next_event() {
-        let dir = std::env::temp_dir().join(format!("outbound-{}", uuid::Uuid::new_v4()));
-        tokio::fs::create_dir_all(&dir).await.unwrap();
+        let dir = tempfile_dir();
         let path = dir.join("out.jsonl");
-        let whole = json!({"outboundContactId": "c1", "conversationId": "v1"}).to_string();
+        // an older line without dedupKey: its key is computed from its event
+        let whole = json!({"outboundContactId": "c1", "conversationId": "v1", "event": {"outboundContactId": "c1", "conversationId": "v1"}}).to_string();
         tokio::fs::write(
             &path,
             format!("{whole}\n{{\"outboundContactId\": \"c2\", \"conv"),
         )
         .await
         .unwrap();
-        let (lines, keys) = DurableLines::open(&path).await.unwrap();
-        assert_eq!(keys.len(), 1, "the torn line is skipped: {keys:?}");
+        let (lines, keys) = DurableLines::open(&path, 10).await.unwrap();
+        assert_eq!(keys.len(), 1, "the torn line is skipped");
+        let k1 = event_key(&json!({"outboundContactId": "c1", "conversationId": "v1"})).unwrap();
+        assert!(keys.contains(&k1));
+        let e3 = json!({"outboundContactId": "c3", "conversationId": "v3"});
+        let k3 = event_key(&e3).unwrap();
         lines
-            .append(json!({"outboundContactId": "c3", "conversationId": "v3"}).to_string())
+            .append(line_of("c3", "v3", &k3, "m3", 1, &e3.to_string()))
             .await
             .unwrap();
         drop(lines);
-        let (_, keys) = DurableLines::open(&path).await.unwrap();
-        assert!(keys.contains("c1:v1") && keys.contains("c3:v3"), "{keys:?}");
+        let (_, keys) = DurableLines::open(&path, 10).await.unwrap();
+        assert!(keys.contains(&k1) && keys.contains(&k3));
         let _ = tokio::fs::remove_dir_all(&dir).await;
     }
 }

@@ -24,10 +24,30 @@ impl RecipeQueue {
             Some(url) => {
                 let queue = SqsQueue::connect(url)
                     .await
-                    .with_context(|| format!("opening SQS queue {url}"))?;
+                    .with_context(|| format!("opening SQS queue {}", sqs_dlq::redact::url(url)))?;
                 Ok(Self::Sqs(queue))
             }
             None => Ok(Self::Memory(MemoryQueue::new(memory_name))),
+        }
+    }
+
+    /// As [`open`](Self::open), with an in-memory queue bounded to `max_messages` and
+    /// `max_bytes` (past them a send fails with `QueueError::Full`, which the ingest answers
+    /// with 503 and `Retry-After`). SQS queues have their own limits; the bounds do not apply.
+    pub async fn open_bounded(
+        url: Option<&str>,
+        memory_name: &str,
+        max_messages: usize,
+        max_bytes: usize,
+    ) -> anyhow::Result<Self> {
+        match url {
+            Some(_) => Self::open(url, memory_name).await,
+            None => Ok(Self::Memory(
+                MemoryQueue::builder(memory_name)
+                    .max_messages(max_messages)
+                    .max_bytes(max_bytes)
+                    .build(),
+            )),
         }
     }
 

@@ -18,19 +18,19 @@ use axum::routing::post;
 use genesys_messaging::archive::WebhookArchive;
 use secrecy::SecretString;
 use serde::Serialize;
+use sqs_dlq::{HttpServer, ServerShutdown};
 use subtle::ConstantTimeEq;
-use tokio_util::sync::CancellationToken;
 
-/// A server running on a task; stopped on drop.
+/// A server running on a task (sqs-dlq's hardened `HttpServer`); stopped on drop.
 #[derive(Debug)]
 struct Running {
     addr: SocketAddr,
-    stop: CancellationToken,
+    stop: ServerShutdown,
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.stop.cancel();
+        self.stop.begin();
     }
 }
 
@@ -39,13 +39,10 @@ async fn serve(router: Router, addr: SocketAddr) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    let stop = CancellationToken::new();
-    let token = stop.clone();
+    let stop = ServerShutdown::new();
+    let server = HttpServer::builder().serve(listener, router, stop.clone());
     tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await;
-        if let Err(error) = served {
+        if let Err(error) = server.await {
             tracing::error!(%error, "local server failed");
         }
     });

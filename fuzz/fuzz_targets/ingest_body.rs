@@ -42,7 +42,8 @@ fn harness() -> &'static Harness {
             ))
             .timestamp_tolerance(TOLERANCE)
             .max_body_bytes(LIMIT)
-            .router();
+            .router()
+            .expect("a non-empty secret");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -381,12 +381,57 @@ async fn wrong_types_and_huge_numbers_are_typed_errors_or_clamped() {
         AttributeValue::Binary(bytes::Bytes::from_static(b"\xff")),
     );
     let letter = DeadLetter::parse("m-1", "{}", attributes);
-    let _ = (
+    let _ = letter.category();
+    assert_eq!(
         letter.retry_attempts(),
-        letter.next_attempt(),
-        letter.category(),
+        u32::MAX,
+        "saturates, as SECURITY.md says"
     );
-    assert!(letter.next_attempt() >= letter.retry_attempts());
+    assert_eq!(letter.next_attempt(), u32::MAX);
+}
+
+/// `RETRY_ATTEMPTS` beyond `u32` saturates: a replay says so in `X-Attempt-Count` instead of
+/// starting again at 1 (it read as absent, hence 0, before).
+#[tokio::test]
+async fn an_overflowing_retry_attempts_saturates_in_the_attempt_header_sent() {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let app = Router::new().route(
+        "/events",
+        axum::routing::post(move |request: Request| {
+            let record = Arc::clone(&record);
+            async move {
+                if let Some(v) = request.headers().get(sqs_dlq::replay::ATTEMPT_COUNT_HEADER) {
+                    record
+                        .lock()
+                        .unwrap()
+                        .push(v.to_str().unwrap_or("").to_owned());
+                }
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let target = sqs_dlq::HttpTarget::builder(format!("http://{addr}/events"))
+        .build()
+        .unwrap();
+    let replay = sqs_dlq::Replay::builder(target).force(true).build();
+    let event = r#"{"version":"0","id":"e-1","detail-type":"t","source":"s","account":"1","time":"2026-11-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}"#;
+    let mut attributes = Attributes::new();
+    attributes.insert(
+        "RETRY_ATTEMPTS".into(),
+        AttributeValue::Number("99999999999999999999".into()),
+    );
+    attributes.insert(
+        "ERROR_CODE".into(),
+        AttributeValue::String("THROTTLING".into()),
+    );
+    let letter = DeadLetter::parse("m-1", event, attributes);
+    let accepted = replay.replay_letter(&letter).await.unwrap();
+    assert_eq!(accepted.attempt, u32::MAX);
+    assert_eq!(*seen.lock().unwrap(), [u32::MAX.to_string()]);
 }
 
 // --- oversized bodies ---------------------------------------------------------------------
@@ -421,11 +466,27 @@ async fn oversized_bodies_are_refused_without_being_read_whole() {
     let streamed = Body::from_stream(futures::stream::iter(
         (0..100).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 8192]))),
     ));
+    // Signature headers well formed and fresh (the MAC can only be checked once the body is
+    // in): the size limit is what stops the stream. Without them the answer is 401 before a
+    // byte of the body is read.
+    let ts = now();
+    let signed = axum::http::Request::post("/")
+        .header("x-signature-timestamp", ts.to_string())
+        .header("x-signature-256", format!("sha256={}", "0".repeat(64)));
     let res = router
-        .oneshot(axum::http::Request::post("/").body(streamed).unwrap())
+        .clone()
+        .oneshot(signed.body(streamed).unwrap())
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let unsigned = Body::from_stream(futures::stream::iter(
+        (0..100).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b' '; 8192]))),
+    ));
+    let res = router
+        .oneshot(axum::http::Request::post("/").body(unsigned).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
 // --- SSRF ---------------------------------------------------------------------------------
@@ -495,7 +556,8 @@ fn ingest_app() -> (MemoryQueue, Router) {
     let queue = MemoryQueue::new("hostile");
     let router = WebhookIngest::builder(queue.clone())
         .signing_secret(SecretString::from(SECRET))
-        .router();
+        .router()
+        .unwrap();
     (queue, router)
 }
 

@@ -199,7 +199,8 @@ fn ingest() -> &'static (MemoryQueue, Router) {
             ))
             .timestamp_tolerance(TOLERANCE)
             .max_body_bytes(2048)
-            .router();
+            .router()
+            .unwrap();
         (queue, router)
     })
 }

@@ -40,7 +40,8 @@ async fn ingest_refuses_replays_outside_the_window_and_altered_timestamps() {
     let router = WebhookIngest::builder(queue.clone())
         .signing_secret(SecretString::from(SECRET))
         .timestamp_tolerance(TOLERANCE)
-        .router();
+        .router()
+        .unwrap();
     let body = br#"{"eventId":"e-1"}"#;
     let sign = |ts| sqs_dlq::ingest::sign(SECRET.as_bytes(), ts, body);
     let t = now();

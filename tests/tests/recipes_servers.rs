@@ -148,7 +148,8 @@ async fn dead_letter_receiver_authenticates_and_replays() {
     assert!(
         out.stdout.contains(
             "received 9: replayed 2, skipped 1, replay failed 0, refused 6 (unauthenticated 4, \
-             of which expired 1; too large 1; invalid JSON 0; not a dead letter 1; unreadable 0)"
+             of which expired 1; too large 1; invalid JSON 0; not a dead letter 1; unreadable 0; \
+             timed out 0; busy 0)"
         ),
         "{}",
         out.stdout

@@ -256,7 +256,7 @@ impl DlqAttributes {
             error_message: text(ATTR_ERROR_MESSAGE).map(str::to_owned),
             rule_arn: text(ATTR_RULE_ARN).map(str::to_owned),
             target_arn: text(ATTR_TARGET_ARN).map(str::to_owned),
-            retry_attempts: text(ATTR_RETRY_ATTEMPTS).and_then(|v| v.parse().ok()),
+            retry_attempts: text(ATTR_RETRY_ATTEMPTS).and_then(crate::queue::saturating_count),
             exhausted_retry_condition: text(ATTR_EXHAUSTED_RETRY_CONDITION)
                 .map(ExhaustedRetryCondition::parse),
         }

@@ -80,16 +80,28 @@ struct Entry {
     seq: u64,
 }
 
+/// A stored key: the SHA-256 of the handler's key, so every entry has the same size whatever
+/// the key's length (a key can come from a message body, and bodies are attacker-sized).
+type Digest = [u8; 32];
+
+fn digest(key: &str) -> Digest {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(key.as_bytes()).into()
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    entries: HashMap<String, Entry>,
+    entries: HashMap<Digest, Entry>,
     /// `(seq, key)` in the order entries were written; with one TTL for all, also their
     /// expiry order. Records whose seq no longer matches the entry are stale and skipped.
-    order: VecDeque<(u64, String)>,
+    order: VecDeque<(u64, Digest)>,
     next_seq: u64,
 }
 
 /// A bounded, in-memory [`IdempotencyStore`] with a time to live.
+///
+/// Keys are stored as their SHA-256 (32 bytes each), so memory is bounded by `capacity` alone,
+/// however long the keys a handler derives from message bodies.
 ///
 /// Every operation is O(1) amortized: a hash map plus a queue in write order (one TTL for all
 /// entries, so write order is expiry order). Expired entries are dropped as operations pass
@@ -162,11 +174,11 @@ impl MemoryIdempotencyStore {
         }
     }
 
-    fn write(&self, inner: &mut Inner, key: &str, state: State, now: Instant) {
+    fn write(&self, inner: &mut Inner, key: Digest, state: State, now: Instant) {
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let expires_at = now + self.ttl;
-        match inner.entries.get_mut(key) {
+        match inner.entries.get_mut(&key) {
             Some(entry) => {
                 entry.state = state;
                 entry.expires_at = expires_at;
@@ -174,7 +186,7 @@ impl MemoryIdempotencyStore {
             }
             None => {
                 inner.entries.insert(
-                    key.to_owned(),
+                    key,
                     Entry {
                         state,
                         expires_at,
@@ -183,7 +195,7 @@ impl MemoryIdempotencyStore {
                 );
             }
         }
-        inner.order.push_back((seq, key.to_owned()));
+        inner.order.push_back((seq, key));
         self.evict(inner);
         // Stale records pile up when keys are rewritten; compact now and then (amortized O(1)).
         if inner.order.len() > 2 * self.capacity + 16 {
@@ -220,6 +232,7 @@ impl MemoryIdempotencyStore {
 #[async_trait]
 impl IdempotencyStore for MemoryIdempotencyStore {
     async fn try_begin(&self, key: &str) -> Result<Claim, IdempotencyError> {
+        let key = digest(key);
         let now = Instant::now();
         let mut inner = self.lock();
         Self::expire(&mut inner, now);
@@ -227,7 +240,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
         // not at the front yet: check the time here too.
         match inner
             .entries
-            .get(key)
+            .get(&key)
             .filter(|e| e.expires_at > now)
             .map(|e| e.state)
         {
@@ -241,6 +254,7 @@ impl IdempotencyStore for MemoryIdempotencyStore {
     }
 
     async fn complete(&self, key: &str) -> Result<(), IdempotencyError> {
+        let key = digest(key);
         let now = Instant::now();
         let mut inner = self.lock();
         Self::expire(&mut inner, now);
@@ -249,13 +263,14 @@ impl IdempotencyStore for MemoryIdempotencyStore {
     }
 
     async fn release(&self, key: &str) -> Result<(), IdempotencyError> {
+        let key = digest(key);
         let mut inner = self.lock();
         if inner
             .entries
-            .get(key)
+            .get(&key)
             .is_some_and(|e| e.state == State::InProgress)
         {
-            inner.entries.remove(key);
+            inner.entries.remove(&key);
         }
         Ok(())
     }
@@ -305,6 +320,21 @@ mod tests {
         assert_eq!(store.try_begin("d4").await.unwrap(), Claim::Done);
         assert_eq!(store.try_begin("d3").await.unwrap(), Claim::Done);
         assert_eq!(store.try_begin("d1").await.unwrap(), Claim::Acquired);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn huge_keys_are_stored_as_fixed_size_digests() {
+        let store = MemoryIdempotencyStore::new(10, Duration::from_secs(60));
+        let huge = "k".repeat(125_000);
+        let other = format!("{}x", &huge[1..]);
+        assert_eq!(store.try_begin(&huge).await.unwrap(), Claim::Acquired);
+        store.complete(&huge).await.unwrap();
+        assert_eq!(store.try_begin(&huge).await.unwrap(), Claim::Done);
+        assert_eq!(store.try_begin(&other).await.unwrap(), Claim::Acquired);
+        let inner = store.lock();
+        // what is held per key is the 32-byte digest, not the 125 KB key
+        assert_eq!(std::mem::size_of_val(inner.order.front().unwrap()), 8 + 32);
+        assert_eq!(inner.entries.len(), 2);
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,7 +15,8 @@
 //!         .signing_secret(SecretString::from("shared-secret"))
 //!         .timestamp_tolerance(Duration::from_secs(300))
 //!         .forward_header(http::HeaderName::from_static("x-genesys-webhook-id"))
-//!         .router(),
+//!         .router()
+//!         .expect("the secret is not empty"),
 //! );
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await
@@ -32,18 +33,29 @@
 //!    be within the tolerance (default 5 minutes, either way) of the receiver's clock, so a
 //!    captured request cannot be replayed later. The comparison is constant-time. Several
 //!    secrets may be set for rotation; any of them verifies. Missing, malformed, stale or wrong
-//!    signatures get 401. The signature is checked before the body is parsed, so unauthenticated
-//!    input is never parsed. [`sign`] computes the header value for senders.
+//!    signatures get 401, and all but the wrong MAC are refused on the headers, before the body
+//!    is read. The MAC is checked before the body is parsed, so unauthenticated input is never
+//!    parsed. An empty or whitespace-only secret is refused when the router is built. [`sign`] computes the header value for senders.
 //! 3. **JSON**: the body must be one well-formed JSON value (it is not re-encoded: the queue
 //!    gets the bytes as sent); otherwise 400.
 //! 4. **Queue**: `SendMessage` with the body and the forwarded headers as message attributes.
-//!    Success → `202 {"messageId": "..."}`. A throttled, unreachable or missing queue → 503 with
-//!    `Retry-After: 1`, so the sender retries; a message the queue refuses as invalid → 400.
+//!    Success → `202 {"messageId": "..."}`. A throttled, unreachable, missing or full queue
+//!    (a [`crate::MemoryQueue`] past its `max_messages` / `max_bytes`) → 503 with
+//!    `Retry-After: 1`, so the sender retries and nothing is accepted that the queue cannot
+//!    keep; a message the queue refuses as invalid → 400.
+//!
+//! Bodies being read, checked and queued share a budget of bytes (default 16 MiB,
+//! [`WebhookIngestBuilder::body_budget`]); past it a request gets 503 `busy` with
+//! `Retry-After: 1` instead of being buffered.
 //!
 //! The whole request has a deadline (default 4 s, under the 5 s senders wait); past it the
 //! answer is 503 and the sender retries (a send that completes after the deadline may leave a
 //! duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
 //! `{"error": "<code>", "message": "<text>"}`.
+//!
+//! Serve it with [`crate::server::HttpServer`] rather than `axum::serve` for the
+//! connection-level limits: a header-read timeout, a connection cap answered with 503, keep-alive
+//! limits and a shutdown that cannot hang.
 //!
 //! # What it does not do
 //! TLS (put it behind your load balancer or `axum-server`), authentication other than the
@@ -76,6 +88,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
 /// Default deadline for answering: 4 s (senders such as Genesys Cloud wait 5 s).
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+/// Default bytes that bodies being read and checked may hold together: 16 MiB (64 bodies at
+/// the default size limit; thousands of ordinary webhooks).
+pub const DEFAULT_BODY_BUDGET: usize = 16 * 1024 * 1024;
 
 /// The `X-Signature-256` value (`sha256=<hex>`) for `body` signed at `timestamp` (Unix seconds)
 /// with `secret`: the HMAC-SHA256 of `"{timestamp}.{body}"`.
@@ -86,6 +101,15 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
 /// ```
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     signature::header_value(signature::mac(secret, Some(timestamp), body))
+}
+
+/// Why the ingest could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// A signing secret is empty or whitespace only: anyone could sign with it.
+    #[error(transparent)]
+    WeakSecret(#[from] crate::signature::WeakSecret),
 }
 
 /// Builds the ingest [`Router`]; start with [`WebhookIngest::builder`].
@@ -103,6 +127,7 @@ impl WebhookIngest {
             secrets: Vec::new(),
             tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
             deadline: DEFAULT_DEADLINE,
+            body_budget: DEFAULT_BODY_BUDGET,
             forward_headers: Vec::new(),
         }
     }
@@ -117,6 +142,7 @@ pub struct WebhookIngestBuilder {
     secrets: Vec<SecretString>,
     tolerance: Duration,
     deadline: Duration,
+    body_budget: usize,
     forward_headers: Vec<HeaderName>,
 }
 
@@ -129,6 +155,7 @@ impl std::fmt::Debug for WebhookIngestBuilder {
             .field("secrets", &self.secrets.len())
             .field("tolerance", &self.tolerance)
             .field("deadline", &self.deadline)
+            .field("body_budget", &self.body_budget)
             .field("forward_headers", &self.forward_headers)
             .finish()
     }
@@ -148,7 +175,8 @@ impl WebhookIngestBuilder {
     }
 
     /// Requires a valid `X-Signature-256` under this secret. Call again to accept several
-    /// (secret rotation).
+    /// (secret rotation). An empty or whitespace-only secret makes [`router`](Self::router)
+    /// fail; one under 32 bytes is accepted with a warning.
     pub fn signing_secret(mut self, secret: SecretString) -> Self {
         self.secrets.push(secret);
         self
@@ -167,6 +195,16 @@ impl WebhookIngestBuilder {
         self
     }
 
+    /// Bytes that bodies being read, checked and queued may hold together (default 16 MiB,
+    /// [`DEFAULT_BODY_BUDGET`]). Past it a request is answered 503 `busy` with
+    /// `Retry-After: 1` instead of being buffered, so a flood of large bodies (signed with a
+    /// plausible header, or sent to an ingest without a secret) cannot grow the process
+    /// beyond it, whatever the number of connections.
+    pub fn body_budget(mut self, bytes: usize) -> Self {
+        self.body_budget = bytes;
+        self
+    }
+
     /// Copies this request header, when present, into a message attribute (for example
     /// `x-genesys-webhook-id`). The attribute is named after the header, with characters SQS
     /// does not allow in attribute names replaced by `_`. At most ten are kept (an SQS limit).
@@ -177,8 +215,12 @@ impl WebhookIngestBuilder {
         self
     }
 
-    /// The router, with a single `POST` route.
-    pub fn router(self) -> Router {
+    /// The router, with a single `POST` route. Fails when a signing secret is empty or
+    /// whitespace only (a secret under 32 bytes is accepted with a warning).
+    pub fn router(self) -> Result<Router, IngestError> {
+        for secret in &self.secrets {
+            signature::check_secret("the ingest's signing secret", secret)?;
+        }
         let path = self.path.clone();
         let state = Arc::new(IngestState {
             queue: self.queue,
@@ -186,9 +228,10 @@ impl WebhookIngestBuilder {
             secrets: self.secrets,
             tolerance: self.tolerance,
             deadline: self.deadline,
+            budget: http_body::BodyBudget::new(self.body_budget),
             forward_headers: self.forward_headers,
         });
-        Router::new().route(&path, post(ingest)).with_state(state)
+        Ok(Router::new().route(&path, post(ingest)).with_state(state))
     }
 }
 
@@ -198,6 +241,7 @@ struct IngestState {
     secrets: Vec<SecretString>,
     tolerance: Duration,
     deadline: Duration,
+    budget: http_body::BodyBudget,
     forward_headers: Vec<HeaderName>,
 }
 
@@ -213,6 +257,8 @@ enum Rejection {
     InvalidJson(String),
     QueueRejected,
     QueueUnavailable,
+    QueueFull,
+    Busy,
     DeadlineExceeded,
 }
 
@@ -266,6 +312,16 @@ impl Rejection {
                 "queue_unavailable",
                 "the queue is unavailable; retry later".to_owned(),
             ),
+            Rejection::QueueFull => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue_full",
+                "the queue is full; retry later".to_owned(),
+            ),
+            Rejection::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many bodies are being read; retry later".to_owned(),
+            ),
             Rejection::DeadlineExceeded => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "deadline_exceeded",
@@ -318,21 +374,38 @@ async fn ingest(State(state): State<Arc<IngestState>>, headers: HeaderMap, body:
 
 async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<String, Rejection> {
     let limit = state.max_body_bytes;
-    let body = http_body::read_limited(headers, body, limit)
+    // Missing, malformed and stale signatures are refused on the headers, before the body.
+    let signed = if state.secrets.is_empty() {
+        None
+    } else {
+        Some(signature::check_headers(headers, policy(state)).map_err(rejection)?)
+    };
+    // The budget is held until the message is queued (the request's end): what the ingest
+    // buffers at once is bounded whatever the number of connections. The request deadline
+    // around this read is what bounds its time.
+    let limits = http_body::ReadLimits {
+        budget: Some(&state.budget),
+        ..http_body::ReadLimits::size(limit)
+    };
+    let read = http_body::read_body(headers, body, limits)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => Rejection::TooLarge { limit },
-            BodyError::Unreadable => Rejection::BodyUnreadable,
+            BodyError::OverBudget => Rejection::Busy,
+            BodyError::Unreadable | BodyError::TimedOut => Rejection::BodyUnreadable,
         })?;
+    let body = &read.bytes;
 
-    if !state.secrets.is_empty() {
-        verify_signature(state, headers, &body)?;
+    if let Some((timestamp, provided)) = &signed
+        && !signature::matches_any(&state.secrets, *timestamp, body, provided)
+    {
+        return Err(Rejection::SignatureInvalid);
     }
 
     // Parsed to a `Value`, not skipped with `IgnoredAny`: skipping neither checks `\u` escapes
     // (a lone surrogate such as `"\ud800"` passed) nor limits depth, so bodies no serde_json
     // decoder downstream can read were answered 202 and became poison messages.
-    if let Err(e) = serde_json::from_slice::<serde_json::Value>(&body) {
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(body) {
         return Err(Rejection::InvalidJson(e.to_string()));
     }
     // JSON strings hold UTF-8, but bytes inside them are not checked by every parser path;
@@ -352,6 +425,10 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
     let message = OutgoingMessage::new(text).with_attributes(attributes);
     match state.queue.send(message).await {
         Ok(message_id) => Ok(message_id),
+        Err(QueueError::Full { limit, .. }) => {
+            tracing::warn!(target: "sqs_dlq::ingest", queue = state.queue.name(), %limit, "queue full: webhook refused with 503");
+            Err(Rejection::QueueFull)
+        }
         Err(QueueError::InvalidRequest(detail)) => {
             tracing::warn!(target: "sqs_dlq::ingest", queue = state.queue.name(), %detail, "queue refused the webhook");
             Err(Rejection::QueueRejected)
@@ -378,23 +455,23 @@ fn attribute_name(header: &HeaderName) -> String {
         .collect()
 }
 
-fn verify_signature(
-    state: &IngestState,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), Rejection> {
-    let policy = signature::Policy {
+fn policy(state: &IngestState) -> signature::Policy {
+    signature::Policy {
         tolerance: state.tolerance,
         body_only: false,
-    };
-    signature::verify(headers, body, &state.secrets, policy).map_err(|failure| match failure {
+    }
+}
+
+fn rejection(failure: signature::Failure) -> Rejection {
+    match failure {
         signature::Failure::Missing | signature::Failure::TimestampMissing => {
             Rejection::SignatureMissing
         }
         signature::Failure::Malformed => Rejection::SignatureMalformed,
         signature::Failure::Expired => Rejection::SignatureExpired,
+        #[cfg(test)]
         signature::Failure::Invalid => Rejection::SignatureInvalid,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -418,6 +495,31 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_or_blank_secret_is_refused_and_a_short_one_accepted() {
+        for blank in ["", " ", "\t\n"] {
+            let built = WebhookIngest::builder(crate::MemoryQueue::new("q"))
+                .signing_secret(SecretString::from(blank))
+                .router();
+            assert!(
+                matches!(built, Err(IngestError::WeakSecret(_))),
+                "{blank:?}"
+            );
+        }
+        // rotation: one blank secret among good ones is still refused
+        let built = WebhookIngest::builder(crate::MemoryQueue::new("q"))
+            .signing_secret(SecretString::from("a-perfectly-good-secret-of-32-bytes!"))
+            .signing_secret(SecretString::from(""))
+            .router();
+        assert!(built.is_err());
+        assert!(
+            WebhookIngest::builder(crate::MemoryQueue::new("q"))
+                .signing_secret(SecretString::from("short"))
+                .router()
+                .is_ok()
+        );
+    }
+
+    #[test]
     fn rejections_map_to_statuses() {
         let cases = [
             (Rejection::TooLarge { limit: 1 }, 413),
@@ -426,6 +528,8 @@ mod tests {
             (Rejection::SignatureExpired, 401),
             (Rejection::InvalidJson("x".into()), 400),
             (Rejection::QueueUnavailable, 503),
+            (Rejection::QueueFull, 503),
+            (Rejection::Busy, 503),
             (Rejection::DeadlineExceeded, 503),
         ];
         for (rejection, status) in cases {

@@ -36,6 +36,7 @@ pub mod diagnosis;
 pub mod memory;
 pub mod queue;
 pub mod queue_stats;
+pub mod redact;
 pub mod replay;
 pub mod report;
 pub mod sqs;
@@ -82,9 +83,15 @@ mod http_body;
 #[cfg(feature = "http")]
 pub mod ingest;
 #[cfg(feature = "http")]
+pub mod server;
+#[cfg(feature = "http")]
 mod signature;
 #[cfg(feature = "http")]
-pub use ingest::{WebhookIngest, WebhookIngestBuilder};
+pub use ingest::{IngestError, WebhookIngest, WebhookIngestBuilder};
+#[cfg(feature = "http")]
+pub use server::{HttpServer, HttpServerBuilder, ServeSummary, ServerShutdown, ServerStats};
+#[cfg(feature = "http")]
+pub use signature::{RECOMMENDED_SECRET_BYTES, WeakSecret};
 #[cfg(feature = "http")]
 pub mod receiver;
 #[cfg(feature = "http")]

@@ -71,6 +71,10 @@ use state::{HandleError, State, StoredMessage};
 pub const DEFAULT_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest message SQS accepts: body plus attribute names, types and values (1 MiB).
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Most messages a queue holds unless set otherwise: 1,000,000.
+pub const DEFAULT_MAX_MESSAGES: usize = 1_000_000;
+/// Most bytes a queue holds unless set otherwise: 1 GiB.
+pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024 * 1024;
 
 /// An operation of [`MemoryQueue`] that can be made to fail with [`MemoryQueue::fail_next`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,6 +126,8 @@ struct Shared {
     name: String,
     visibility_timeout: Duration,
     delay: Duration,
+    max_messages: usize,
+    max_bytes: usize,
     redrive: Option<Redrive>,
     state: Mutex<State>,
     /// Woken whenever a message may have become visible.
@@ -145,6 +151,8 @@ pub struct MemoryQueueBuilder {
     name: String,
     visibility_timeout: Duration,
     delay: Duration,
+    max_messages: usize,
+    max_bytes: usize,
     redrive: Option<Redrive>,
 }
 
@@ -172,6 +180,24 @@ impl MemoryQueueBuilder {
         self
     }
 
+    /// Most messages the queue holds (visible, in flight and delayed; default
+    /// [`DEFAULT_MAX_MESSAGES`]). A send past it fails with [`QueueError::Full`] and adds
+    /// nothing; messages a redrive moves in from a source queue are always taken (they were
+    /// accepted once already), so a dead-letter queue can pass its limit that way.
+    pub fn max_messages(mut self, max: usize) -> Self {
+        self.max_messages = max;
+        self
+    }
+
+    /// Most bytes the queue holds: bodies and attributes plus 128 bytes of bookkeeping a
+    /// message (default [`DEFAULT_MAX_BYTES`]). A send past it fails with [`QueueError::Full`]
+    /// and adds nothing (redriven messages are always taken, as for
+    /// [`max_messages`](Self::max_messages)).
+    pub fn max_bytes(mut self, max: usize) -> Self {
+        self.max_bytes = max;
+        self
+    }
+
     /// Builds the queue.
     pub fn build(self) -> MemoryQueue {
         let tag: u64 = rand::random();
@@ -180,6 +206,8 @@ impl MemoryQueueBuilder {
                 name: self.name,
                 visibility_timeout: self.visibility_timeout,
                 delay: self.delay,
+                max_messages: self.max_messages,
+                max_bytes: self.max_bytes,
                 redrive: self.redrive,
                 state: Mutex::new(State::new(tag)),
                 arrivals: Notify::new(),
@@ -334,6 +362,8 @@ impl MemoryQueue {
             name: name.into(),
             visibility_timeout: DEFAULT_VISIBILITY_TIMEOUT,
             delay: Duration::ZERO,
+            max_messages: DEFAULT_MAX_MESSAGES,
+            max_bytes: DEFAULT_MAX_BYTES,
             redrive: None,
         }
     }
@@ -474,9 +504,35 @@ impl MemoryQueue {
         self.shared.arrivals.notify_waiters();
     }
 
-    fn send_one(&self, st: &mut State, now: Instant, message: OutgoingMessage) -> String {
+    fn send_one(
+        &self,
+        st: &mut State,
+        now: Instant,
+        message: OutgoingMessage,
+    ) -> Result<String, QueueError> {
+        let (count, bytes) = st.held();
+        let weight = state::message_bytes(&message.body, &message.attributes);
+        let limit = if count >= self.shared.max_messages {
+            Some(format!("{} messages", self.shared.max_messages))
+        } else if bytes.saturating_add(weight) > self.shared.max_bytes {
+            Some(format!("{} bytes", self.shared.max_bytes))
+        } else {
+            None
+        };
+        if let Some(limit) = limit {
+            tracing::warn!(queue = %self.shared.name, %limit, messages = count, bytes, "queue full: send refused");
+            return Err(QueueError::Full {
+                queue: self.shared.name.clone(),
+                limit,
+            });
+        }
         let delay = message.delay.unwrap_or(self.shared.delay);
-        st.send(now, message.body, message.attributes, delay)
+        Ok(st.send(now, message.body, message.attributes, delay))
+    }
+
+    /// Messages held and their weight against [`MemoryQueueBuilder::max_bytes`].
+    pub fn held(&self) -> (usize, usize) {
+        lock(&self.shared.state).held()
     }
 }
 
@@ -530,7 +586,7 @@ impl Queue for MemoryQueue {
         validate_outgoing(&message).map_err(QueueError::InvalidRequest)?;
         let id = {
             let mut st = lock(&self.shared.state);
-            self.send_one(&mut st, Instant::now(), message)
+            self.send_one(&mut st, Instant::now(), message)?
         };
         self.shared.arrivals.notify_waiters();
         Ok(id)
@@ -551,9 +607,14 @@ impl Queue for MemoryQueue {
             let mut st = lock(&self.shared.state);
             for (index, message) in messages.into_iter().enumerate() {
                 match validate_outgoing(&message) {
-                    Ok(()) => outcome
-                        .ok
-                        .push((index, self.send_one(&mut st, now, message))),
+                    Ok(()) => match self.send_one(&mut st, now, message) {
+                        Ok(id) => outcome.ok.push((index, id)),
+                        Err(full) => {
+                            outcome
+                                .failed
+                                .push(failure(index, "QueueFull", full.to_string()))
+                        }
+                    },
                     Err(why) => outcome
                         .failed
                         .push(failure(index, "InvalidParameterValue", why)),
@@ -634,5 +695,69 @@ impl Queue for MemoryQueue {
         self.shared.stats.add(Op::GetAttributes, 1);
         self.injected(Operation::Depth)?;
         Ok(self.depth())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sends_past_the_caps_fail_whole_and_room_comes_back() {
+        let dlq = MemoryQueue::builder("caps-dlq").max_messages(1).build();
+        let queue = MemoryQueue::builder("caps")
+            .max_messages(2)
+            .max_bytes(2 * (128 + 10))
+            .redrive(&dlq, 1)
+            .build();
+        queue
+            .send(OutgoingMessage::new("0123456789"))
+            .await
+            .unwrap();
+        // by bytes: an 11-byte body would pass the byte cap
+        assert!(matches!(
+            queue.send(OutgoingMessage::new("0123456789+")).await,
+            Err(QueueError::Full { .. })
+        ));
+        queue
+            .send(OutgoingMessage::new("abcdefghij"))
+            .await
+            .unwrap();
+        // by count
+        let full = queue.send(OutgoingMessage::new("x")).await.unwrap_err();
+        assert!(matches!(&full, QueueError::Full { limit, .. } if limit == "2 messages"));
+        assert!(full.is_transient());
+        assert_eq!(queue.held(), (2, 2 * (128 + 10)));
+        // a batch: each entry that does not fit fails alone
+        let outcome = queue
+            .send_batch(vec![OutgoingMessage::new("y")])
+            .await
+            .unwrap();
+        assert_eq!(outcome.failed.len(), 1);
+        assert_eq!(outcome.failed[0].code, "QueueFull");
+        // deleting makes room
+        let got = queue
+            .receive(&ReceiveOptions::default().wait_time(Duration::ZERO))
+            .await
+            .unwrap();
+        queue.delete(&got[0].receipt_handle).await.unwrap();
+        queue.send(OutgoingMessage::new("z")).await.unwrap();
+        // a redrive into a full dead-letter queue is never refused
+        dlq.send(OutgoingMessage::new("already there"))
+            .await
+            .unwrap();
+        queue
+            .change_visibility(&got[1].receipt_handle, Duration::ZERO)
+            .await
+            .unwrap();
+        let _ = queue
+            .receive(&ReceiveOptions::default().wait_time(Duration::ZERO))
+            .await
+            .unwrap();
+        assert_eq!(
+            dlq.depth().total(),
+            2,
+            "redriven past its cap: kept, not dropped"
+        );
     }
 }

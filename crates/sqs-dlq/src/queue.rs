@@ -254,6 +254,17 @@ impl QueueDepth {
     }
 }
 
+/// A count carried as text (a `Number` attribute such as `RETRY_ATTEMPTS`): decimal digits,
+/// saturating at `u32::MAX` when larger; `None` for anything else (signs other than `+`,
+/// fractions, exponents, words).
+pub(crate) fn saturating_count(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u32::MAX))
+}
+
 /// Why a queue call failed as a whole.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -284,6 +295,15 @@ pub enum QueueError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+    /// The queue holds as many messages, or bytes, as it may ([`crate::MemoryQueueBuilder`]'s
+    /// `max_messages` / `max_bytes`); nothing was added. Retry once consumers have caught up.
+    #[error("queue {queue} is full: {limit}")]
+    Full {
+        /// Queue name or URL.
+        queue: String,
+        /// Which limit was reached, e.g. "10000 messages".
+        limit: String,
+    },
     /// Any other backend error, with its code.
     #[error("queue {queue}: {code}: {message}")]
     Backend {
@@ -301,7 +321,7 @@ impl QueueError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            QueueError::Throttled { .. } | QueueError::Unavailable { .. }
+            QueueError::Throttled { .. } | QueueError::Unavailable { .. } | QueueError::Full { .. }
         )
     }
 }
@@ -405,5 +425,22 @@ impl<Q: Queue + ?Sized> Queue for std::sync::Arc<Q> {
     }
     async fn approximate_depth(&self) -> Result<QueueDepth, QueueError> {
         (**self).approximate_depth().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_saturate_instead_of_vanishing() {
+        assert_eq!(saturating_count("3"), Some(3));
+        assert_eq!(saturating_count("+3"), Some(3));
+        assert_eq!(saturating_count("4294967295"), Some(u32::MAX));
+        assert_eq!(saturating_count("4294967296"), Some(u32::MAX));
+        assert_eq!(saturating_count("99999999999999999999"), Some(u32::MAX));
+        for junk in ["", "+", "-1", "3.0", "1e3", "three", " 3"] {
+            assert_eq!(saturating_count(junk), None, "{junk:?}");
+        }
     }
 }

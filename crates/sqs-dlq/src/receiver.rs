@@ -46,6 +46,17 @@
 //!    `signature_timestamp_missing`; a timestamp outside the window → 401 `signature_expired`;
 //!    anything else that does not verify → 401 `auth_invalid`. Nothing is parsed before this
 //!    step.
+//!
+//!    **What is settled before the body is read**: a bearer is checked on the headers (a
+//!    valid one authenticates the request; a wrong one without a signature is refused), and
+//!    so are a signature's presence, form and timestamp. Only a well-formed, fresh signature
+//!    makes the receiver read a body it cannot yet trust, and then under two bounds: the body
+//!    must arrive within [`DeadLetterReceiverBuilder::body_deadline`] (default 5 s; 408
+//!    `body_timeout`), and all such bodies together hold at most
+//!    [`DeadLetterReceiverBuilder::unauthenticated_body_budget`] bytes (default 16 MiB; past
+//!    it 503 `busy` with `Retry-After: 1`). Serve the router with
+//!    [`crate::server::HttpServer`] for the connection-level limits (header timeout,
+//!    connection cap, bounded shutdown).
 //! 3. **Shape** (JSON, else 400). Accepted:
 //!    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
 //!      byte for byte. DLQ attributes may come in headers: `X-Dlq-Error-Code`,
@@ -109,6 +120,11 @@ pub const SIGNATURE_TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 pub const MESSAGE_ID_HEADER: &str = "x-dlq-message-id";
 /// Default body limit: 256 KiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Default time for a body to arrive whole: 5 s.
+pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(5);
+/// Default bytes that bodies not yet authenticated may hold together: 16 MiB (64 bodies at the
+/// default size limit).
+pub const DEFAULT_UNAUTHENTICATED_BODY_BUDGET: usize = 16 * 1024 * 1024;
 /// Default window for `X-Signature-Timestamp`: 5 minutes either way (as the ingest's).
 pub const DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
 
@@ -132,6 +148,9 @@ pub enum ReceiverError {
     /// Neither an HMAC secret nor a bearer secret was set: the endpoint would be open.
     #[error("the dead-letter receiver needs an HMAC secret or a bearer secret")]
     NoAuthentication,
+    /// A secret is empty or whitespace only: anyone could authenticate with it.
+    #[error(transparent)]
+    WeakSecret(#[from] crate::signature::WeakSecret),
 }
 
 /// The `X-Signature-256` value for `body` under `secret` (HMAC-SHA256 of the raw body), for
@@ -180,6 +199,8 @@ impl DeadLetterReceiver {
             bearer_secrets: Vec::new(),
             timestamp_tolerance: DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE,
             body_only_signatures: false,
+            body_deadline: DEFAULT_BODY_DEADLINE,
+            unauthenticated_body_budget: DEFAULT_UNAUTHENTICATED_BODY_BUDGET,
             metrics: ReceiverMetrics::default(),
         }
     }
@@ -196,6 +217,8 @@ pub struct DeadLetterReceiverBuilder {
     bearer_secrets: Vec<SecretString>,
     timestamp_tolerance: Duration,
     body_only_signatures: bool,
+    body_deadline: Duration,
+    unauthenticated_body_budget: usize,
     metrics: ReceiverMetrics,
 }
 
@@ -208,6 +231,11 @@ impl std::fmt::Debug for DeadLetterReceiverBuilder {
             .field("bearer_secrets", &self.bearer_secrets.len())
             .field("timestamp_tolerance", &self.timestamp_tolerance)
             .field("body_only_signatures", &self.body_only_signatures)
+            .field("body_deadline", &self.body_deadline)
+            .field(
+                "unauthenticated_body_budget",
+                &self.unauthenticated_body_budget,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -256,16 +284,42 @@ impl DeadLetterReceiverBuilder {
         self
     }
 
+    /// Time for a body to arrive whole once its headers are in (default 5 s,
+    /// [`DEFAULT_BODY_DEADLINE`]); slower bodies get 408 `body_timeout` and are dropped. A
+    /// bearer request is authenticated on its headers before the body is read; a signed one
+    /// can only be checked once the body is in, so this deadline bounds how long an
+    /// unauthenticated client can make the receiver hold its bytes.
+    pub fn body_deadline(mut self, deadline: Duration) -> Self {
+        self.body_deadline = deadline;
+        self
+    }
+
+    /// Bytes that signed bodies not yet verified may hold together (default 16 MiB,
+    /// [`DEFAULT_UNAUTHENTICATED_BODY_BUDGET`]). Past it, a signed request is answered 503
+    /// `busy` with `Retry-After: 1` instead of being buffered, so a flood of unauthenticated
+    /// near-limit bodies cannot grow the process. Bearer-authenticated bodies do not count.
+    pub fn unauthenticated_body_budget(mut self, bytes: usize) -> Self {
+        self.unauthenticated_body_budget = bytes;
+        self
+    }
+
     /// The receiver's counters: take the handle before [`router`](Self::router) and read it
     /// while the router serves (every clone shares the same counters).
     pub fn metrics(&self) -> ReceiverMetrics {
         self.metrics.clone()
     }
 
-    /// The router with its single `POST` route.
+    /// The router with its single `POST` route. Fails without a secret, or with an empty or
+    /// whitespace-only one; a secret under 32 bytes is accepted with a warning.
     pub fn router(self) -> Result<Router, ReceiverError> {
         if self.hmac_secrets.is_empty() && self.bearer_secrets.is_empty() {
             return Err(ReceiverError::NoAuthentication);
+        }
+        for secret in &self.hmac_secrets {
+            signature::check_secret("the receiver's HMAC secret", secret)?;
+        }
+        for secret in &self.bearer_secrets {
+            signature::check_secret("the receiver's bearer secret", secret)?;
         }
         let path = self.path.clone();
         let state = Arc::new(ReceiverState {
@@ -281,6 +335,8 @@ impl DeadLetterReceiverBuilder {
                 tolerance: self.timestamp_tolerance,
                 body_only: self.body_only_signatures,
             },
+            body_deadline: self.body_deadline,
+            budget: http_body::BodyBudget::new(self.unauthenticated_body_budget),
             metrics: self.metrics,
         });
         Ok(Router::new().route(&path, post(receive)).with_state(state))
@@ -295,6 +351,8 @@ struct ReceiverState {
     /// whatever the length of what was sent.
     bearer_digests: Vec<[u8; 32]>,
     signature_policy: signature::Policy,
+    body_deadline: Duration,
+    budget: http_body::BodyBudget,
     metrics: ReceiverMetrics,
 }
 
@@ -302,6 +360,8 @@ struct ReceiverState {
 enum Refusal {
     TooLarge(usize),
     BodyUnreadable,
+    BodyTimeout,
+    Busy,
     AuthMissing,
     SignatureTimestampMissing,
     SignatureExpired,
@@ -324,6 +384,23 @@ impl IntoResponse for Refusal {
                 "body_unreadable",
                 "the body could not be read".to_owned(),
             ),
+            Refusal::BodyTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the body did not arrive in time".to_owned(),
+            ),
+            Refusal::Busy => {
+                let body = json!({
+                    "error": "busy",
+                    "message": "too many signed bodies are being checked; retry later",
+                });
+                let mut response =
+                    (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, http::HeaderValue::from_static("1"));
+                return response;
+            }
             Refusal::AuthMissing => (
                 StatusCode::UNAUTHORIZED,
                 "auth_missing",
@@ -423,6 +500,8 @@ fn refusal_kind(r: &Refusal) -> &'static str {
     match r {
         Refusal::TooLarge(_) => "too_large",
         Refusal::BodyUnreadable => "unreadable",
+        Refusal::BodyTimeout => "body_timeout",
+        Refusal::Busy => "busy",
         Refusal::AuthMissing => "auth_missing",
         Refusal::SignatureTimestampMissing => "signature_timestamp_missing",
         Refusal::SignatureExpired => "signature_expired",
@@ -437,6 +516,8 @@ fn outcome(r: &Refusal) -> Outcome {
     match r {
         Refusal::TooLarge(_) => Outcome::TooLarge,
         Refusal::BodyUnreadable => Outcome::Unreadable,
+        Refusal::BodyTimeout => Outcome::TimedOut,
+        Refusal::Busy => Outcome::Busy,
         Refusal::AuthMissing | Refusal::SignatureTimestampMissing | Refusal::AuthInvalid => {
             Outcome::Unauthenticated { expired: false }
         }
@@ -453,13 +534,37 @@ async fn accept(
     body: Body,
 ) -> Result<DeadLetter, Refusal> {
     let limit = state.max_body_bytes;
-    let body = http_body::read_limited(headers, body, limit)
+    // Everything the headers can settle is settled before a byte of the body is read: a bearer
+    // request is authenticated (or refused) here, and a signature with a missing, malformed or
+    // stale timestamp is refused here.
+    let pending = authenticate_headers(state, headers)?;
+    let limits = http_body::ReadLimits {
+        max_bytes: limit,
+        deadline: Some(state.body_deadline),
+        // Only bodies whose sender is still unknown count against the shared budget.
+        budget: match pending {
+            Pending::Authenticated => None,
+            Pending::Signature { .. } => Some(&state.budget),
+        },
+    };
+    let mut read = http_body::read_body(headers, body, limits)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => Refusal::TooLarge(limit),
             BodyError::Unreadable => Refusal::BodyUnreadable,
+            BodyError::TimedOut => Refusal::BodyTimeout,
+            BodyError::OverBudget => Refusal::Busy,
         })?;
-    authenticate(state, headers, &body)?;
+    if let Pending::Signature {
+        timestamp,
+        provided,
+    } = &pending
+        && !signature::matches_any(&state.hmac_secrets, *timestamp, &read.bytes, provided)
+    {
+        return Err(Refusal::AuthInvalid);
+    }
+    read.release_budget();
+    let body = read.bytes;
     let text = std::str::from_utf8(&body)
         .map_err(|e| Refusal::InvalidJson(format!("the body is not UTF-8: {e}")))?;
     let value: Value =
@@ -471,7 +576,18 @@ async fn accept(
     Ok(letter)
 }
 
-fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
+/// What is left to check once the headers are read.
+enum Pending {
+    /// A bearer secret matched: nothing.
+    Authenticated,
+    /// The signature's MAC over the body (its headers are well formed and fresh).
+    Signature {
+        timestamp: Option<i64>,
+        provided: Vec<u8>,
+    },
+}
+
+fn authenticate_headers(state: &ReceiverState, headers: &HeaderMap) -> Result<Pending, Refusal> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -485,30 +601,33 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap, body: &[u8]) -> Resu
     if bearer.is_none() && !signed {
         return Err(Refusal::AuthMissing);
     }
-    let mut ok = subtle::Choice::from(0);
     if let Some(token) = bearer {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let mut ok = subtle::Choice::from(0);
         for expected in &state.bearer_digests {
             ok |= expected.ct_eq(&digest);
         }
-    }
-    let mut failure = None;
-    if signed {
-        match signature::verify(headers, body, &state.hmac_secrets, state.signature_policy) {
-            Ok(()) => ok |= subtle::Choice::from(1),
-            Err(f) => failure = Some(f),
+        if bool::from(ok) {
+            return Ok(Pending::Authenticated);
         }
     }
-    if bool::from(ok) {
-        return Ok(());
+    if !signed {
+        return Err(Refusal::AuthInvalid);
     }
-    // Say why a signature failed only when it was the one credential sent: what is missing or
-    // stale is no secret, and it tells a sender on the old body-only scheme what to change.
-    Err(match (bearer, failure) {
-        (None, Some(signature::Failure::TimestampMissing)) => Refusal::SignatureTimestampMissing,
-        (None, Some(signature::Failure::Expired)) => Refusal::SignatureExpired,
-        _ => Refusal::AuthInvalid,
-    })
+    match signature::check_headers(headers, state.signature_policy) {
+        Ok((timestamp, provided)) => Ok(Pending::Signature {
+            timestamp,
+            provided,
+        }),
+        // Say why a signature failed only when it was the one credential sent: what is missing
+        // or stale is no secret, and it tells a sender on the old body-only scheme what to
+        // change.
+        Err(failure) => Err(match (bearer, failure) {
+            (None, signature::Failure::TimestampMissing) => Refusal::SignatureTimestampMissing,
+            (None, signature::Failure::Expired) => Refusal::SignatureExpired,
+            _ => Refusal::AuthInvalid,
+        }),
+    }
 }
 
 /// Turns an accepted request into a dead letter (see the module docs for the shapes).
@@ -628,6 +747,34 @@ mod tests {
         assert_ne!(
             signature(b"secret", b"x"),
             timestamped_signature(b"secret", 1, b"x")
+        );
+    }
+
+    #[test]
+    fn an_empty_or_blank_secret_is_refused() {
+        let replay =
+            || Replay::builder(crate::QueueTarget::new(crate::MemoryQueue::new("t"))).build();
+        for blank in ["", "   "] {
+            let hmac = DeadLetterReceiver::builder(replay())
+                .hmac_secret(SecretString::from(blank))
+                .router();
+            assert!(
+                matches!(hmac, Err(ReceiverError::WeakSecret(_))),
+                "{blank:?}"
+            );
+            let bearer = DeadLetterReceiver::builder(replay())
+                .bearer_secret(SecretString::from(blank))
+                .router();
+            assert!(
+                matches!(bearer, Err(ReceiverError::WeakSecret(_))),
+                "{blank:?}"
+            );
+        }
+        assert!(
+            DeadLetterReceiver::builder(replay())
+                .hmac_secret(SecretString::from("short"))
+                .router()
+                .is_ok()
         );
     }
 

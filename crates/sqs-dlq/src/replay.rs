@@ -93,7 +93,7 @@ pub enum ReplayError {
     /// The target URL is not an absolute http(s) URL.
     #[error("invalid replay target URL {url:?}: {reason}")]
     InvalidTarget {
-        /// The URL given.
+        /// The URL given, user info redacted ([`crate::redact::url`]).
         url: String,
         /// What is wrong.
         reason: String,
@@ -195,8 +195,10 @@ enum Bearer {
     Source(Arc<dyn BearerSource>),
 }
 
-/// Replays to an HTTP endpoint. Built with [`HttpTarget::builder`].
-#[derive(Debug, Clone)]
+/// Replays to an HTTP endpoint. Built with [`HttpTarget::builder`]. User info in the URL
+/// (`http://user:password@host/…`) is sent as HTTP Basic authentication and never shown:
+/// `Debug`, [`ReplayTarget::describe`] and errors print the URL through [`crate::redact::url`].
+#[derive(Clone)]
 pub struct HttpTarget {
     client: reqwest::Client,
     url: reqwest::Url,
@@ -205,8 +207,18 @@ pub struct HttpTarget {
     bearer: Option<Bearer>,
 }
 
+impl std::fmt::Debug for HttpTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTarget")
+            .field("url", &crate::redact::url(self.url.as_str()))
+            .field("policy", &self.policy)
+            .field("concurrency", &self.concurrency)
+            .field("bearer", &self.bearer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Settings of an [`HttpTarget`].
-#[derive(Debug)]
 pub struct HttpTargetBuilder {
     url: String,
     client: Option<reqwest::Client>,
@@ -216,6 +228,20 @@ pub struct HttpTargetBuilder {
     connect_timeout: Duration,
     bearer: Option<Bearer>,
     roots: Vec<reqwest::Certificate>,
+}
+
+impl std::fmt::Debug for HttpTargetBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTargetBuilder")
+            .field("url", &crate::redact::url(&self.url))
+            .field("policy", &self.policy)
+            .field("concurrency", &self.concurrency)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("bearer", &self.bearer.is_some())
+            .field("roots", &self.roots.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpTarget {
@@ -288,12 +314,12 @@ impl HttpTargetBuilder {
     /// The target.
     pub fn build(self) -> Result<HttpTarget, ReplayError> {
         let url = reqwest::Url::parse(&self.url).map_err(|e| ReplayError::InvalidTarget {
-            url: self.url.clone(),
+            url: crate::redact::url(&self.url),
             reason: e.to_string(),
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(ReplayError::InvalidTarget {
-                url: self.url,
+                url: crate::redact::url(&self.url),
                 reason: "only absolute http and https URLs are accepted".to_owned(),
             });
         }
@@ -515,7 +541,7 @@ impl HttpTarget {
 #[async_trait]
 impl ReplayTarget for HttpTarget {
     fn describe(&self) -> String {
-        self.url.to_string()
+        crate::redact::url(self.url.as_str())
     }
 
     async fn deliver(&self, letters: &[DeadLetter]) -> Vec<Result<Accepted, Rejected>> {

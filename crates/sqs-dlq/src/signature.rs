@@ -29,7 +29,9 @@ pub(crate) enum Failure {
     Malformed,
     /// A timestamp outside the tolerance (a replay, or a skewed clock).
     Expired,
-    /// Not the MAC of this request under any secret.
+    /// Not the MAC of this request under any secret (the receivers compare the MAC themselves,
+    /// once the body is in, with [`matches_any`]).
+    #[cfg(test)]
     Invalid,
 }
 
@@ -46,12 +48,29 @@ pub(crate) struct Policy {
 /// Checks the request's signature headers against `secrets`: the MAC of
 /// `"{X-Signature-Timestamp}.{body}"` with a fresh timestamp, or (when the policy allows it and
 /// no timestamp was sent) of the body alone.
+#[cfg(test)]
 pub(crate) fn verify(
     headers: &HeaderMap,
     body: &[u8],
     secrets: &[SecretString],
     policy: Policy,
 ) -> Result<(), Failure> {
+    let (timestamp, provided) = check_headers(headers, policy)?;
+    if matches_any(secrets, timestamp, body, &provided) {
+        Ok(())
+    } else {
+        Err(Failure::Invalid)
+    }
+}
+
+/// Everything [`verify`] can check before the body is read: the headers are present and well
+/// formed and the timestamp is fresh. Returns the timestamp (if any) and the sent MAC. The
+/// receivers call it before reading a body, so a stale or malformed request is refused
+/// without its body ever being buffered.
+pub(crate) fn check_headers(
+    headers: &HeaderMap,
+    policy: Policy,
+) -> Result<(Option<i64>, Vec<u8>), Failure> {
     let provided = headers.get(SIGNATURE_HEADER).ok_or(Failure::Missing)?;
     let timestamp = match headers.get(TIMESTAMP_HEADER) {
         Some(value) => Some(parse_timestamp(value).ok_or(Failure::Malformed)?),
@@ -62,11 +81,39 @@ pub(crate) fn verify(
     if timestamp.is_some_and(|ts| !is_fresh(ts, policy.tolerance)) {
         return Err(Failure::Expired);
     }
-    if matches_any(secrets, timestamp, body, &provided) {
-        Ok(())
-    } else {
-        Err(Failure::Invalid)
+    Ok((timestamp, provided))
+}
+
+/// Secrets shorter than this are accepted with a warning: an HMAC key should carry at least as
+/// many bytes as the hash's output (RFC 2104 §3) to resist guessing.
+pub const RECOMMENDED_SECRET_BYTES: usize = 32;
+
+/// Refuses a secret that authenticates nothing (empty or whitespace only: anyone can compute
+/// an HMAC under it, or send it as a bearer) and warns, naming the risk, about one shorter
+/// than [`RECOMMENDED_SECRET_BYTES`]. `what` names the setting in the warning.
+pub(crate) fn check_secret(what: &'static str, secret: &SecretString) -> Result<(), WeakSecret> {
+    let text = secret.expose_secret();
+    if text.trim().is_empty() {
+        return Err(WeakSecret { what });
     }
+    if text.len() < RECOMMENDED_SECRET_BYTES {
+        tracing::warn!(
+            target: "sqs_dlq::signature",
+            setting = what,
+            bytes = text.len(),
+            recommended = RECOMMENDED_SECRET_BYTES,
+            "short secret: a secret under 32 bytes can be guessed offline from one captured signed request; use 32 random bytes or more"
+        );
+    }
+    Ok(())
+}
+
+/// An empty or whitespace-only secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{what} is empty or whitespace: it would let anyone authenticate")]
+pub struct WeakSecret {
+    /// The setting it was given to.
+    pub what: &'static str,
 }
 
 /// HMAC-SHA256 of `"{timestamp}.{body}"`, or of `body` alone without a timestamp.

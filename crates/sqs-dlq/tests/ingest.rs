@@ -33,6 +33,7 @@ fn signed_router(queue: &MemoryQueue) -> Router {
         .signing_secret(SecretString::from(SECRET))
         .forward_header(HeaderName::from_static("x-genesys-webhook-id"))
         .router()
+        .unwrap()
 }
 
 fn post() -> axum::http::request::Builder {
@@ -90,7 +91,7 @@ async fn a_signed_event_is_queued_byte_for_byte_and_answered_202() {
 #[tokio::test]
 async fn without_a_secret_any_json_is_accepted() {
     let queue = MemoryQueue::new("hooks");
-    let router = WebhookIngest::builder(queue.clone()).router();
+    let router = WebhookIngest::builder(queue.clone()).router().unwrap();
     let request = Request::post("/").body(Body::from("[1, 2, 3]")).unwrap();
     let (status, _) = call(router, request).await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -116,6 +117,7 @@ async fn oversize_bodies_get_413_declared_or_streamed() {
         WebhookIngest::builder(queue.clone())
             .max_body_bytes(1024)
             .router()
+            .unwrap()
     };
     let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(2000));
     let request = Request::post("/").body(Body::from(big.clone())).unwrap();
@@ -148,7 +150,11 @@ async fn the_default_limit_is_256_kib() {
     let queue = MemoryQueue::new("hooks");
     let body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(256 * 1024));
     let request = Request::post("/").body(Body::from(body)).unwrap();
-    let (status, _) = call(WebhookIngest::builder(queue.clone()).router(), request).await;
+    let (status, _) = call(
+        WebhookIngest::builder(queue.clone()).router().unwrap(),
+        request,
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(queue.depth().total(), 0);
 }
@@ -166,7 +172,11 @@ async fn a_body_that_breaks_off_gets_400() {
     let request = Request::post("/")
         .body(Body::from_stream(futures::stream::iter(chunks)))
         .unwrap();
-    let (status, json) = call(WebhookIngest::builder(queue.clone()).router(), request).await;
+    let (status, json) = call(
+        WebhookIngest::builder(queue.clone()).router().unwrap(),
+        request,
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(json["error"], "body_unreadable");
     assert_eq!(queue.depth().total(), 0);
@@ -268,6 +278,7 @@ async fn the_window_and_rotated_secrets_are_configurable() {
             .signing_secret(SecretString::from(SECRET))
             .timestamp_tolerance(Duration::from_secs(30))
             .router()
+            .unwrap()
     };
     let (status, _) = call(router(), signed(EVENT, "old-secret", now())).await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -308,7 +319,11 @@ async fn a_message_the_queue_refuses_gets_400() {
     let queue = MemoryQueue::new("hooks");
     let body = "{\"a\":\"\u{FFFF}\"}";
     let request = Request::post("/").body(Body::from(body)).unwrap();
-    let (status, json) = call(WebhookIngest::builder(queue.clone()).router(), request).await;
+    let (status, json) = call(
+        WebhookIngest::builder(queue.clone()).router().unwrap(),
+        request,
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(json["error"], "rejected_by_queue");
 }
@@ -353,7 +368,8 @@ async fn a_queue_slower_than_the_deadline_gets_503() {
     let queue = MemoryQueue::new("hooks");
     let router = WebhookIngest::builder(SlowQueue(queue.clone()))
         .deadline(Duration::from_secs(4))
-        .router();
+        .router()
+        .unwrap();
     let started = tokio::time::Instant::now();
     let request = Request::post("/").body(Body::from(EVENT)).unwrap();
     let (status, json) = call(router, request).await;
@@ -368,4 +384,62 @@ async fn only_post_is_routed() {
     let request = Request::get("/hooks").body(Body::empty()).unwrap();
     let response = signed_router(&queue).oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_full_queue_gets_503_with_retry_after_and_keeps_what_it_holds() {
+    // Room for two small messages by count, and a byte cap a big body cannot fit under.
+    let queue = MemoryQueue::builder("hooks")
+        .max_messages(2)
+        .max_bytes(4096)
+        .build();
+    let router = WebhookIngest::builder(queue.clone()).router().unwrap();
+    let post = |body: String| {
+        let router = router.clone();
+        async move {
+            let response = router
+                .oneshot(Request::post("/").body(Body::from(body)).unwrap())
+                .await
+                .unwrap();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (response.status(), retry_after)
+        }
+    };
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(5000));
+    assert_eq!(
+        post(big).await,
+        (StatusCode::SERVICE_UNAVAILABLE, Some("1".to_owned()))
+    );
+    assert_eq!(post("[1]".into()).await.0, StatusCode::ACCEPTED);
+    assert_eq!(post("[2]".into()).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        post("[3]".into()).await,
+        (StatusCode::SERVICE_UNAVAILABLE, Some("1".to_owned()))
+    );
+    let held = queued(&queue).await;
+    let bodies: Vec<&str> = held.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["[1]", "[2]"]);
+}
+
+#[tokio::test]
+async fn bodies_past_the_shared_budget_get_503_busy() {
+    let queue = MemoryQueue::new("hooks");
+    let router = WebhookIngest::builder(queue.clone())
+        .body_budget(16)
+        .router()
+        .unwrap();
+    let request = Request::post("/")
+        .body(Body::from(format!("[{}]", "1,".repeat(20) + "1")))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "1");
+    // the budget was given back: a body that fits goes through
+    let request = Request::post("/").body(Body::from("[1, 2]")).unwrap();
+    let (status, _) = call(router, request).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(queued(&queue).await.len(), 1);
 }

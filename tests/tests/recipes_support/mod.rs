@@ -257,6 +257,23 @@ impl Server {
         }
     }
 
+    /// The recipe's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (`"TERM"`, `"INT"`, ...) without waiting.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+        assert!(
+            sent.map(|s| s.success()).unwrap_or(false),
+            "kill -{signal} {pid} failed"
+        );
+    }
+
     /// stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()

@@ -58,6 +58,14 @@ impl<M: Serialize + Send + Sync> ArchiveSink<M> for JsonLinesFile {
         for message in &batch.messages {
             line.clear();
             serde_json::to_writer(&mut line, message).map_err(SinkError::Encode)?;
+            // serde_json escapes line breaks inside strings, so a raw one can only be whitespace
+            // between tokens of a [`super::Verbatim`] body spread over lines: a space keeps the
+            // line whole and the JSON the same (every other byte stays as received).
+            for byte in &mut line {
+                if matches!(*byte, b'\n' | b'\r') {
+                    *byte = b' ';
+                }
+            }
             line.push(b'\n');
             writer.write_all(&line).await?;
         }
@@ -115,6 +123,32 @@ mod tests {
             ArchiveSink::write_batch(&sink, &b1).await,
             Err(SinkError::Finished)
         ));
+    }
+
+    #[tokio::test]
+    async fn verbatim_messages_are_stored_byte_for_byte() {
+        use super::super::Verbatim;
+        use super::super::verbatim::tests::HOSTILE_NUMBERS;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.jsonl");
+        let sink = JsonLinesFile::create(&path).await.unwrap();
+        let multi_line = "{\"id\":\"m2\",\n \"n\":1e-400}";
+        let batch = ArchiveBatch::new(
+            "c",
+            0,
+            0,
+            vec![
+                Verbatim::<serde_json::Value>::from_json(HOSTILE_NUMBERS).unwrap(),
+                Verbatim::<serde_json::Value>::from_json(multi_line).unwrap(),
+            ],
+        );
+        ArchiveSink::write_batch(&sink, &batch).await.unwrap();
+        ArchiveSink::<Verbatim<serde_json::Value>>::finish(&sink)
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines, [HOSTILE_NUMBERS, "{\"id\":\"m2\",  \"n\":1e-400}"]);
     }
 
     #[tokio::test]

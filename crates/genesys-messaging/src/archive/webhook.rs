@@ -88,6 +88,21 @@ impl WebhookArchiveBuilder {
                 reason: format!("scheme {:?} is not http(s)", url.scheme()),
             });
         }
+        if let Some(secret) = &self.secret {
+            let text = secret.expose_secret();
+            if text.trim().is_empty() {
+                return Err(MessagingError::InvalidConfig {
+                    setting: "webhook secret",
+                    reason: "empty or whitespace: anyone could sign a batch with it".to_owned(),
+                });
+            }
+            if text.len() < 32 {
+                tracing::warn!(
+                    bytes = text.len(),
+                    "short webhook archive secret: under 32 bytes it can be guessed offline from one captured signed batch; use 32 random bytes or more"
+                );
+            }
+        }
         let mut http = reqwest::Client::builder();
         if !self.roots.is_empty() {
             http = http.tls_certs_merge(self.roots);
@@ -255,6 +270,7 @@ impl<M: Serialize + Send + Sync> ArchiveSink<M> for WebhookArchive {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::{ArchiveBatch, Verbatim};
     use retry_policy::Backoff;
     use wiremock::matchers::{header_exists, method};
     use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -332,6 +348,50 @@ mod tests {
         assert!(body["exportedAt"].is_string());
     }
 
+    #[test]
+    fn an_empty_or_blank_secret_is_refused() {
+        for blank in ["", "  \t"] {
+            let built = WebhookArchive::builder("https://archive.example.com/x")
+                .secret(blank.to_owned().into())
+                .build();
+            assert!(
+                matches!(
+                    built,
+                    Err(MessagingError::InvalidConfig {
+                        setting: "webhook secret",
+                        ..
+                    })
+                ),
+                "{blank:?}"
+            );
+        }
+    }
+
+    /// A mock endpoint answering every POST 200, and an archive without a secret posting to it.
+    async fn unsigned_archive_answering_200() -> (MockServer, WebhookArchive) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let archive = WebhookArchive::builder(server.uri()).build().unwrap();
+        (server, archive)
+    }
+
+    #[tokio::test]
+    async fn verbatim_messages_reach_the_endpoint_byte_for_byte() {
+        let (server, archive) = unsigned_archive_answering_200().await;
+        let raw = super::super::verbatim::tests::HOSTILE_NUMBERS;
+        let message = Verbatim::<serde_json::Value>::from_json(raw).unwrap();
+        archive
+            .write_batch(&ArchiveBatch::new("conv-1", 0, 0, vec![message]))
+            .await
+            .unwrap();
+        let requests = server.received_requests().await.unwrap();
+        let body = String::from_utf8(requests[0].body.clone()).unwrap();
+        assert!(body.contains(raw), "{body}");
+    }
+
     #[tokio::test]
     async fn wrong_secret_does_not_verify() {
         let good: SecretString = "a".to_owned().into();
@@ -348,12 +408,7 @@ mod tests {
 
     #[tokio::test]
     async fn unsigned_without_secret() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
-        let archive = WebhookArchive::builder(server.uri()).build().unwrap();
+        let (server, archive) = unsigned_archive_answering_200().await;
         archive.write_batch(&batch()).await.unwrap();
         let requests = server.received_requests().await.unwrap();
         assert!(requests[0].headers.get(SIGNATURE_HEADER).is_none());

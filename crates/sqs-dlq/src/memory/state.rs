@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use crate::queue::{Attributes, QueueDepth, ReceivedMessage};
+use crate::queue::{AttributeValue, Attributes, QueueDepth, ReceivedMessage};
 
 /// A message the queue holds.
 #[derive(Debug, Clone)]
@@ -85,8 +85,27 @@ pub(crate) struct State {
     timers: BinaryHeap<Reverse<Timer>>,
     in_flight: usize,
     delayed: usize,
+    /// Sum of [`message_bytes`] over the messages held.
+    bytes: usize,
     next_id: u64,
     next_token: u64,
+}
+
+/// What a message weighs against a queue's byte limit: its body, attribute names and values
+/// (the size SQS counts), plus a fixed allowance for the bookkeeping around it.
+pub(crate) fn message_bytes(body: &str, attributes: &Attributes) -> usize {
+    const PER_MESSAGE: usize = 128;
+    let attributes: usize = attributes
+        .iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::String(s) | AttributeValue::Number(s) => s.len(),
+                    AttributeValue::Binary(b) => b.len(),
+                }
+        })
+        .sum();
+    PER_MESSAGE + body.len() + attributes
 }
 
 impl State {
@@ -99,6 +118,7 @@ impl State {
             timers: BinaryHeap::new(),
             in_flight: 0,
             delayed: 0,
+            bytes: 0,
             next_id: 0,
             next_token: 0,
         }
@@ -169,6 +189,7 @@ impl State {
             None => Status::Ready,
             Some(token) => Status::Delayed { token },
         };
+        self.bytes += message_bytes(&msg.body, &msg.attributes);
         self.messages.insert(
             id,
             Entry {
@@ -241,6 +262,7 @@ impl State {
                 && entry.msg.receive_count >= limit
             {
                 if let Some(entry) = self.messages.remove(&id) {
+                    self.bytes -= message_bytes(&entry.msg.body, &entry.msg.attributes);
                     moved.push(entry.msg);
                 }
                 continue;
@@ -289,6 +311,7 @@ impl State {
             Err(e) => return Err(e),
         };
         if let Some(entry) = self.messages.remove(&id) {
+            self.bytes -= message_bytes(&entry.msg.body, &entry.msg.attributes);
             match entry.status {
                 Status::InFlight { .. } => self.in_flight -= 1,
                 Status::Delayed { .. } => self.delayed -= 1,
@@ -332,6 +355,11 @@ impl State {
         QueueDepth::new(visible as u64, self.in_flight as u64, self.delayed as u64)
     }
 
+    /// Messages held and what they weigh ([`message_bytes`]).
+    pub(crate) fn held(&self) -> (usize, usize) {
+        (self.messages.len(), self.bytes)
+    }
+
     /// Copies of every message the queue holds, in no particular order.
     pub(crate) fn snapshot(&self) -> Vec<StoredMessage> {
         self.messages.values().map(|e| e.msg.clone()).collect()
@@ -344,6 +372,7 @@ impl State {
         self.timers.clear();
         self.in_flight = 0;
         self.delayed = 0;
+        self.bytes = 0;
     }
 }
 

@@ -37,6 +37,8 @@ struct Counters {
     not_a_dead_letter: AtomicU64,
     skipped: AtomicU64,
     replay_failed: AtomicU64,
+    timed_out: AtomicU64,
+    busy: AtomicU64,
 }
 
 /// A reading of [`ReceiverMetrics`]. Once every request has been answered,
@@ -67,17 +69,24 @@ pub struct ReceiverCounts {
     pub skipped: u64,
     /// Dead letters the target refused, or could not be reached for, after retries (502).
     pub replay_failed: u64,
+    /// Bodies that did not arrive whole within the body deadline (408 `body_timeout`).
+    pub timed_out: u64,
+    /// Signed requests turned away because bodies not yet authenticated already held the
+    /// whole budget (503 `busy`).
+    pub busy: u64,
 }
 
 impl ReceiverCounts {
     /// Requests refused before any replay was tried: too large, unreadable, unauthenticated,
-    /// invalid JSON, or not a dead letter.
+    /// invalid JSON, not a dead letter, too slow, or over the unauthenticated-body budget.
     pub fn refused(&self) -> u64 {
         self.too_large
             + self.unreadable
             + self.unauthenticated
             + self.invalid_json
             + self.not_a_dead_letter
+            + self.timed_out
+            + self.busy
     }
 }
 
@@ -92,6 +101,8 @@ pub(crate) enum Outcome {
     NotADeadLetter,
     Skipped,
     ReplayFailed,
+    TimedOut,
+    Busy,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -114,6 +125,8 @@ impl ReceiverMetrics {
             not_a_dead_letter: get(&c.not_a_dead_letter),
             skipped: get(&c.skipped),
             replay_failed: get(&c.replay_failed),
+            timed_out: get(&c.timed_out),
+            busy: get(&c.busy),
         }
     }
 
@@ -137,6 +150,8 @@ impl ReceiverMetrics {
             Outcome::NotADeadLetter => bump(&c.not_a_dead_letter),
             Outcome::Skipped => bump(&c.skipped),
             Outcome::ReplayFailed => bump(&c.replay_failed),
+            Outcome::TimedOut => bump(&c.timed_out),
+            Outcome::Busy => bump(&c.busy),
         }
     }
 }
@@ -160,16 +175,19 @@ mod tests {
             Outcome::NotADeadLetter,
             Outcome::Skipped,
             Outcome::ReplayFailed,
+            Outcome::TimedOut,
+            Outcome::Busy,
         ];
         for outcome in outcomes {
             metrics.received();
             metrics.record(outcome);
         }
         let c = reader.snapshot();
-        assert_eq!(c.received, 10);
+        assert_eq!(c.received, 12);
         assert_eq!((c.replayed, c.skipped, c.replay_failed), (2, 1, 1));
         assert_eq!((c.unauthenticated, c.expired_signatures), (2, 1));
-        assert_eq!(c.refused(), 6);
+        assert_eq!((c.timed_out, c.busy), (1, 1));
+        assert_eq!(c.refused(), 8);
         assert_eq!(
             c.received,
             c.replayed + c.skipped + c.replay_failed + c.refused()
