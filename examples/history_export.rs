@@ -8,6 +8,8 @@
 //!   cargo run --example history-export -- --conversation 5f1c… --types text,structured \
 //!     --archive-url https://archive.example.com/genesys --archive-secret s3cret --out history.jsonl
 //! cargo run --example history-export -- --guest-jwt "$JWT" --since 2026-11-01T00:00:00Z --out history.jsonl
+//! GENESYSCLOUD_REGION=eu-west-1 … cargo run --example history-export -- --deployment-id 9f1e… \
+//!     --session-token "$SESSION_TOKEN" --out history.jsonl   # a guest session's own history
 //! ```
 //!
 //! `--report json` prints `{pages, messages, filtered, duplicates, ordering_violations,
@@ -25,7 +27,7 @@ use genesys_examples::exit::{finish, say};
 use genesys_examples::history::{self, ExportSettings, Source};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::HistoryExportReport;
-use genesys_examples::{logging, progress};
+use genesys_examples::{guest, logging, progress};
 use retry_policy::{Pacer, RetryPolicy};
 use secrecy::SecretString;
 
@@ -40,6 +42,22 @@ struct Args {
     /// A guest session JWT (guest side; the JWT names the conversation). Or set GUEST_JWT.
     #[arg(long, env = "GUEST_JWT", hide_env_values = true)]
     guest_jwt: Option<String>,
+
+    /// Open a guest session on this Messenger deployment (the region's web messaging
+    /// WebSocket; the simulator's in simulated mode) and export that session's history with the
+    /// JWT the session issues.
+    #[arg(long, conflicts_with_all = ["conversation", "guest_jwt"])]
+    deployment_id: Option<String>,
+
+    /// Resume this guest session (its session token) instead of opening a new one. Or set
+    /// GUEST_SESSION_TOKEN.
+    #[arg(
+        long,
+        env = "GUEST_SESSION_TOKEN",
+        hide_env_values = true,
+        requires = "deployment_id"
+    )]
+    session_token: Option<String>,
 
     /// Messages per page.
     #[arg(long, default_value_t = 100)]
@@ -134,9 +152,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     logging::init(args.common.log_format);
     anyhow::ensure!(
-        env.is_none() || args.conversation.is_some() || args.guest_jwt.is_some(),
-        "give --conversation ID or --guest-jwt JWT"
+        env.is_none()
+            || args.conversation.is_some()
+            || args.guest_jwt.is_some()
+            || args.deployment_id.is_some(),
+        "give --conversation ID, --guest-jwt JWT or --deployment-id ID"
     );
+    let region = env.as_ref().map(|c| c.region.clone());
     let genesys = mode::connect(
         env,
         mode::sim_org(args.seed, args.conversations, args.messages),
@@ -145,8 +167,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
 
+    // Held until the export ends: the session keeps its JWT fresh meanwhile.
+    let mut guest_session = None;
     let source = match (&args.conversation, &args.guest_jwt, &genesys.sim) {
         (Some(id), _, _) => Source::Conversation(id.clone()),
+        (None, None, sim) if args.deployment_id.is_some() => {
+            let id = args.deployment_id.as_deref().unwrap_or_default();
+            let session = guest::open(
+                id,
+                region.as_ref(),
+                sim.as_ref(),
+                args.session_token.clone(),
+            )
+            .await?;
+            let jwt = session
+                .jwt()
+                .await
+                .context("getting the guest JWT (getJwt)")?;
+            guest_session = Some(session);
+            Source::Guest {
+                jwt: jwt.jwt,
+                conversation_id: "guest-session".to_owned(),
+            }
+        }
         (None, Some(jwt), _) => Source::Guest {
             jwt: SecretString::from(jwt.clone()),
             conversation_id: "guest-session".to_owned(),
@@ -190,6 +233,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let spinner = progress::spinner("exporting");
     let report = history::export(&genesys.client, source, &settings).await?;
     spinner.finish_and_clear();
+    // Dropping the session closes its socket and leaves the session open for the guest (no
+    // closeSession: a resumed guest's conversation goes on).
+    drop(guest_session);
     let figures = HistoryExportReport::from(&report);
     if args.report.is_some() {
         say(serde_json::to_string(&figures).context("encoding the report")?);
