@@ -200,16 +200,20 @@ fn describe(m: &WebMessagingMessage) -> String {
 
 fn matches(step: &Step, m: &WebMessagingMessage) -> bool {
     let text = m.text.clone().unwrap_or_default();
-    if let Some(e) = &step.expect {
-        if !text.to_lowercase().contains(&e.to_lowercase()) {
-            return false;
-        }
+    if step
+        .expect
+        .as_ref()
+        .is_some_and(|e| !text.to_lowercase().contains(&e.to_lowercase()))
+    {
+        return false;
     }
-    if let Some(re) = &step.expect_regex {
-        // Checked in Script::parse; an invalid one never matches.
-        if !regex::Regex::new(re).is_ok_and(|r| r.is_match(&text)) {
-            return false;
-        }
+    // Checked in Script::parse; an invalid one never matches.
+    if step
+        .expect_regex
+        .as_ref()
+        .is_some_and(|re| !regex::Regex::new(re).is_ok_and(|r| r.is_match(&text)))
+    {
+        return false;
     }
     if let Some(kind) = &step.expect_content {
         let want = ContentType::from(kind.as_str());

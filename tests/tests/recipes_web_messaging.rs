@@ -16,8 +16,16 @@ fn with_no_arguments_the_bundled_sample_passes() {
         "{}",
         run.stderr
     );
-    assert!(run.stdout.contains("PASS greeting-and-options (5/5 steps"), "{}", run.stdout);
-    assert!(run.stdout.contains("1 script(s): 1 passed, 0 failed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("PASS greeting-and-options (5/5 steps"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("1 script(s): 1 passed, 0 failed"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -45,21 +53,35 @@ fn a_wrong_expectation_fails_with_a_readable_transcript_and_junit() {
             junit.to_str().unwrap(),
         ],
     );
-    assert!(!run.status.success(), "a failed step must fail the run:\n{}", run.stdout);
-    // The passing script is reported as such, concurrently with the failing one.
-    assert!(run.stdout.contains("PASS good (2/2 steps"), "{}", run.stdout);
-    assert!(run.stdout.contains("FAIL bad (0/2 steps"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("FAIL step 1: say \"hello\", expect \"weather forecast\""),
+        !run.status.success(),
+        "a failed step must fail the run:\n{}",
+        run.stdout
+    );
+    // The passing script is reported as such, concurrently with the failing one.
+    assert!(
+        run.stdout.contains("PASS good (2/2 steps"),
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("no matching reply within 300 ms"), "{}", run.stdout);
+    assert!(run.stdout.contains("FAIL bad (0/2 steps"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("FAIL step 1: say \"hello\", expect \"weather forecast\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("no matching reply within 300 ms"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("skip step 2"), "{}", run.stdout);
     // The transcript shows what the bot did say.
     assert!(run.stdout.contains(">> guest: hello"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("<< bot: Hello! How can I help you today?"),
+        run.stdout
+            .contains("<< bot: Hello! How can I help you today?"),
         "{}",
         run.stdout
     );
@@ -68,7 +90,10 @@ fn a_wrong_expectation_fails_with_a_readable_transcript_and_junit() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("tests=\"4\" failures=\"1\""), "{xml}");
     assert!(xml.contains("<testsuite name=\"bad\""), "{xml}");
-    assert!(xml.contains("<failure message=\"no matching reply within 300 ms"), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"no matching reply within 300 ms"),
+        "{xml}"
+    );
     assert!(xml.contains("<skipped/>"), "{xml}");
 }
 

@@ -71,10 +71,10 @@ async fn expect_message(
             .await
             .expect("timed out waiting for a message")
             .expect("session ended");
-        if let Ok(GuestEvent::Message { message, .. }) = ev {
-            if want(&message) {
-                return *message;
-            }
+        if let Ok(GuestEvent::Message { message, .. }) = ev
+            && want(&message)
+        {
+            return *message;
         }
     }
 }

@@ -341,13 +341,15 @@ impl GuestConfigBuilder {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(invalid("url", "credentials in the URL are not accepted"));
         }
-        if let Some(token) = &self.token {
-            if token.expose_secret().trim().is_empty() {
-                return Err(invalid(
-                    "token",
-                    "an empty session token cannot resume a session",
-                ));
-            }
+        if self
+            .token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().trim().is_empty())
+        {
+            return Err(invalid(
+                "token",
+                "an empty session token cannot resume a session",
+            ));
         }
         for (name, v) in [
             ("queue_capacity", self.queue_capacity),
@@ -918,10 +920,10 @@ impl Driver {
                             let _ = reply.send(Ok(jwt));
                         } else {
                             self.jwt_waiters.push(reply);
-                            if self.jwt_requested_at.is_none() {
-                                if let Err(reason) = self.request_jwt(ws).await {
-                                    return Outcome::Dropped(reason);
-                                }
+                            if self.jwt_requested_at.is_none()
+                                && let Err(reason) = self.request_jwt(ws).await
+                            {
+                                return Outcome::Dropped(reason);
                             }
                         }
                     }
@@ -1015,10 +1017,11 @@ impl Driver {
                     .and_then(|m| m.get("customMessageId"))
                     .and_then(|v| v.as_str())
                     .map(str::to_owned);
-                if let Some(id) = &custom_id {
-                    if id.starts_with(ECHO_ID_PREFIX) {
-                        return Routed::Swallowed;
-                    }
+                if custom_id
+                    .as_deref()
+                    .is_some_and(|id| id.starts_with(ECHO_ID_PREFIX))
+                {
+                    return Routed::Swallowed;
                 }
                 if message.direction == Some(Direction::Inbound) {
                     let pos = match &custom_id {

@@ -481,10 +481,10 @@ impl Conn {
             return self.send(reply).await;
         }
         if let Some(rest) = command.strip_prefix("sim:jwt-ttl ") {
-            if let Ok(secs) = rest.trim().parse::<u64>() {
-                if let Some(s) = lock(&self.gw.sessions).get_mut(token) {
-                    s.jwt_ttl = Some(Duration::from_secs(secs.min(86_400)));
-                }
+            if let Ok(secs) = rest.trim().parse::<u64>()
+                && let Some(s) = lock(&self.gw.sessions).get_mut(token)
+            {
+                s.jwt_ttl = Some(Duration::from_secs(secs.min(86_400)));
             }
             return true;
         }
@@ -544,10 +544,10 @@ impl Conn {
                 body["content"] = content;
             }
         }
-        if let Some(s) = lock(&self.gw.sessions).get_mut(token) {
-            if s.messages.len() < MAX_MESSAGES_PER_SESSION {
-                s.messages.push(body.clone());
-            }
+        if let Some(s) = lock(&self.gw.sessions).get_mut(token)
+            && s.messages.len() < MAX_MESSAGES_PER_SESSION
+        {
+            s.messages.push(body.clone());
         }
         frame("message", "StructuredMessage", 200, body)
     }
