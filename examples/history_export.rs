@@ -8,6 +8,8 @@
 //!   cargo run --example history-export -- --conversation 5f1c… --types text,structured \
 //!     --archive-url https://archive.example.com/genesys --archive-secret s3cret --out history.jsonl
 //! cargo run --example history-export -- --guest-jwt "$JWT" --since 2026-11-01T00:00:00Z --out history.jsonl
+//! GENESYSCLOUD_REGION=eu-west-1 … cargo run --example history-export -- --deployment-id 9f1e… \
+//!     --session-token "$SESSION_TOKEN" --out history.jsonl   # a guest session's own history
 //! ```
 //!
 //! `--report json` prints `{pages, messages, filtered, duplicates, ordering_violations,
@@ -25,7 +27,8 @@ use genesys_examples::exit::{finish, say};
 use genesys_examples::history::{self, ExportSettings, Source};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::HistoryExportReport;
-use genesys_examples::{logging, progress};
+use genesys_examples::{guest, logging, progress};
+use genesys_messaging::guest::GuestSession;
 use retry_policy::{Pacer, RetryPolicy};
 use secrecy::SecretString;
 
@@ -40,6 +43,22 @@ struct Args {
     /// A guest session JWT (guest side; the JWT names the conversation). Or set GUEST_JWT.
     #[arg(long, env = "GUEST_JWT", hide_env_values = true)]
     guest_jwt: Option<String>,
+
+    /// Open a guest session on this Messenger deployment (the region's web messaging
+    /// WebSocket; the simulator's in simulated mode) and export that session's history with the
+    /// JWT the session issues.
+    #[arg(long, conflicts_with_all = ["conversation", "guest_jwt"])]
+    deployment_id: Option<String>,
+
+    /// Resume this guest session (its session token) instead of opening a new one. Or set
+    /// GUEST_SESSION_TOKEN.
+    #[arg(
+        long,
+        env = "GUEST_SESSION_TOKEN",
+        hide_env_values = true,
+        requires = "deployment_id"
+    )]
+    session_token: Option<String>,
 
     /// Messages per page.
     #[arg(long, default_value_t = 100)]
@@ -130,27 +149,47 @@ fn guest_region() -> anyhow::Result<Option<genesys_auth::Region>> {
 async fn run(args: Args) -> anyhow::Result<()> {
     let env = mode::genesys_env(args.common.sim)?;
     // Guest only: a guest JWT and real settings, no OAuth client → the real guest API.
-    let guest_only = match (&env, &args.guest_jwt, args.common.sim) {
-        (None, Some(jwt), false) => guest_region()?.map(|region| (region, jwt.clone())),
+    let guest_only = match (&env, args.common.sim) {
+        (None, false) if args.guest_jwt.is_some() || args.deployment_id.is_some() => {
+            guest_region()?
+        }
         _ => None,
     };
-    if let Some((region, jwt)) = guest_only {
+    if let Some(region) = guest_only {
         mode::announce(
             "history-export",
             Mode::Real,
             &format!("Genesys Cloud guest API at {}", region.api_base()),
         );
         logging::init(args.common.log_format);
+        // With --deployment-id the session is opened here: its JWT is the client's bearer.
+        let (jwt, held) = match (&args.guest_jwt, &args.deployment_id) {
+            (Some(jwt), _) => (SecretString::from(jwt.clone()), None),
+            (None, Some(id)) => {
+                let session =
+                    guest::open(id, Some(&region), None, args.session_token.clone()).await?;
+                let jwt = session
+                    .jwt()
+                    .await
+                    .context("getting the guest JWT (getJwt)")?;
+                (jwt.jwt, Some(session))
+            }
+            (None, None) => anyhow::bail!("give --guest-jwt JWT or --deployment-id ID"),
+        };
         let client = genesys_auth::GenesysClient::builder()
-            .region(region)
-            .token_provider(std::sync::Arc::new(genesys_auth::StaticToken::new(
-                SecretString::from(jwt),
-            )))
+            .region(region.clone())
+            .token_provider(std::sync::Arc::new(genesys_auth::StaticToken::new(jwt)))
             .pacer(Pacer::per_minute(args.requests_per_minute.max(1), 10))
             .retry_policy(RetryPolicy::default())
             .build()
             .context("building the Genesys client")?;
-        return export(&args, mode::Genesys { client, sim: None }).await;
+        return export(
+            &args,
+            mode::Genesys { client, sim: None },
+            Some(&region),
+            held,
+        )
+        .await;
     }
     match &env {
         Some(config) => mode::announce(
@@ -171,9 +210,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     logging::init(args.common.log_format);
     anyhow::ensure!(
-        env.is_none() || args.conversation.is_some() || args.guest_jwt.is_some(),
-        "give --conversation ID or --guest-jwt JWT"
+        env.is_none()
+            || args.conversation.is_some()
+            || args.guest_jwt.is_some()
+            || args.deployment_id.is_some(),
+        "give --conversation ID, --guest-jwt JWT or --deployment-id ID"
     );
+    let region = env.as_ref().map(|c| c.region.clone());
     let genesys = mode::connect(
         env,
         mode::sim_org(args.seed, args.conversations, args.messages),
@@ -181,12 +224,35 @@ async fn run(args: Args) -> anyhow::Result<()> {
         RetryPolicy::default(),
     )
     .await?;
-    export(&args, genesys).await
+    export(&args, genesys, region.as_ref(), None).await
 }
 
-async fn export(args: &Args, genesys: mode::Genesys) -> anyhow::Result<()> {
+async fn export(
+    args: &Args,
+    genesys: mode::Genesys,
+    region: Option<&genesys_auth::Region>,
+    held: Option<GuestSession>,
+) -> anyhow::Result<()> {
+    // Held until the export ends: the session keeps its JWT fresh meanwhile.
+    let mut guest_session = None;
     let source = match (&args.conversation, &args.guest_jwt, &genesys.sim) {
         (Some(id), _, _) => Source::Conversation(id.clone()),
+        (None, None, sim) if args.deployment_id.is_some() => {
+            let id = args.deployment_id.as_deref().unwrap_or_default();
+            let session = match held {
+                Some(session) => session,
+                None => guest::open(id, region, sim.as_ref(), args.session_token.clone()).await?,
+            };
+            let jwt = session
+                .jwt()
+                .await
+                .context("getting the guest JWT (getJwt)")?;
+            guest_session = Some(session);
+            Source::Guest {
+                jwt: jwt.jwt,
+                conversation_id: "guest-session".to_owned(),
+            }
+        }
         (None, Some(jwt), _) => Source::Guest {
             jwt: SecretString::from(jwt.clone()),
             conversation_id: "guest-session".to_owned(),
@@ -230,6 +296,9 @@ async fn export(args: &Args, genesys: mode::Genesys) -> anyhow::Result<()> {
     let spinner = progress::spinner("exporting");
     let report = history::export(&genesys.client, source, &settings).await?;
     spinner.finish_and_clear();
+    // Dropping the session closes its socket and leaves the session open for the guest (no
+    // closeSession: a resumed guest's conversation goes on).
+    drop(guest_session);
     let figures = HistoryExportReport::from(&report);
     if args.report.is_some() {
         say(serde_json::to_string(&figures).context("encoding the report")?);

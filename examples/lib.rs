@@ -9,12 +9,14 @@
 //!   else a [`genesys_sim::SimOrg`] (the first stderr line says which; `--sim` forces it).
 //! - [`queues`]: `--queue-url` → [`sqs_dlq::SqsQueue`] from the AWS config chain, else a
 //!   [`sqs_dlq::MemoryQueue`].
+//! - [`conversation_test`]: scripted web messaging conversations (`web-messaging-test`).
 //! - [`correlator`]: sqs-dlq's [`sqs_dlq::Correlator`] over genesys-analytics' correlation.
 //! - [`dead_letters`]: EventBridge-shaped dead letters of every failure family.
 //! - [`http_server`]: sqs-dlq's hardened HTTP server with its flags, stopped on signals.
 //! - [`servers`]: the local HTTP peers the recipes start (replay target, archive receiver).
 //! - [`outbound`]: the webhook consumer's sample handler and its durable JSON-lines writer.
 //! - [`sinks`]: an archive sink that writes to several sinks.
+//! - [`guest`]: a web messaging guest session on a deployment or on the embedded simulator.
 //! - [`history`]: the history export of `history-export` and `quickstart`.
 //! - [`progress`]: indicatif bars, only when stderr is a terminal.
 //! - [`reports`]: the `--report json` documents of the recipes (a stable contract).
@@ -23,12 +25,16 @@
 
 #[path = "common/cli.rs"]
 pub mod cli;
+#[path = "common/conversation_test.rs"]
+pub mod conversation_test;
 #[path = "common/correlator.rs"]
 pub mod correlator;
 #[path = "common/dead_letters.rs"]
 pub mod dead_letters;
 #[path = "common/exit.rs"]
 pub mod exit;
+#[path = "common/guest.rs"]
+pub mod guest;
 #[path = "common/history.rs"]
 pub mod history;
 #[path = "common/http_server.rs"]

@@ -40,6 +40,8 @@
 //! - [`archive`]: the [`archive::ArchiveSink`] trait, [`archive::WebhookArchive`] (idempotency
 //!   key, HMAC signature, retries via `retry-policy`, a failed batch returned to the caller) and
 //!   [`archive::JsonLinesFile`].
+//! - `guest` (feature `guest-ws`): `guest::GuestSession`, a guest over the web messaging
+//!   WebSocket (typed frames, heartbeats, JWT kept fresh, resume after a dropped connection).
 //! - [`sender`]: [`sender::MessageSender`]: bounded queue, N workers sharing the org pacer,
 //!   per-conversation order even across retries, an outcome per message, text limits checked
 //!   before sending. Agent sends, open messaging inbound (`OpenInboundNormalizedMessage`) and
@@ -60,12 +62,15 @@
 //!   `GenesysClient` (pacer, bearer, retries, typed errors). The one addition: an answer that
 //!   arrived whole but does not parse (a truncated body) is fetched again through
 //!   `retry_policy::retry_with` under the client's own policy.
-//! - No guest WebSocket: get the guest JWT yourself and pass it to [`history::GuestSession`].
+//! - The guest WebSocket is optional (feature `guest-ws`, on by default): without it, get the
+//!   guest JWT yourself and pass it to [`history::GuestSession`].
 //! - No full sort of an export (that needs the whole export in memory): a bounded sort window.
 //! - No download or storage of media: the verifier only checks that a URL is safe and alive.
 
 pub mod archive;
 mod error;
+#[cfg(feature = "guest-ws")]
+pub mod guest;
 pub mod history;
 pub mod media;
 pub mod models;

@@ -304,7 +304,8 @@ async fn serve_connection(stream: TcpStream, router: axum::Router) {
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
-        .serve_connection(io, TowerToHyperService::new(service));
+        .serve_connection(io, TowerToHyperService::new(service))
+        .with_upgrades();
     tokio::select! {
         result = conn => {
             if let Err(e) = result {

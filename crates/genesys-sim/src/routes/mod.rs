@@ -3,6 +3,7 @@
 pub(crate) mod admin;
 pub(crate) mod analytics;
 pub(crate) mod conversations;
+pub(crate) mod guest_ws;
 pub(crate) mod jobs;
 pub(crate) mod media;
 pub(crate) mod oauth;
@@ -79,6 +80,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/__sim/stats", get(admin::stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            guest_ws::GuestWs::new(state.clone()),
+            guest_ws::intercept,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::pipeline::pipeline,
