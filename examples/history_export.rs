@@ -18,10 +18,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::Parser;
+use genesys_auth::TokenProvider;
 use genesys_examples::cli::{CommonArgs, ReportFormat, comma_list};
 use genesys_examples::exit::{finish, say};
 use genesys_examples::history::{self, ExportSettings, Source};
@@ -162,23 +164,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
             &format!("Genesys Cloud guest API at {}", region.api_base()),
         );
         logging::init(args.common.log_format);
-        // With --deployment-id the session is opened here: its JWT is the client's bearer.
-        let (jwt, held) = match (&args.guest_jwt, &args.deployment_id) {
-            (Some(jwt), _) => (SecretString::from(jwt.clone()), None),
-            (None, Some(id)) => {
-                let session =
-                    guest::open(id, Some(&region), None, args.session_token.clone()).await?;
-                let jwt = session
-                    .jwt()
-                    .await
-                    .context("getting the guest JWT (getJwt)")?;
-                (jwt.jwt, Some(session))
-            }
-            (None, None) => anyhow::bail!("give --guest-jwt JWT or --deployment-id ID"),
-        };
+        // With --deployment-id the session is opened here: its JWT (refreshed by the session
+        // before each `exp`) is the client's bearer for as long as the export runs.
+        let (tokens, held): (Arc<dyn TokenProvider>, _) =
+            match (&args.guest_jwt, &args.deployment_id) {
+                (Some(jwt), _) => (
+                    Arc::new(genesys_auth::StaticToken::new(SecretString::from(
+                        jwt.clone(),
+                    ))),
+                    None,
+                ),
+                (None, Some(id)) => {
+                    let session =
+                        guest::open(id, Some(&region), None, args.session_token.clone()).await?;
+                    session
+                        .jwt()
+                        .await
+                        .context("getting the guest JWT (getJwt)")?;
+                    (Arc::new(session.token_provider()), Some(session))
+                }
+                (None, None) => anyhow::bail!("give --guest-jwt JWT or --deployment-id ID"),
+            };
         let client = genesys_auth::GenesysClient::builder()
             .region(region.clone())
-            .token_provider(std::sync::Arc::new(genesys_auth::StaticToken::new(jwt)))
+            .token_provider(tokens)
             .pacer(Pacer::per_minute(args.requests_per_minute.max(1), 10))
             .retry_policy(RetryPolicy::default())
             .build()
@@ -243,20 +252,20 @@ async fn export(
                 Some(session) => session,
                 None => guest::open(id, region, sim.as_ref(), args.session_token.clone()).await?,
             };
-            let jwt = session
+            session
                 .jwt()
                 .await
                 .context("getting the guest JWT (getJwt)")?;
+            // Each page takes the session's current JWT, so an export longer than one JWT's
+            // life goes on with the next.
+            let tokens: Arc<dyn TokenProvider> = Arc::new(session.token_provider());
             guest_session = Some(session);
             Source::Guest {
-                jwt: jwt.jwt,
+                tokens,
                 conversation_id: "guest-session".to_owned(),
             }
         }
-        (None, Some(jwt), _) => Source::Guest {
-            jwt: SecretString::from(jwt.clone()),
-            conversation_id: "guest-session".to_owned(),
-        },
+        (None, Some(jwt), _) => Source::guest_jwt(SecretString::from(jwt.clone()), "guest-session"),
         (None, None, Some(sim)) => {
             let first = sim
                 .conversations()
@@ -264,10 +273,7 @@ async fn export(
                 .next()
                 .context("the simulated org has no conversation")?;
             tracing::info!(conversation = %first.id, "exporting the simulated org's first conversation (guest side)");
-            Source::Guest {
-                jwt: SecretString::from(first.guest_jwt),
-                conversation_id: first.id,
-            }
+            Source::guest_jwt(SecretString::from(first.guest_jwt), first.id)
         }
         (None, None, None) => anyhow::bail!("give --conversation ID or --guest-jwt JWT"),
     };

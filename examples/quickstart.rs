@@ -140,10 +140,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let exported = history::export(
         &genesys.client,
-        Source::Guest {
-            jwt: SecretString::from(first.guest_jwt.clone()),
-            conversation_id: first.id.clone(),
-        },
+        Source::guest_jwt(
+            SecretString::from(first.guest_jwt.clone()),
+            first.id.clone(),
+        ),
         &settings,
     )
     .await?;

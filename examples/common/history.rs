@@ -3,11 +3,12 @@
 //! archive, with optional SSRF-safe media checks.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use genesys_auth::GenesysClient;
+use genesys_auth::{GenesysClient, StaticToken, TokenProvider};
 use genesys_messaging::MessageType;
 use genesys_messaging::archive::{JsonLinesFile, WebhookArchive};
 use genesys_messaging::history::{
@@ -23,13 +24,24 @@ use crate::sinks::TeeSink;
 pub enum Source {
     /// The agent side with the client's OAuth identity.
     Conversation(String),
-    /// The guest side with a guest session JWT; the id names the archive batches.
+    /// The guest side with a guest session's JWT; the id names the archive batches.
     Guest {
-        /// The guest session JWT.
-        jwt: SecretString,
+        /// Where each request's guest JWT comes from: a fixed JWT ([`Source::guest_jwt`]) or a
+        /// live session that refreshes it ([`genesys_messaging::guest::GuestSession::token_provider`]).
+        tokens: Arc<dyn TokenProvider>,
         /// The conversation it belongs to (or a label).
         conversation_id: String,
     },
+}
+
+impl Source {
+    /// The guest side with a fixed JWT (`--guest-jwt`): it cannot be renewed.
+    pub fn guest_jwt(jwt: SecretString, conversation_id: impl Into<String>) -> Self {
+        Source::Guest {
+            tokens: Arc::new(StaticToken::new(jwt)),
+            conversation_id: conversation_id.into(),
+        }
+    }
 }
 
 /// What to export and where.
@@ -107,9 +119,15 @@ pub async fn export(
             run(source, settings).await
         }
         Source::Guest {
-            jwt,
+            tokens,
             conversation_id,
-        } => run(GuestSession::new(client, jwt, conversation_id), settings).await,
+        } => {
+            run(
+                GuestSession::with_token_provider(client, tokens, conversation_id),
+                settings,
+            )
+            .await
+        }
     }
 }
 

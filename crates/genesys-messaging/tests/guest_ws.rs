@@ -518,3 +518,65 @@ async fn a_full_queue_pushes_back_and_oversize_messages_are_refused() {
     }
     assert_eq!(on_message, 2);
 }
+
+#[tokio::test]
+async fn an_export_outliving_its_first_jwt_goes_on_with_the_session_s_next_one() {
+    let sim = sim().await;
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let mut session = GuestSession::connect(
+        config(ws_url(&sim.base_url()))
+            .jwt_refresh_margin(Duration::from_millis(300))
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    session.send_text("sim:jwt-ttl 1").await.unwrap();
+    expect_message(&mut session, |m| m.direction == Some(Direction::Inbound)).await;
+    for text in ["hello", "bye"] {
+        session.send_text(text).await.unwrap();
+        expect_message(&mut session, bot_text).await;
+    }
+    let first = session.jwt().await.unwrap();
+    let source = session.history(&client, "guest").await.unwrap();
+    // The first JWT lives at most one second; wait it out.
+    tokio::time::sleep(Duration::from_millis(1_600)).await;
+
+    // The same first JWT held fixed is refused now...
+    let fixed = genesys_messaging::history::GuestSession::new(&client, first.jwt, "fixed");
+    let mut stream = HistoryExport::builder(fixed)
+        .page_size(2)
+        .build()
+        .unwrap()
+        .stream();
+    let refused = stream.next().await.expect("an item");
+    assert!(refused.is_err(), "an expired JWT must be refused");
+
+    // ...while the session's provider hands out the refreshed one for every page.
+    let (messages, report) = export_all(source).await;
+    assert!(session.stats().jwts_received >= 2, "{:?}", session.stats());
+    let texts: Vec<_> = messages
+        .iter()
+        .filter(|m| m.direction == Some(Direction::Inbound))
+        .filter_map(|m| m.text.as_deref())
+        .filter(|t| !t.starts_with("sim:"))
+        .collect();
+    assert_eq!(texts, ["bye", "hello"], "newest first, each once");
+    assert!(report.pages_fetched >= 2, "{report:?}");
+    session.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_closed_session_s_token_provider_is_a_typed_auth_error() {
+    use genesys_auth::{AuthError, TokenProvider};
+    let sim = sim().await;
+    let session = GuestSession::connect(config(ws_url(&sim.base_url())).build().unwrap())
+        .await
+        .unwrap();
+    let tokens = session.token_provider();
+    let live = tokens.access_token().await.unwrap();
+    assert!(!live.expose().is_empty());
+    session.close().await.unwrap();
+    let err = tokens.access_token().await.unwrap_err();
+    assert!(matches!(err, AuthError::Provider { .. }), "{err:?}");
+}

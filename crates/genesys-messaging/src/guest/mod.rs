@@ -50,5 +50,6 @@ pub use frame::{
     ServerErrorKind, SessionInfo, parse_frame,
 };
 pub use session::{
-    GuestConfig, GuestConfigBuilder, GuestError, GuestSession, GuestStats, region_endpoint,
+    GuestConfig, GuestConfigBuilder, GuestError, GuestSession, GuestStats, SessionJwt,
+    region_endpoint,
 };

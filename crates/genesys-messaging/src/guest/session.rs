@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::{SinkExt, StreamExt};
-use genesys_auth::{GenesysClient, Region};
+use genesys_auth::{AccessToken, AuthError, GenesysClient, Region, TokenProvider};
 use retry_policy::{Backoff, RetryClass, RetryPolicy, RetryableError, retry_with};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpStream;
@@ -386,9 +386,54 @@ impl GuestConfigBuilder {
 }
 
 enum Command {
-    Send { custom_id: String, frame: String },
+    Send {
+        custom_id: String,
+        frame: String,
+    },
     Jwt(oneshot::Sender<Result<JwtIssued, GuestError>>),
+    /// The API refused this JWT (401): forget it, so the next request fetches a new one.
+    DropJwt(SecretString),
     Close(oneshot::Sender<()>),
+}
+
+/// The [`TokenProvider`] of [`GuestSession::token_provider`]: the session's current JWT.
+#[derive(Clone)]
+pub struct SessionJwt {
+    commands: mpsc::Sender<Command>,
+}
+
+impl fmt::Debug for SessionJwt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionJwt(***)")
+    }
+}
+
+#[async_trait::async_trait]
+impl TokenProvider for SessionJwt {
+    async fn access_token(&self) -> Result<AccessToken, AuthError> {
+        let failed = |e: GuestError| AuthError::Provider {
+            message: format!("the guest session could not issue a JWT: {e}"),
+            source: Some(Arc::new(e)),
+        };
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Jwt(tx))
+            .await
+            .map_err(|_| failed(GuestError::Closed))?;
+        let jwt = rx
+            .await
+            .map_err(|_| failed(GuestError::Closed))?
+            .map_err(failed)?;
+        Ok(AccessToken::new(jwt.jwt))
+    }
+
+    fn invalidate(&self, token: &AccessToken) {
+        // Best effort: with the command queue full the session keeps the JWT until its own
+        // refresh, and the request that saw the 401 fails as with any refused token.
+        let _ = self.commands.try_send(Command::DropJwt(SecretString::from(
+            token.expose().to_owned(),
+        )));
+    }
 }
 
 /// Counters of one session, for reports and benchmarks.
@@ -615,13 +660,31 @@ impl GuestSession {
 
     /// A history source over this session's JWT (see [`crate::history::HistoryExport`]).
     /// `name` names the archive batches (the guest API itself takes no conversation id).
+    ///
+    /// Each request takes the session's current JWT ([`GuestSession::token_provider`]), so an
+    /// export that outlives one JWT goes on with the next. The first JWT is fetched here, so a
+    /// session that cannot issue one fails now rather than at the first page.
     pub async fn history(
         &self,
         client: &GenesysClient,
         name: impl Into<String>,
     ) -> Result<crate::history::GuestSession, GuestError> {
-        let jwt = self.jwt().await?;
-        Ok(crate::history::GuestSession::new(client, jwt.jwt, name))
+        self.jwt().await?;
+        Ok(crate::history::GuestSession::with_token_provider(
+            client,
+            Arc::new(self.token_provider()),
+            name,
+        ))
+    }
+
+    /// A [`TokenProvider`] over this session's JWT, for a [`GenesysClient`] that calls the guest
+    /// REST API: each request gets the JWT the session holds (refreshed before its `exp`), and a
+    /// 401 makes the session fetch a new one. It works while the session runs; once the session
+    /// is closed or dropped it fails with [`AuthError::Provider`].
+    pub fn token_provider(&self) -> SessionJwt {
+        SessionJwt {
+            commands: self.commands.clone(),
+        }
     }
 
     /// Sends `closeSession` and closes the socket (messages still queued are written first).
@@ -925,6 +988,15 @@ impl Driver {
                             {
                                 return Outcome::Dropped(reason);
                             }
+                        }
+                    }
+                    Some(Command::DropJwt(refused)) => {
+                        if self
+                            .jwt
+                            .as_ref()
+                            .is_some_and(|j| j.jwt.expose_secret() == refused.expose_secret())
+                        {
+                            self.jwt = None;
                         }
                     }
                     Some(Command::Close(reply)) => {

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use genesys_auth::{ClientMetrics, GenesysClient, GenesysError, StaticToken, encode_path_segment};
+use genesys_auth::{
+    ClientMetrics, GenesysClient, GenesysError, StaticToken, TokenProvider, encode_path_segment,
+};
 use retry_policy::{RetryClass, retry_with};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -118,6 +120,22 @@ impl GuestSession {
     ) -> Self {
         Self {
             client: client.with_token_provider(Arc::new(StaticToken::new(jwt))),
+            conversation_id: conversation_id.into(),
+            max_page_size: 100,
+            order: TimeOrder::NewestFirst,
+        }
+    }
+
+    /// A guest session over `client` whose bearer comes from `tokens`, e.g. a live
+    /// [`crate::guest::GuestSession`]'s [`token_provider`](crate::guest::GuestSession::token_provider),
+    /// which hands out a fresh JWT for each page of a long export.
+    pub fn with_token_provider(
+        client: &GenesysClient,
+        tokens: Arc<dyn TokenProvider>,
+        conversation_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            client: client.with_token_provider(tokens),
             conversation_id: conversation_id.into(),
             max_page_size: 100,
             order: TimeOrder::NewestFirst,
