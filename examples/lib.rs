@@ -55,5 +55,3 @@ pub mod reports;
 pub mod servers;
 #[path = "common/shutdown.rs"]
 pub mod shutdown;
-#[path = "common/sinks.rs"]
-pub mod sinks;

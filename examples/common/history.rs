@@ -10,14 +10,12 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use genesys_auth::{GenesysClient, StaticToken, TokenProvider};
 use genesys_messaging::MessageType;
-use genesys_messaging::archive::{JsonLinesFile, WebhookArchive};
+use genesys_messaging::archive::{JsonLinesFile, TeeSink, WebhookArchive};
 use genesys_messaging::history::{
     ConversationHistory, GuestSession, HistoryExport, HistoryReport, HistorySource,
 };
 use genesys_messaging::media::MediaVerifier;
 use secrecy::SecretString;
-
-use crate::sinks::TeeSink;
 
 /// Which history to read.
 #[derive(Debug, Clone)]

@@ -1,8 +1,8 @@
 //! Archive sinks: where exported messages go, in batches.
 //!
 //! [`ArchiveSink`] is the seam: [`WebhookArchive`] posts batches to an HTTP endpoint (signed,
-//! idempotent, retried), [`JsonLinesFile`] writes one message per line to a file, and a user's
-//! own store implements the same trait.
+//! idempotent, retried), [`JsonLinesFile`] writes one message per line to a file, [`TeeSink`] writes each batch
+//! to several sinks, and a user's own store implements the same trait.
 //!
 //! An archive keeps what it was given: archive [`Verbatim`] messages (the body's bytes as
 //! received, beside its parsed form) and both sinks store those bytes unchanged, so numbers
@@ -12,11 +12,13 @@
 mod batch;
 mod jsonl;
 mod sink;
+mod tee;
 mod verbatim;
 mod webhook;
 
 pub use batch::ArchiveBatch;
 pub use jsonl::JsonLinesFile;
 pub use sink::{ArchiveSink, SinkError};
+pub use tee::TeeSink;
 pub use verbatim::Verbatim;
 pub use webhook::{WebhookArchive, WebhookArchiveBuilder};
