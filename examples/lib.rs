@@ -10,7 +10,6 @@
 //! - [`queues`]: `--queue-url` → [`sqs_dlq::SqsQueue`] from the AWS config chain, else a
 //!   [`sqs_dlq::MemoryQueue`].
 //! - [`conversation_test`]: scripted web messaging conversations (`web-messaging-test`).
-//! - [`correlator`]: sqs-dlq's [`sqs_dlq::Correlator`] over genesys-analytics' correlation.
 //! - [`dead_letters`]: EventBridge-shaped dead letters of every failure family.
 //! - [`http_server`]: sqs-dlq's hardened HTTP server with its flags, stopped on signals.
 //! - [`servers`]: the local HTTP peers the recipes start (replay target, archive receiver).
@@ -27,8 +26,6 @@
 pub mod cli;
 #[path = "common/conversation_test.rs"]
 pub mod conversation_test;
-#[path = "common/correlator.rs"]
-pub mod correlator;
 #[path = "common/dead_letters.rs"]
 pub mod dead_letters;
 #[path = "common/exit.rs"]

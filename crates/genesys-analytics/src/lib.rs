@@ -47,6 +47,9 @@
 //!   `submit_job` asks for the data availability date first
 //!   ([`AnalyticsClient::data_availability`]) and says when the interval reaches past it
 //!   ([`SubmittedJob::is_partial`]): results after that date are partial.
+//! - With feature `sqs-dlq`: `dlq::AnalyticsCorrelator`, sqs-dlq's `Correlator` over
+//!   [`correlate`](Analytics::correlate), so the dead-letter diagnosis names each letter's
+//!   conversation (found, not found, or failed, per id).
 //! - Predicates as the platform takes them: dimensions per filter kind ([`dimension`]),
 //!   property predicates with their [`PropertyType`] (segment filters only), metric predicates
 //!   with a [`NumericRange`].
@@ -68,6 +71,8 @@ mod analytics;
 mod client;
 mod correlate;
 mod decode;
+#[cfg(feature = "sqs-dlq")]
+pub mod dlq;
 mod endpoints;
 mod error;
 mod jobs;

@@ -1,4 +1,4 @@
-//! sqs-dlq's [`Correlator`] over genesys-analytics: the dead-letter diagnosis looks up the
+//! sqs-dlq's [`Correlator`] over analytics (feature `sqs-dlq`): the dead-letter diagnosis looks up the
 //! conversations of its dead letters through the analytics conversation details API (100 ids
 //! per query, one-by-one details only for ids outside the window).
 //!
@@ -7,10 +7,8 @@
 //! carries the error as the record's `correlation_error`). A failed chunk never takes the ids
 //! other requests answered with it, and a failed lookup is never reported as "not found".
 
+use crate::{Analytics, AnalyticsClient, AnalyticsConversation, AnalyticsError, IdOutcome};
 use async_trait::async_trait;
-use genesys_analytics::{
-    Analytics, AnalyticsClient, AnalyticsConversation, AnalyticsError, IdOutcome,
-};
 use serde_json::{Value, json};
 use sqs_dlq::{CorrelateError, Correlation, Correlator};
 
@@ -50,7 +48,7 @@ pub fn summary(conversation: &AnalyticsConversation) -> Value {
 
 /// sqs-dlq's view of an analytics correlation: every id found, not found or failed, as the
 /// analytics result says per id.
-pub fn to_dlq_correlation(analytics: &genesys_analytics::Correlation) -> Correlation {
+pub fn to_dlq_correlation(analytics: &crate::Correlation) -> Correlation {
     analytics
         .outcomes()
         .fold(Correlation::new(), |out, (id, outcome)| match outcome {
@@ -89,15 +87,16 @@ impl Correlator for AnalyticsCorrelator {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use genesys_analytics::CorrelationFailure;
+    use crate::CorrelationFailure;
     use sqs_dlq::{CorrelationOutcome, correlate_all};
 
     /// An analytics result with one id found ("a"), one not found ("b") and two failed ("c",
     /// "d", one request).
-    fn sample() -> genesys_analytics::Correlation {
-        let mut analytics = genesys_analytics::Correlation::default();
+    fn sample() -> crate::Correlation {
+        let mut analytics = crate::Correlation::default();
         analytics
             .found
             .insert("a".into(), AnalyticsConversation::new("a"));
