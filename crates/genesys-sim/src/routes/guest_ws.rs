@@ -31,13 +31,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use futures::{SinkExt, StreamExt};
-use http::{Method, StatusCode};
+use http::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::{AppState, bearer, int_param, query};
-use crate::config::HistoryOrder;
+use super::{AppState, bearer, query};
 use crate::error::GenesysError;
 use crate::state::lock;
 
@@ -596,44 +595,16 @@ fn bot_reply(said: &str) -> Reply {
 }
 
 fn history(gw: &GuestWs, token: &str, uri: &http::Uri) -> Result<Response, GenesysError> {
-    let q = query(uri);
-    let page_size = int_param(&q, "pageSize", 25)?;
-    let page_number = int_param(&q, "pageNumber", 1)?;
-    let max = u64::from(gw.app.config.max_page_size);
-    if page_size == 0 || page_size > max {
-        return Err(GenesysError::invalid_value(format!(
-            "pageSize must be between 1 and {max}, got {page_size}"
-        )));
-    }
-    if page_number == 0 {
-        return Err(GenesysError::invalid_value("pageNumber must be at least 1"));
-    }
     let sessions = lock(&gw.sessions);
     let Some(session) = sessions.get(token) else {
         return Err(GenesysError::unauthorized());
     };
-    let total = session.messages.len() as u64;
-    let first = (page_number - 1).saturating_mul(page_size).min(total);
-    let last = first.saturating_add(page_size).min(total);
-    let entities: Vec<Value> = (first..last)
-        .map(|pos| {
-            let index = match gw.app.config.history_order {
-                HistoryOrder::OldestFirst => pos,
-                _ => total - 1 - pos,
-            };
-            session.messages[index as usize].clone()
-        })
-        .collect();
-    Ok(super::json(
-        StatusCode::OK,
-        &json!({
-            "entities": entities,
-            "pageSize": page_size,
-            "pageNumber": page_number,
-            "total": total,
-            "pageCount": total.div_ceil(page_size),
-        }),
-    ))
+    super::webmessaging::history_page(
+        uri,
+        &gw.app.config,
+        session.messages.len() as u64,
+        |index| session.messages[index as usize].clone(),
+    )
 }
 
 #[cfg(test)]
