@@ -134,6 +134,13 @@ impl RetryableError for GuestError {
 pub struct GuestConfig {
     url: Url,
     deployment_id: String,
+    settings: Settings,
+}
+
+/// What [`GuestConfigBuilder`] collects and [`GuestConfig`] keeps beside the URL and the
+/// deployment (one list, so a new setting is added once).
+#[derive(Clone, Debug)]
+struct Settings {
     origin: Option<String>,
     token: Option<SecretString>,
     heartbeat: Duration,
@@ -152,10 +159,10 @@ impl fmt::Debug for GuestConfig {
         f.debug_struct("GuestConfig")
             .field("url", &self.url.as_str())
             .field("deployment_id", &self.deployment_id)
-            .field("origin", &self.origin)
-            .field("resume", &self.token.is_some())
-            .field("heartbeat", &self.heartbeat)
-            .field("queue_capacity", &self.queue_capacity)
+            .field("origin", &self.settings.origin)
+            .field("resume", &self.settings.token.is_some())
+            .field("heartbeat", &self.settings.heartbeat)
+            .field("queue_capacity", &self.settings.queue_capacity)
             .finish_non_exhaustive()
     }
 }
@@ -167,25 +174,27 @@ impl GuestConfig {
         GuestConfigBuilder {
             deployment_id: deployment_id.into(),
             base: None,
-            origin: None,
-            token: None,
-            heartbeat: Duration::from_secs(30),
-            jwt_refresh_margin: Duration::from_secs(60),
-            queue_capacity: 64,
-            event_capacity: 256,
-            max_outbound_frame_bytes: action::DEFAULT_MAX_OUTBOUND_FRAME_BYTES,
-            max_inbound_frame_bytes: DEFAULT_MAX_INBOUND_FRAME_BYTES,
-            reconnect: RetryPolicy::builder()
-                .max_attempts(8)
-                .max_elapsed(Duration::from_secs(120))
-                .backoff(Backoff::exponential(
-                    Duration::from_millis(200),
-                    Duration::from_secs(15),
-                ))
-                .no_budget()
-                .build(),
-            connect_timeout: Duration::from_secs(10),
-            answer_timeout: Duration::from_secs(10),
+            settings: Settings {
+                origin: None,
+                token: None,
+                heartbeat: Duration::from_secs(30),
+                jwt_refresh_margin: Duration::from_secs(60),
+                queue_capacity: 64,
+                event_capacity: 256,
+                max_outbound_frame_bytes: action::DEFAULT_MAX_OUTBOUND_FRAME_BYTES,
+                max_inbound_frame_bytes: DEFAULT_MAX_INBOUND_FRAME_BYTES,
+                reconnect: RetryPolicy::builder()
+                    .max_attempts(8)
+                    .max_elapsed(Duration::from_secs(120))
+                    .backoff(Backoff::exponential(
+                        Duration::from_millis(200),
+                        Duration::from_secs(15),
+                    ))
+                    .no_budget()
+                    .build(),
+                connect_timeout: Duration::from_secs(10),
+                answer_timeout: Duration::from_secs(10),
+            },
         }
     }
 
@@ -205,17 +214,7 @@ impl GuestConfig {
 pub struct GuestConfigBuilder {
     deployment_id: String,
     base: Option<Result<Url, String>>,
-    origin: Option<String>,
-    token: Option<SecretString>,
-    heartbeat: Duration,
-    jwt_refresh_margin: Duration,
-    queue_capacity: usize,
-    event_capacity: usize,
-    max_outbound_frame_bytes: usize,
-    max_inbound_frame_bytes: usize,
-    reconnect: RetryPolicy,
-    connect_timeout: Duration,
-    answer_timeout: Duration,
+    settings: Settings,
 }
 
 /// The guest WebSocket endpoint of a region: `wss://webmessaging.<env>/v1`.
@@ -248,69 +247,69 @@ impl GuestConfigBuilder {
 
     /// The `Origin` header, for deployments that restrict their allowed domains.
     pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origin = Some(origin.into());
+        self.settings.origin = Some(origin.into());
         self
     }
 
     /// Resume the session of this token instead of starting a new one.
     pub fn resume(mut self, token: SecretString) -> Self {
-        self.token = Some(token);
+        self.settings.token = Some(token);
         self
     }
 
     /// How often to send an `echo` heartbeat (default 30 s).
     pub fn heartbeat(mut self, every: Duration) -> Self {
-        self.heartbeat = every;
+        self.settings.heartbeat = every;
         self
     }
 
     /// Fetch a new JWT this long before the current one's `exp` (default 60 s).
     pub fn jwt_refresh_margin(mut self, margin: Duration) -> Self {
-        self.jwt_refresh_margin = margin;
+        self.settings.jwt_refresh_margin = margin;
         self
     }
 
     /// Messages waiting to be written, and messages written but not yet acknowledged, each at
     /// most this many (default 64). A full queue makes [`GuestSession::send`] wait.
     pub fn queue_capacity(mut self, n: usize) -> Self {
-        self.queue_capacity = n;
+        self.settings.queue_capacity = n;
         self
     }
 
     /// Events read but not yet taken by [`GuestSession::next_event`] (default 256). When full,
     /// reading pauses (the socket then applies back-pressure to the server).
     pub fn event_capacity(mut self, n: usize) -> Self {
-        self.event_capacity = n;
+        self.settings.event_capacity = n;
         self
     }
 
     /// Largest frame this client sends (default 64 KiB).
     pub fn max_outbound_frame_bytes(mut self, n: usize) -> Self {
-        self.max_outbound_frame_bytes = n;
+        self.settings.max_outbound_frame_bytes = n;
         self
     }
 
     /// Largest frame this client reads (default 1 MiB).
     pub fn max_inbound_frame_bytes(mut self, n: usize) -> Self {
-        self.max_inbound_frame_bytes = n;
+        self.settings.max_inbound_frame_bytes = n;
         self
     }
 
     /// How to reconnect after the connection drops (retry-policy's driver runs it).
     pub fn reconnect(mut self, policy: RetryPolicy) -> Self {
-        self.reconnect = policy;
+        self.settings.reconnect = policy;
         self
     }
 
     /// Time allowed to open the socket (default 10 s).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
-        self.connect_timeout = d;
+        self.settings.connect_timeout = d;
         self
     }
 
     /// Time allowed for an answer to configureSession or getJwt (default 10 s).
     pub fn answer_timeout(mut self, d: Duration) -> Self {
-        self.answer_timeout = d;
+        self.settings.answer_timeout = d;
         self
     }
 
@@ -342,6 +341,7 @@ impl GuestConfigBuilder {
             return Err(invalid("url", "credentials in the URL are not accepted"));
         }
         if self
+            .settings
             .token
             .as_ref()
             .is_some_and(|t| t.expose_secret().trim().is_empty())
@@ -352,16 +352,22 @@ impl GuestConfigBuilder {
             ));
         }
         for (name, v) in [
-            ("queue_capacity", self.queue_capacity),
-            ("event_capacity", self.event_capacity),
-            ("max_outbound_frame_bytes", self.max_outbound_frame_bytes),
-            ("max_inbound_frame_bytes", self.max_inbound_frame_bytes),
+            ("queue_capacity", self.settings.queue_capacity),
+            ("event_capacity", self.settings.event_capacity),
+            (
+                "max_outbound_frame_bytes",
+                self.settings.max_outbound_frame_bytes,
+            ),
+            (
+                "max_inbound_frame_bytes",
+                self.settings.max_inbound_frame_bytes,
+            ),
         ] {
             if v == 0 {
                 return Err(invalid(name, "must be at least 1"));
             }
         }
-        if self.heartbeat.is_zero() {
+        if self.settings.heartbeat.is_zero() {
             return Err(invalid("heartbeat", "must be positive"));
         }
         url.query_pairs_mut()
@@ -370,17 +376,7 @@ impl GuestConfigBuilder {
         Ok(GuestConfig {
             url,
             deployment_id: id.to_owned(),
-            origin: self.origin,
-            token: self.token,
-            heartbeat: self.heartbeat,
-            jwt_refresh_margin: self.jwt_refresh_margin,
-            queue_capacity: self.queue_capacity,
-            event_capacity: self.event_capacity,
-            max_outbound_frame_bytes: self.max_outbound_frame_bytes,
-            max_inbound_frame_bytes: self.max_inbound_frame_bytes,
-            reconnect: self.reconnect,
-            connect_timeout: self.connect_timeout,
-            answer_timeout: self.answer_timeout,
+            settings: self.settings,
         })
     }
 }
@@ -411,19 +407,12 @@ impl fmt::Debug for SessionJwt {
 #[async_trait::async_trait]
 impl TokenProvider for SessionJwt {
     async fn access_token(&self) -> Result<AccessToken, AuthError> {
-        let failed = |e: GuestError| AuthError::Provider {
-            message: format!("the guest session could not issue a JWT: {e}"),
-            source: Some(Arc::new(e)),
-        };
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Jwt(tx))
+        let jwt = ask_jwt(&self.commands)
             .await
-            .map_err(|_| failed(GuestError::Closed))?;
-        let jwt = rx
-            .await
-            .map_err(|_| failed(GuestError::Closed))?
-            .map_err(failed)?;
+            .map_err(|e| AuthError::Provider {
+                message: format!("the guest session could not issue a JWT: {e}"),
+                source: Some(Arc::new(e)),
+            })?;
         Ok(AccessToken::new(jwt.jwt))
     }
 
@@ -434,6 +423,17 @@ impl TokenProvider for SessionJwt {
             token.expose().to_owned(),
         )));
     }
+}
+
+/// Asks the session's driver for a fresh JWT (it sends `getJwt` only when the one it holds is
+/// within the refresh margin of its `exp`).
+async fn ask_jwt(commands: &mpsc::Sender<Command>) -> Result<JwtIssued, GuestError> {
+    let (tx, rx) = oneshot::channel();
+    commands
+        .send(Command::Jwt(tx))
+        .await
+        .map_err(|_| GuestError::Closed)?;
+    rx.await.map_err(|_| GuestError::Closed)?
 }
 
 /// Counters of one session, for reports and benchmarks.
@@ -521,12 +521,13 @@ impl GuestSession {
     /// config's reconnect policy). Returns once the server's `SessionResponse` arrived.
     pub async fn connect(config: GuestConfig) -> Result<Self, GuestError> {
         let token = config
+            .settings
             .token
             .clone()
             .unwrap_or_else(|| SecretString::from(new_token()));
         let (ws, info, early) = open_with_retry(&config, &token).await?;
-        let (cmd_tx, cmd_rx) = mpsc::channel(config.queue_capacity);
-        let (ev_tx, ev_rx) = mpsc::channel(config.event_capacity);
+        let (cmd_tx, cmd_rx) = mpsc::channel(config.settings.queue_capacity);
+        let (ev_tx, ev_rx) = mpsc::channel(config.settings.event_capacity);
         let shared = Arc::new(Shared::default());
         let max_custom = info
             .max_custom_data_bytes
@@ -551,9 +552,9 @@ impl GuestSession {
             events: ev_rx,
             token,
             info,
-            max_outbound: config.max_outbound_frame_bytes,
+            max_outbound: config.settings.max_outbound_frame_bytes,
             max_custom,
-            queue_capacity: config.queue_capacity,
+            queue_capacity: config.settings.queue_capacity,
             next_id: AtomicU64::new(0),
             id_prefix: new_token().chars().take(8).collect(),
             shared,
@@ -580,7 +581,8 @@ impl GuestSession {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn prepare(&self, message: &OutgoingMessage) -> Result<Command, GuestError> {
+    /// The `onMessage` command for `message` and its `customMessageId`, or why it is refused.
+    fn prepare(&self, message: &OutgoingMessage) -> Result<(String, Command), GuestError> {
         if message.is_empty() {
             return Err(GuestError::EmptyMessage);
         }
@@ -600,18 +602,14 @@ impl GuestSession {
                 max: self.max_outbound,
             });
         }
-        Ok(Command::Send { custom_id, frame })
+        Ok((custom_id.clone(), Command::Send { custom_id, frame }))
     }
 
     /// Queues a message (`onMessage`), waiting while the queue is full. Returns the message's
     /// `customMessageId`, which the server's acknowledgement carries. Over-long frames and
     /// over-large custom attributes are refused here, before anything is sent.
     pub async fn send(&self, message: OutgoingMessage) -> Result<String, GuestError> {
-        let cmd = self.prepare(&message)?;
-        let Command::Send { custom_id, .. } = &cmd else {
-            return Err(GuestError::Closed);
-        };
-        let id = custom_id.clone();
+        let (id, cmd) = self.prepare(&message)?;
         self.commands
             .send(cmd)
             .await
@@ -626,11 +624,7 @@ impl GuestSession {
 
     /// Queues a message without waiting: [`GuestError::QueueFull`] when the queue is full.
     pub fn try_send(&self, message: OutgoingMessage) -> Result<String, GuestError> {
-        let cmd = self.prepare(&message)?;
-        let Command::Send { custom_id, .. } = &cmd else {
-            return Err(GuestError::Closed);
-        };
-        let id = custom_id.clone();
+        let (id, cmd) = self.prepare(&message)?;
         self.commands.try_send(cmd).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => GuestError::QueueFull {
                 capacity: self.queue_capacity,
@@ -650,12 +644,7 @@ impl GuestSession {
     /// A JWT for the guest REST API (history), fresh for at least the refresh margin. The
     /// first call sends `getJwt`; the session then fetches a new one before each `exp`.
     pub async fn jwt(&self) -> Result<JwtIssued, GuestError> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Jwt(tx))
-            .await
-            .map_err(|_| GuestError::Closed)?;
-        rx.await.map_err(|_| GuestError::Closed)?
+        ask_jwt(&self.commands).await
     }
 
     /// A history source over this session's JWT (see [`crate::history::HistoryExport`]).
@@ -703,7 +692,7 @@ async fn open_with_retry(
     token: &SecretString,
 ) -> Result<(Ws, SessionInfo, Vec<Result<GuestEvent, GuestError>>), GuestError> {
     retry_with(
-        &config.reconnect,
+        &config.settings.reconnect,
         |attempt| async move {
             tracing::debug!(attempt, url = %config.url, "opening guest WebSocket");
             open(config, token).await
@@ -741,7 +730,7 @@ async fn open(
         .as_str()
         .into_client_request()
         .map_err(connect_err)?;
-    if let Some(origin) = &config.origin {
+    if let Some(origin) = &config.settings.origin {
         let value = http::HeaderValue::from_str(origin).map_err(|e| GuestError::InvalidConfig {
             setting: "origin",
             reason: e.to_string(),
@@ -752,6 +741,7 @@ async fn open(
     // frame between the two is read whole and refused by the parser with a typed error while
     // the connection goes on; only a frame beyond the backstop breaks the connection.
     let backstop = config
+        .settings
         .max_inbound_frame_bytes
         .saturating_mul(4)
         .max(1024 * 1024);
@@ -759,13 +749,13 @@ async fn open(
         .max_message_size(Some(backstop))
         .max_frame_size(Some(backstop));
     let (mut ws, _resp) = timeout(
-        config.connect_timeout,
+        config.settings.connect_timeout,
         tokio_tungstenite::connect_async_with_config(request, Some(ws_config), true),
     )
     .await
     .map_err(|_| GuestError::Timeout {
         what: "WebSocket connection",
-        after: config.connect_timeout,
+        after: config.settings.connect_timeout,
     })?
     .map_err(connect_err)?;
     ws.send(Message::text(action::configure_session(
@@ -774,7 +764,7 @@ async fn open(
     )))
     .await
     .map_err(connect_err)?;
-    let deadline = Instant::now() + config.answer_timeout;
+    let deadline = Instant::now() + config.settings.answer_timeout;
     let mut early = Vec::new();
     loop {
         let next = timeout(
@@ -784,13 +774,13 @@ async fn open(
         .await
         .map_err(|_| GuestError::Timeout {
             what: "SessionResponse",
-            after: config.answer_timeout,
+            after: config.settings.answer_timeout,
         })?;
         let msg = match next {
             None => return Err(connect_err(tungstenite::Error::ConnectionClosed)),
             Some(m) => m.map_err(connect_err)?,
         };
-        match read(msg, config.max_inbound_frame_bytes) {
+        match read(msg, config.settings.max_inbound_frame_bytes) {
             None => continue,
             Some(Ok(GuestEvent::Session(info))) => return Ok((ws, info, early)),
             Some(Ok(GuestEvent::Error(e))) => {
@@ -804,7 +794,7 @@ async fn open(
                 if early.len() >= 64 {
                     return Err(GuestError::Timeout {
                         what: "SessionResponse (64 other frames came first)",
-                        after: config.answer_timeout,
+                        after: config.settings.answer_timeout,
                     });
                 }
                 early.push(other.map_err(GuestError::from));
@@ -850,11 +840,19 @@ struct Driver {
 }
 
 impl Driver {
-    async fn run(mut self, mut ws: Ws, early: Vec<Result<GuestEvent, GuestError>>) {
-        for e in early {
+    /// Hands `events` to the session's owner; false once nobody takes them.
+    async fn forward(&self, events: Vec<Result<GuestEvent, GuestError>>) -> bool {
+        for e in events {
             if self.events.send(e).await.is_err() {
-                return;
+                return false;
             }
+        }
+        true
+    }
+
+    async fn run(mut self, mut ws: Ws, early: Vec<Result<GuestEvent, GuestError>>) {
+        if !self.forward(early).await {
+            return;
         }
         loop {
             match self.serve(&mut ws).await {
@@ -869,18 +867,9 @@ impl Driver {
                         Ok((new_ws, info, early)) => {
                             ws = new_ws;
                             self.shared.bump(|s| s.reconnects += 1);
-                            if self
-                                .events
-                                .send(Ok(GuestEvent::Session(info)))
-                                .await
-                                .is_err()
-                            {
+                            let announced = std::iter::once(Ok(GuestEvent::Session(info)));
+                            if !self.forward(announced.chain(early).collect()).await {
                                 return;
-                            }
-                            for e in early {
-                                if self.events.send(e).await.is_err() {
-                                    return;
-                                }
                             }
                             if let Err(reason) = self.resend(&mut ws).await {
                                 tracing::info!(reason, "resend failed; reconnecting again");
@@ -936,7 +925,11 @@ impl Driver {
     fn jwt_fresh(&self) -> Option<JwtIssued> {
         let jwt = self.jwt.as_ref()?;
         match jwt.exp {
-            Some(exp) if exp - now_epoch() <= self.config.jwt_refresh_margin.as_secs_f64() => None,
+            Some(exp)
+                if exp - now_epoch() <= self.config.settings.jwt_refresh_margin.as_secs_f64() =>
+            {
+                None
+            }
             _ => Some(jwt.clone()),
         }
     }
@@ -944,15 +937,15 @@ impl Driver {
     /// When to fetch the next JWT: `exp - margin`, if a JWT is held.
     fn jwt_refresh_at(&self) -> Option<Instant> {
         let exp = self.jwt.as_ref()?.exp?;
-        let left = exp - now_epoch() - self.config.jwt_refresh_margin.as_secs_f64();
+        let left = exp - now_epoch() - self.config.settings.jwt_refresh_margin.as_secs_f64();
         Some(Instant::now() + Duration::from_secs_f64(left.clamp(0.0, 86_400.0)))
     }
 
     /// Serves one connection until it drops or the session ends.
     async fn serve(&mut self, ws: &mut Ws) -> Outcome {
         let mut heartbeat = tokio::time::interval_at(
-            Instant::now() + self.config.heartbeat,
-            self.config.heartbeat,
+            Instant::now() + self.config.settings.heartbeat,
+            self.config.settings.heartbeat,
         );
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -963,8 +956,8 @@ impl Driver {
             };
             let jwt_overdue = self
                 .jwt_requested_at
-                .map(|t| t + self.config.answer_timeout);
-            let can_take = self.unacked.len() < self.config.queue_capacity;
+                .map(|t| t + self.config.settings.answer_timeout);
+            let can_take = self.unacked.len() < self.config.settings.queue_capacity;
             tokio::select! {
                 cmd = self.commands.recv(), if can_take => match cmd {
                     None => {
@@ -1019,7 +1012,7 @@ impl Driver {
                         Some(Ok(Message::Close(_))) => return Outcome::Dropped("close frame".into()),
                         Some(Ok(m)) => m,
                     };
-                    let Some(event) = read(msg, self.config.max_inbound_frame_bytes) else {
+                    let Some(event) = read(msg, self.config.settings.max_inbound_frame_bytes) else {
                         continue;
                     };
                     match self.route(event) {
@@ -1056,7 +1049,7 @@ impl Driver {
                 }
                 () = sleep_until(jwt_overdue.unwrap_or_else(Instant::now)), if jwt_overdue.is_some() => {
                     self.jwt_requested_at = None;
-                    let after = self.config.answer_timeout;
+                    let after = self.config.settings.answer_timeout;
                     self.fail_waiters(|| GuestError::Timeout { what: "JwtResponse", after });
                 }
             }
