@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::models::WebMessagingMessage;
+use crate::models::open_enum::open_enum;
 
 /// Inbound frames larger than this are refused by default (1 MiB). The platform documents no
 /// maximum for what it sends; cards and carousels are the largest frames seen, far below this.
@@ -22,26 +23,13 @@ pub const DEFAULT_MAX_INBOUND_FRAME_BYTES: usize = 1024 * 1024;
 /// The longest body snippet an error carries.
 const SNIPPET_CHARS: usize = 120;
 
-/// Whether a server frame answers one of our requests or is pushed by the server.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FrameKind {
-    /// `"type": "response"`: the answer to a request of this session (configureSession,
-    /// onMessage, echo, getJwt).
-    Response,
-    /// `"type": "message"`: pushed by the server (agent or bot messages, events).
-    Message,
-    /// Any other value, kept as it came.
-    Other(String),
-}
-
-impl FrameKind {
-    fn from_wire(raw: &str) -> Self {
-        match raw {
-            "response" => Self::Response,
-            "message" => Self::Message,
-            other => Self::Other(other.to_owned()),
-        }
+open_enum! {
+    /// A frame's `type`: whether it answers one of our requests or is pushed by the server.
+    pub enum FrameKind {
+        /// The answer to a request of this session (configureSession, onMessage, echo, getJwt).
+        Response => "response",
+        /// Pushed by the server (agent or bot messages, events).
+        Message => "message",
     }
 }
 
@@ -273,7 +261,7 @@ pub fn parse_frame(text: &str, max_bytes: usize) -> Result<GuestEvent, FrameErro
     let kind = obj
         .get("type")
         .and_then(Value::as_str)
-        .map(FrameKind::from_wire)
+        .map(FrameKind::from)
         .ok_or_else(|| missing("type"))?;
     let class = obj
         .get("class")

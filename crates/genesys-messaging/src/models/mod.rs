@@ -2,7 +2,7 @@
 //! the [`EntityList`] page around them.
 
 mod message_data;
-mod open_enum;
+pub(crate) mod open_enum;
 mod web_messaging;
 
 pub use message_data::{
