@@ -552,7 +552,6 @@ fn truncate_ms(t: DateTime<Utc>) -> DateTime<Utc> {
 /// A JWT-shaped guest token. The sim accepts exactly the ones it issued (a lookup), so the
 /// signature is only there to look right.
 fn guest_jwt(seed: u64, c: u32, conversation_id: &str, now: DateTime<Utc>) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = json!({
         "iss": "genesys-sim",
         "sub": make_id(seed, IdKind::CustomerParticipant, c, 0),
@@ -561,9 +560,16 @@ fn guest_jwt(seed: u64, c: u32, conversation_id: &str, now: DateTime<Utc>) -> St
         "iat": now.timestamp(),
         "exp": now.timestamp() + 7 * 24 * 3600,
     });
+    jwt_shaped(&payload, &seed.to_be_bytes())
+}
+
+/// `header.payload.signature` of an HS256-looking JWT carrying `payload`; `salt` makes the
+/// signature differ between issuers. Every JWT the simulator issues is built here.
+pub(crate) fn jwt_shaped(payload: &Value, salt: &[u8]) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(payload.to_string());
     let mut h = Sha256::new();
-    h.update(seed.to_be_bytes());
+    h.update(salt);
     h.update(header.as_bytes());
     h.update(b".");
     h.update(payload.as_bytes());

@@ -29,7 +29,6 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use futures::{SinkExt, StreamExt};
 use http::Method;
 use serde_json::{Value, json};
@@ -140,6 +139,16 @@ fn frame(kind: &str, class: &str, code: u32, body: Value) -> Out {
 
 fn error(code: u32, text: &str) -> Out {
     frame("response", "string", code, Value::from(text))
+}
+
+/// The platform's 429 frame: `retryAfter` seconds, error code 4029.
+fn too_many(what: &str) -> Out {
+    frame(
+        "response",
+        "TooManyRequestsErrorMessage",
+        429,
+        json!({"retryAfter": 5, "errorCode": 4029, "errorMessage": format!("The simulator holds its maximum of {what}")}),
+    )
 }
 
 fn iso_now() -> String {
@@ -273,13 +282,7 @@ impl Conn {
             return if expired {
                 self.send(error(4006, "session expired")).await
             } else {
-                self.send(frame(
-                    "response",
-                    "TooManyRequestsErrorMessage",
-                    429,
-                    json!({"retryAfter": 5, "errorCode": 4029, "errorMessage": "The simulator holds its maximum of sessions"}),
-                ))
-                .await
+                self.send(too_many("sessions")).await
             };
         };
         self.token = Some(token);
@@ -322,22 +325,15 @@ impl Conn {
             .unwrap_or(DEFAULT_JWT_TTL);
         let exp = SystemTime::now() + ttl;
         let exp_secs = exp.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let header = b64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let payload = b64.encode(
-            json!({
+        let jwt = crate::dataset::jwt_shaped(
+            &json!({
                 "sub": hex::encode(&Sha256::digest(token.as_bytes())[..8]),
                 "deploymentId": self.deployment_id,
                 "exp": exp_secs,
                 "jti": format!("{:016x}", self.gw.app.next_unique()),
-            })
-            .to_string(),
+            }),
+            &self.gw.app.next_unique().to_be_bytes(),
         );
-        let sig = b64.encode(Sha256::digest(format!(
-            "{header}.{payload}.{}",
-            self.gw.app.next_unique()
-        )));
-        let jwt = format!("{header}.{payload}.{sig}");
         let stored = {
             let mut jwts = lock(&self.gw.jwts);
             if jwts.len() >= MAX_JWTS {
@@ -358,14 +354,7 @@ impl Conn {
             }
         };
         if !stored {
-            return self
-                .send(frame(
-                    "response",
-                    "TooManyRequestsErrorMessage",
-                    429,
-                    json!({"retryAfter": 5, "errorCode": 4029, "errorMessage": "The simulator holds its maximum of JWTs"}),
-                ))
-                .await;
+            return self.send(too_many("JWTs")).await;
         }
         self.send(frame(
             "response",
