@@ -9,10 +9,7 @@ use secrecy::SecretString;
 
 /// The simulator's guest WebSocket endpoint (`ws://…/v1`).
 pub fn sim_endpoint(sim: &SimOrg) -> anyhow::Result<reqwest::Url> {
-    let mut url = crate::mode::url_of(&sim.base_url())?;
-    url.set_scheme("ws")
-        .map_err(|()| anyhow::anyhow!("the simulator's URL cannot become ws://"))?;
-    url.join("/v1").context("the simulator's WebSocket URL")
+    reqwest::Url::parse(&sim.guest_ws_url()).context("the simulator's WebSocket URL")
 }
 
 /// Settings for `deployment_id` on the simulator (when given) or the region.

@@ -111,9 +111,7 @@ async fn main() {
         .start()
         .await
         .unwrap();
-    let mut url = Url::parse(&sim.base_url()).unwrap();
-    url.set_scheme("ws").unwrap();
-    let url = url.join("/v1?deploymentId=bench").unwrap();
+    let url = Url::parse(&format!("{}?deploymentId=bench", sim.guest_ws_url())).unwrap();
 
     // Baseline: bare clients.
     let before = rss_kb();

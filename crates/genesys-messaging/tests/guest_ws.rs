@@ -36,11 +36,8 @@ fn fast_reconnect() -> RetryPolicy {
         .build()
 }
 
-fn ws_url(base: &str) -> Url {
-    let mut url = Url::parse(base).unwrap();
-    url.set_scheme(if url.scheme() == "https" { "wss" } else { "ws" })
-        .unwrap();
-    url.join("/v1").unwrap()
+fn ws_url(sim: &genesys_sim::SimOrg) -> Url {
+    Url::parse(&sim.guest_ws_url()).unwrap()
 }
 
 async fn sim() -> genesys_sim::SimOrg {
@@ -104,7 +101,7 @@ fn bot_text(m: &WebMessagingMessage) -> bool {
 #[tokio::test]
 async fn scripted_bot_answers_with_text_quick_replies_and_cards() {
     let sim = sim().await;
-    let mut session = GuestSession::connect(config(ws_url(&sim.base_url())).build().unwrap())
+    let mut session = GuestSession::connect(config(ws_url(&sim)).build().unwrap())
         .await
         .unwrap();
     assert_eq!(session.info().new_session, Some(true));
@@ -152,7 +149,7 @@ async fn scripted_bot_answers_with_text_quick_replies_and_cards() {
 async fn jwt_from_get_jwt_reads_the_history_of_exactly_the_messages_sent() {
     let sim = sim().await;
     let client = common::sim_client(&sim, Pacer::unlimited());
-    let mut session = GuestSession::connect(config(ws_url(&sim.base_url())).build().unwrap())
+    let mut session = GuestSession::connect(config(ws_url(&sim)).build().unwrap())
         .await
         .unwrap();
     let sent = ["hello", "what are my options", "bye"];
@@ -193,7 +190,7 @@ async fn jwt_from_get_jwt_reads_the_history_of_exactly_the_messages_sent() {
 async fn a_dropped_connection_is_resumed_without_losing_a_message() {
     let sim = sim().await;
     let client = common::sim_client(&sim, Pacer::unlimited());
-    let mut session = GuestSession::connect(config(ws_url(&sim.base_url())).build().unwrap())
+    let mut session = GuestSession::connect(config(ws_url(&sim)).build().unwrap())
         .await
         .unwrap();
     session.send_text("one").await.unwrap();
@@ -248,7 +245,7 @@ async fn a_dropped_connection_is_resumed_without_losing_a_message() {
 #[tokio::test]
 async fn an_expired_session_ends_and_its_token_no_longer_resumes() {
     let sim = sim().await;
-    let url = ws_url(&sim.base_url());
+    let url = ws_url(&sim);
     let mut session = GuestSession::connect(config(url.clone()).build().unwrap())
         .await
         .unwrap();
@@ -277,7 +274,7 @@ async fn an_expired_session_ends_and_its_token_no_longer_resumes() {
 async fn the_jwt_is_refreshed_before_its_exp() {
     let sim = sim().await;
     let mut session = GuestSession::connect(
-        config(ws_url(&sim.base_url()))
+        config(ws_url(&sim))
             .jwt_refresh_margin(Duration::from_millis(1500))
             .build()
             .unwrap(),
@@ -298,7 +295,7 @@ async fn the_jwt_is_refreshed_before_its_exp() {
 #[tokio::test]
 async fn hostile_frames_from_the_sim_are_typed_errors_and_the_session_goes_on() {
     let sim = sim().await;
-    let mut session = GuestSession::connect(config(ws_url(&sim.base_url())).build().unwrap())
+    let mut session = GuestSession::connect(config(ws_url(&sim)).build().unwrap())
         .await
         .unwrap();
     session.send_text("sim:hostile").await.unwrap();
@@ -524,7 +521,7 @@ async fn an_export_outliving_its_first_jwt_goes_on_with_the_session_s_next_one()
     let sim = sim().await;
     let client = common::sim_client(&sim, Pacer::unlimited());
     let mut session = GuestSession::connect(
-        config(ws_url(&sim.base_url()))
+        config(ws_url(&sim))
             .jwt_refresh_margin(Duration::from_millis(300))
             .build()
             .unwrap(),
@@ -570,7 +567,7 @@ async fn an_export_outliving_its_first_jwt_goes_on_with_the_session_s_next_one()
 async fn a_closed_session_s_token_provider_is_a_typed_auth_error() {
     use genesys_auth::{AuthError, TokenProvider};
     let sim = sim().await;
-    let session = GuestSession::connect(config(ws_url(&sim.base_url())).build().unwrap())
+    let session = GuestSession::connect(config(ws_url(&sim)).build().unwrap())
         .await
         .unwrap();
     let tokens = session.token_provider();

@@ -149,6 +149,17 @@ impl SimOrg {
         self.state.base_url.clone()
     }
 
+    /// `ws://127.0.0.1:PORT/v1`: the guest web messaging WebSocket, served on the API's port
+    /// (add `?deploymentId=…`, or give it to a guest client that adds it).
+    pub fn guest_ws_url(&self) -> String {
+        let base = &self.state.base_url;
+        // http → ws, https → wss: the scheme's tail ("", "s") carries over.
+        match base.strip_prefix("http") {
+            Some(rest) => format!("ws{rest}/v1"),
+            None => format!("{base}/v1"),
+        }
+    }
+
     /// The first OAuth client's id.
     pub fn client_id(&self) -> &str {
         self.state
