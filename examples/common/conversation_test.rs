@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use genesys_messaging::guest::{GuestConfigBuilder, GuestEvent, GuestSession};
-use genesys_messaging::{ContentType, Direction, MessageType, WebMessagingMessage};
+use genesys_messaging::{
+    ContentType, Direction, MessageType, OriginatingEntity, WebMessagingMessage,
+};
 use serde::Deserialize;
 
 /// The sample script, played when the recipe runs without arguments.
@@ -256,44 +258,35 @@ pub async fn run_script(
         error: None,
         elapsed: Duration::ZERO,
     };
-    let session = match config.build() {
+    let opened = match config.build() {
         Ok(c) => GuestSession::connect(c).await,
         Err(e) => Err(e),
     };
-    let mut session = match session {
-        Ok(s) => s,
+    let mut session = match opened {
+        Ok(s) => {
+            transcript.push(format!(
+                "-- session {} --",
+                if s.info().new_session == Some(false) {
+                    "resumed"
+                } else {
+                    "opened"
+                }
+            ));
+            Some(s)
+        }
         Err(e) => {
             result.error = Some(format!("could not open the guest session: {e}"));
-            result.steps = script
-                .steps
-                .iter()
-                .enumerate()
-                .map(|(i, s)| StepResult {
-                    number: i + 1,
-                    title: step_title(s),
-                    outcome: StepOutcome::Skipped,
-                    elapsed: Duration::ZERO,
-                })
-                .collect();
-            result.elapsed = started.elapsed();
-            return result;
+            None
         }
     };
-    transcript.push(format!(
-        "-- session {} --",
-        if session.info().new_session == Some(false) {
-            "resumed"
-        } else {
-            "opened"
-        }
-    ));
     let step_timeout = script
         .timeout_ms
         .map_or(default_timeout, Duration::from_millis);
     let mut failed = false;
     for (i, step) in script.steps.iter().enumerate() {
         let title = step_title(step);
-        if failed {
+        // Without a session, and after a failed step, the rest are skipped.
+        let Some(live) = session.as_mut().filter(|_| !failed) else {
             result.steps.push(StepResult {
                 number: i + 1,
                 title,
@@ -301,9 +294,9 @@ pub async fn run_script(
                 elapsed: Duration::ZERO,
             });
             continue;
-        }
+        };
         let step_started = Instant::now();
-        let outcome = play_step(&mut session, step, step_timeout, &mut transcript).await;
+        let outcome = play_step(live, step, step_timeout, &mut transcript).await;
         failed = outcome != StepOutcome::Passed;
         result.steps.push(StepResult {
             number: i + 1,
@@ -312,8 +305,10 @@ pub async fn run_script(
             elapsed: step_started.elapsed(),
         });
     }
-    let _ = session.close().await;
-    transcript.push("-- session closed --".to_owned());
+    if let Some(session) = session {
+        let _ = session.close().await;
+        transcript.push("-- session closed --".to_owned());
+    }
     result.transcript = transcript.lines;
     result.elapsed = started.elapsed();
     result
@@ -362,8 +357,8 @@ async fn play_step(
                     transcript.push("<< (typing…)".to_owned());
                     continue;
                 }
-                let who = match message.originating_entity.as_ref().map(|e| e.to_string()) {
-                    Some(e) if e == "Bot" => "bot",
+                let who = match message.originating_entity {
+                    Some(OriginatingEntity::Bot) => "bot",
                     _ => "agent",
                 };
                 transcript.push(format!("<< {who}: {}", describe(&message)));
@@ -531,5 +526,30 @@ mod tests {
         assert!(x.contains("no &amp; reply\u{FFFD}"));
         assert!(x.contains("<skipped/>"));
         assert!(x.contains("&gt;&gt; guest: &lt;hi&gt;"));
+    }
+
+    #[tokio::test]
+    async fn without_a_session_every_step_is_skipped_and_the_script_fails() {
+        // A port nothing listens on (bound, then released), one connection attempt.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = genesys_messaging::guest::GuestConfig::builder("dep")
+            .url(reqwest::Url::parse(&format!("ws://127.0.0.1:{port}/v1")).unwrap())
+            .connect_timeout(Duration::from_millis(500))
+            .reconnect(retry_policy::RetryPolicy::builder().max_attempts(1).build());
+        let script = Script::parse(SAMPLE_SCRIPT).unwrap();
+        let r = run_script(&script, config, Duration::from_millis(100)).await;
+        assert!(!r.passed());
+        assert!(
+            r.error.as_deref().unwrap_or("").contains("could not open"),
+            "{:?}",
+            r.error
+        );
+        assert_eq!(r.steps.len(), script.steps.len());
+        assert!(r.steps.iter().all(|s| s.outcome == StepOutcome::Skipped));
+        assert!(r.transcript.iter().all(|l| !l.contains("session closed")));
     }
 }
