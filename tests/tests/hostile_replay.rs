@@ -185,9 +185,16 @@ async fn archive_retries_carry_one_idempotency_key_and_a_signed_export_time() {
     assert_eq!(key(&all[0].0), key(&all[1].0), "a repeat is recognisable");
     for (headers, body) in &all {
         let sig = headers.get("x-signature-256").unwrap().to_str().unwrap();
+        let ts: i64 = headers
+            .get("x-signature-timestamp")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert_eq!(
             sig,
-            WebhookArchive::signature(&secret, body),
+            WebhookArchive::signature(&secret, ts, body),
             "signature verifies"
         );
         let json: serde_json::Value = serde_json::from_slice(body).unwrap();
@@ -199,8 +206,13 @@ async fn archive_retries_carry_one_idempotency_key_and_a_signed_export_time() {
         );
     }
     // a forged body under the same key does not verify
+    let ts: i64 = all[0].0["x-signature-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_ne!(
-        WebhookArchive::signature(&secret, br#"{"conversationId":"conv-1","messages":[]}"#),
+        WebhookArchive::signature(&secret, ts, br#"{"conversationId":"conv-1","messages":[]}"#),
         all[0].0.get("x-signature-256").unwrap().to_str().unwrap()
     );
 }

@@ -2,14 +2,14 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use http::HeaderValue;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use retry_policy::{GiveUp, Pacer, RateLimitInfo, RetryClass, RetryPolicy, rate_limited_wait};
+use retry_policy::{Classified, Pacer, RateLimitInfo, RetryClass, RetryPolicy, rate_limited_wait};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::time::Instant;
 use tracing::Instrument as _;
 use tracing::field::Empty;
 use url::Url;
@@ -18,6 +18,7 @@ use crate::api_error::ApiError;
 use crate::body::{BodyError, read_limited};
 use crate::credentials::ClientCredentials;
 use crate::error::GenesysError;
+use crate::give_up::give_up;
 use crate::metrics::{ClientMetrics, Counters, bump};
 use crate::path::validate_request_path;
 use crate::provider::ClientCredentialsProvider;
@@ -156,20 +157,51 @@ impl GenesysClient {
         url
     }
 
+    /// The pipeline's one retry loop: [`retry_policy::retry_classified`] runs [`Self::attempt`]
+    /// (which owns the 401 → refresh-once step and the re-fetch of a truncated answer) and
+    /// [`give_up`] turns the driver's verdict into the error.
     async fn run(&self, request: &ApiRequest, url: Url) -> Result<ApiResponse, GenesysError> {
         let shared = &*self.shared;
         let policy = request.retry_policy.as_ref().unwrap_or(&shared.policy);
+        let state = AttemptState::default();
+        let (state_ref, url_ref) = (&state, &url);
+        retry_policy::retry_classified(
+            policy,
+            move |_| self.attempt(request, url_ref, policy, state_ref),
+            |error: &GenesysError, attempt, delay| {
+                bump(&shared.counters.retries);
+                tracing::debug!(
+                    attempt,
+                    status = error.status(),
+                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    "retrying"
+                );
+            },
+        )
+        .await
+        .map_err(|stopped| give_up(stopped, state.sends.load(Ordering::Relaxed)))
+    }
+
+    /// One attempt the driver counts: pace, bearer, send, classify. A 401 invalidates the token
+    /// and re-sends once per request with a fresh one, inside this attempt (a renewed token is
+    /// not a retry).
+    async fn attempt(
+        &self,
+        request: &ApiRequest,
+        url: &Url,
+        policy: &RetryPolicy,
+        state: &AttemptState,
+    ) -> Result<ApiResponse, Classified<GenesysError>> {
+        let shared = &*self.shared;
         let span = tracing::Span::current();
-        let started = Instant::now();
-        let mut attempt = 0u32; // every send
-        let mut policy_attempt = 0u32; // sends that count against the policy
-        let mut refreshed = false;
-        let mut prev_delay = None;
         loop {
-            attempt += 1;
-            policy_attempt += 1;
+            let attempt = state.sends.fetch_add(1, Ordering::Relaxed) + 1;
             shared.pacer.acquire().await;
-            let token = self.tokens.access_token().await?;
+            let token = self
+                .tokens
+                .access_token()
+                .await
+                .map_err(|e| Classified::fail(GenesysError::from(e)))?;
             bump(&shared.counters.requests);
             // Latency is wall time (std clock: cheaper, and meaningful under paused tests too).
             let sent = std::time::Instant::now();
@@ -193,55 +225,65 @@ impl GenesysClient {
                         shared.pacer.on_success();
                     }
                     if (200..300).contains(&status) {
-                        policy.on_success();
-                        tracing::debug!(attempt, status, latency_ms, "request succeeded");
-                        return Ok(response);
-                    }
-                    let api = ApiError::from_response(status, &response.headers, &response.body);
-                    tracing::debug!(
-                        attempt,
-                        status,
-                        latency_ms,
-                        code = api.code.as_deref(),
-                        correlation_id = api.correlation_id.as_deref(),
-                        "request failed"
-                    );
-                    if status == 401 {
-                        bump(&shared.counters.unauthorized);
-                        if !refreshed {
-                            refreshed = true;
-                            self.tokens.invalidate(&token);
-                            let fresh = self.tokens.access_token().await?;
-                            if fresh != token {
-                                policy_attempt -= 1;
-                                continue;
-                            }
-                            // The provider cannot renew (a static token): stop here.
+                        if request.refetch_unparsable
+                            && let Some(error) = unparsable(&response)
+                        {
+                            tracing::warn!(attempt, status, latency_ms, "answer is not whole JSON");
+                            (error, RetryClass::retry(), Some(status))
+                        } else {
+                            tracing::debug!(attempt, status, latency_ms, "request succeeded");
+                            return Ok(response);
                         }
-                    }
-                    // A 429 without Retry-After: the normalized message's "[N] seconds", else
-                    // what is left of the window, else the policy's floor.
-                    let mut retry_after = api.retry_after;
-                    if status == 429 {
-                        bump(&shared.counters.rate_limited);
-                        let reset = limits.and_then(|l| l.reset);
-                        let hint = api.message_retry_hint();
-                        let wait = rate_limited_wait(
-                            api.retry_after,
-                            hint,
-                            reset,
-                            policy.retry_after_floor(),
-                            policy.retry_after_cap(),
+                    } else {
+                        let api =
+                            ApiError::from_response(status, &response.headers, &response.body);
+                        tracing::debug!(
+                            attempt,
+                            status,
+                            latency_ms,
+                            code = api.code.as_deref(),
+                            correlation_id = api.correlation_id.as_deref(),
+                            "request failed"
                         );
-                        shared.pacer.on_rate_limited(limits.as_ref(), wait);
-                        // The request's own retry waits for the hint; the pause (which may come
-                        // from the reset) holds it back as well.
-                        retry_after = retry_after.or(hint);
-                    } else if status >= 500 {
-                        bump(&shared.counters.server_errors);
+                        if status == 401 {
+                            bump(&shared.counters.unauthorized);
+                            if !state.refreshed.swap(true, Ordering::Relaxed) {
+                                self.tokens.invalidate(&token);
+                                let fresh = self
+                                    .tokens
+                                    .access_token()
+                                    .await
+                                    .map_err(|e| Classified::fail(GenesysError::from(e)))?;
+                                if fresh != token {
+                                    continue;
+                                }
+                                // The provider cannot renew (a static token): stop here.
+                            }
+                        }
+                        // A 429 without Retry-After: the normalized message's "[N] seconds",
+                        // else what is left of the window, else the policy's floor.
+                        let mut retry_after = api.retry_after;
+                        if status == 429 {
+                            bump(&shared.counters.rate_limited);
+                            let reset = limits.and_then(|l| l.reset);
+                            let hint = api.message_retry_hint();
+                            let wait = rate_limited_wait(
+                                api.retry_after,
+                                hint,
+                                reset,
+                                policy.retry_after_floor(),
+                                policy.retry_after_cap(),
+                            );
+                            shared.pacer.on_rate_limited(limits.as_ref(), wait);
+                            // The request's own retry waits for the hint; the pause (which may
+                            // come from the reset) holds it back as well.
+                            retry_after = retry_after.or(hint);
+                        } else if status >= 500 {
+                            bump(&shared.counters.server_errors);
+                        }
+                        let class = RetryClass::from_status(status, retry_after);
+                        (GenesysError::Api(api), class, Some(status))
                     }
-                    let class = RetryClass::from_status(status, retry_after);
-                    (GenesysError::Api(api), class, Some(status))
                 }
                 Err(error) => {
                     tracing::debug!(attempt, latency_ms, error = %error, "request failed");
@@ -269,44 +311,7 @@ impl GenesysClient {
             } else {
                 class
             };
-            match policy.next_delay(policy_attempt, started.elapsed(), &class, prev_delay) {
-                Ok(delay) => {
-                    bump(&shared.counters.retries);
-                    tracing::debug!(
-                        attempt,
-                        status,
-                        delay_ms = delay.as_millis() as u64,
-                        "retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                    prev_delay = Some(delay);
-                }
-                Err(GiveUp::RetryAfterTooLong { retry_after, cap }) => {
-                    return Err(match error {
-                        GenesysError::Api(error) => GenesysError::RetryAfterTooLong {
-                            retry_after,
-                            cap,
-                            error: Box::new(error),
-                        },
-                        other => other,
-                    });
-                }
-                Err(GiveUp::Permanent) => return Err(error),
-                Err(GiveUp::BudgetExhausted) => {
-                    return Err(GenesysError::RetryBudgetExhausted {
-                        attempts: attempt,
-                        last: Box::new(error),
-                    });
-                }
-                Err(_) if policy_attempt == 1 => return Err(error),
-                Err(_) => {
-                    return Err(GenesysError::RetriesExhausted {
-                        attempts: attempt,
-                        elapsed: started.elapsed(),
-                        last: Box::new(error),
-                    });
-                }
-            }
+            return Err(Classified::new(error, class));
         }
     }
 
@@ -368,6 +373,22 @@ impl GenesysClient {
             body,
         })
     }
+}
+
+/// What one logical request carries from attempt to attempt.
+#[derive(Default)]
+struct AttemptState {
+    /// Every request sent, a 401's re-send included.
+    sends: AtomicU32,
+    /// The 401 → fresh token step was taken (once per request).
+    refreshed: AtomicBool,
+}
+
+/// A 2xx answer whose body is not whole JSON (cut off mid-body, or a gateway's HTML page): the
+/// [`GenesysError::Decode`] to retry with, or `None` when the body is JSON (or empty). Only the
+/// syntax is checked; a body of the wrong shape is the caller's decode error, not re-fetched.
+fn unparsable(response: &ApiResponse) -> Option<GenesysError> {
+    response.json::<serde::de::IgnoredAny>().err()
 }
 
 /// One pass over the names, so answers without rate-limit headers skip the parsing.

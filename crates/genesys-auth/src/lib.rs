@@ -37,6 +37,7 @@ mod body;
 mod client;
 mod credentials;
 mod error;
+mod give_up;
 mod metrics;
 mod oauth;
 mod path;

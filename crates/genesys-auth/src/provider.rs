@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use retry_policy::{GiveUp, RetryClass, RetryPolicy};
+use retry_policy::{Classified, RetryClass, RetryPolicy};
 use secrecy::ExposeSecret;
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -15,6 +15,7 @@ use url::Url;
 use crate::body::{BodyError, read_limited};
 use crate::credentials::ClientCredentials;
 use crate::error::{AuthError, GenesysError};
+use crate::give_up::give_up;
 use crate::oauth::{parse_oauth_error, parse_token_answer};
 use crate::region::{Region, validate_base};
 use crate::token::{AccessToken, TokenProvider};
@@ -162,48 +163,27 @@ impl ClientCredentialsProvider {
         }
     }
 
-    /// The token request with retries.
+    /// The token request on the workspace's one retry driver; [`give_up`] maps its verdict.
     async fn fetch(&self) -> Result<crate::oauth::TokenAnswer, AuthError> {
-        let policy = &self.inner.policy;
-        let started = Instant::now();
-        let mut prev = None;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (error, class) = match self.request_once(attempt).await {
-                Ok(answer) => {
-                    policy.on_success();
-                    return Ok(answer);
-                }
-                Err(failure) => failure,
-            };
-            match policy.next_delay(attempt, started.elapsed(), &class, prev) {
-                Ok(delay) => {
-                    tracing::debug!(attempt, delay_ms = delay.as_millis() as u64, error = %error,
-                        "token request failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    prev = Some(delay);
-                }
-                Err(GiveUp::RetryAfterTooLong { retry_after, cap }) => {
-                    return Err(AuthError::RetryAfterTooLong { retry_after, cap });
-                }
-                Err(GiveUp::Permanent) => return Err(error),
-                Err(_) if attempt == 1 => return Err(error),
-                Err(_) => {
-                    return Err(AuthError::RetriesExhausted {
-                        attempts: attempt,
-                        elapsed: started.elapsed(),
-                        last: Box::new(error),
-                    });
-                }
-            }
-        }
+        retry_policy::retry_classified(
+            &self.inner.policy,
+            |attempt| self.request_once(attempt),
+            |error: &AuthError, attempt, delay| {
+                tracing::debug!(attempt, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    error = %error, "token request failed; retrying");
+            },
+        )
+        .await
+        .map_err(|stopped| {
+            let attempts = stopped.attempts;
+            give_up(stopped, attempts)
+        })
     }
 
     async fn request_once(
         &self,
         attempt: u32,
-    ) -> Result<crate::oauth::TokenAnswer, (AuthError, RetryClass)> {
+    ) -> Result<crate::oauth::TokenAnswer, Classified<AuthError>> {
         let inner = &self.inner;
         inner.token_requests.fetch_add(1, Ordering::Relaxed);
         let span = tracing::debug_span!(
@@ -265,7 +245,7 @@ impl ClientCredentialsProvider {
         .instrument(span.clone())
         .await;
         span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
-        result
+        result.map_err(|(error, class)| Classified::new(error, class))
     }
 }
 

@@ -34,6 +34,7 @@ pub struct ApiRequest {
     pub(crate) headers: HeaderMap,
     pub(crate) retry_policy: Option<RetryPolicy>,
     pub(crate) at_most_once: bool,
+    pub(crate) refetch_unparsable: bool,
 }
 
 impl ApiRequest {
@@ -48,6 +49,7 @@ impl ApiRequest {
             headers: HeaderMap::new(),
             retry_policy: None,
             at_most_once: false,
+            refetch_unparsable: false,
         }
     }
 
@@ -127,6 +129,16 @@ impl ApiRequest {
         self
     }
 
+    /// Fetches a 2xx answer again, within the same retry loop and policy, when its body is not
+    /// whole JSON (cut off mid-body, or a proxy's HTML page). Only for requests that are safe
+    /// to repeat (reads, including reads sent as POST such as a bulk lookup): every fetch counts
+    /// as an attempt, so the worst case is still the policy's attempt count. The last such
+    /// answer gives [`GenesysError::Decode`] (inside `RetriesExhausted` after several).
+    pub fn refetch_unparsable(mut self) -> Self {
+        self.refetch_unparsable = true;
+        self
+    }
+
     /// Whether [`at_most_once`](Self::at_most_once) is set.
     pub fn is_at_most_once(&self) -> bool {
         self.at_most_once
@@ -154,6 +166,7 @@ impl fmt::Debug for ApiRequest {
             .field("body_bytes", &self.body.as_ref().map(|(b, _)| b.len()))
             .field("retry_policy", &self.retry_policy.is_some())
             .field("at_most_once", &self.at_most_once)
+            .field("refetch_unparsable", &self.refetch_unparsable)
             .finish()
     }
 }

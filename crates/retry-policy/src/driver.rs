@@ -127,6 +127,75 @@ where
     }
 }
 
+/// A failed attempt that already knows what the driver should do about it: the error and its
+/// [`RetryClass`] (with the server's Retry-After, when the operation read one).
+///
+/// Operations that classify from the whole answer (status, headers, body), rather than from the
+/// error type alone, return this to [`retry_classified`].
+#[derive(Debug)]
+pub struct Classified<E> {
+    /// The attempt's error.
+    pub error: E,
+    /// What the driver should do about it.
+    pub class: RetryClass,
+}
+
+impl<E> Classified<E> {
+    /// An error with its class.
+    pub fn new(error: E, class: RetryClass) -> Self {
+        Classified { error, class }
+    }
+
+    /// A permanent failure: the driver stops at once.
+    pub fn fail(error: E) -> Self {
+        Classified::new(error, RetryClass::Fail)
+    }
+}
+
+/// The driver for operations that classify their own failures: `op` returns
+/// [`Classified`] errors (a class per attempt, e.g. a 503 with the server's Retry-After), and
+/// `notify(&error, attempt, next_delay)` runs before each wait (count retries, pause a pacer).
+/// The [`RetryError`] carries the plain error.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+/// use std::time::Duration;
+/// use retry_policy::{retry_classified, Classified, RetryClass, RetryPolicy};
+///
+/// let policy = RetryPolicy::builder().max_attempts(3).no_budget().build();
+/// let err = retry_classified(
+///     &policy,
+///     |attempt| async move {
+///         // a 503 that says "Retry-After: 2"
+///         Err::<(), _>(Classified::new(attempt, RetryClass::retry_after(Some(Duration::from_secs(2)))))
+///     },
+///     |_, _, delay| assert_eq!(delay, Duration::from_secs(2)),
+/// )
+/// .await
+/// .unwrap_err();
+/// assert_eq!((err.attempts, err.last), (3, 3));
+/// # });
+/// ```
+pub async fn retry_classified<T, E, F, Fut, N>(
+    policy: &RetryPolicy,
+    op: F,
+    mut notify: N,
+) -> Result<T, RetryError<E>>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, Classified<E>>>,
+    N: FnMut(&E, u32, Duration),
+{
+    retry_with(
+        policy,
+        op,
+        |failure: &Classified<E>| failure.class,
+        |failure: &Classified<E>, attempt, delay| notify(&failure.error, attempt, delay),
+    )
+    .await
+    .map_err(|e| e.map_last(|failure| failure.error))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,5 +468,39 @@ mod tests {
         // attempts start at 0, 350, 700; after the third (750 ms) a 300 ms wait would pass 1 s.
         assert_eq!((err.attempts, err.reason), (3, GiveUp::MaxElapsed));
         assert_eq!(err.elapsed, ms(750));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn classified_outcomes_carry_their_own_delay_and_class() {
+        let policy = constant(5, ms(10));
+        let starts = RefCell::new(Vec::new());
+        let mut notified = Vec::new();
+        let err = retry_classified(
+            &policy,
+            |attempt| {
+                starts.borrow_mut().push(Instant::now());
+                async move {
+                    Err::<(), _>(match attempt {
+                        1 => Classified::new("limited", RetryClass::retry_after(Some(ms(1500)))),
+                        2 => Classified::new("unavailable", RetryClass::retry()),
+                        _ => Classified::fail("refused"),
+                    })
+                }
+            },
+            |e, attempt, delay| notified.push((*e, attempt, delay)),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            (err.attempts, err.reason, err.last),
+            (3, GiveUp::Permanent, "refused")
+        );
+        assert_eq!(
+            notified,
+            vec![("limited", 1, ms(1500)), ("unavailable", 2, ms(10))]
+        );
+        let starts = starts.into_inner();
+        let gaps: Vec<_> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(gaps, vec![ms(1500), ms(10)]);
     }
 }

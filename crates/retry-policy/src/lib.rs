@@ -44,7 +44,8 @@
 //!   once, [`GiveUp::RetryAfterTooLong`]) and floored (`Retry-After: 0` still waits), a shared
 //!   [`RetryBudget`] (AWS's retry quota), and a seedable RNG for exact tests.
 //! - [`RetryableError`] / [`RetryClass`] / [`is_retryable_status`]: which failures retry.
-//! - [`retry`], [`retry_notify`], [`retry_with`]: the async driver, giving a [`RetryError`].
+//! - [`retry`], [`retry_notify`], [`retry_with`], [`retry_classified`]: the one async driver,
+//!   giving a [`RetryError`]. Every retry loop in the workspace runs on it.
 //! - [`headers`]: `Retry-After`, `inin-ratelimit-*` and `X-RateLimit-*` parsing that never panics.
 //! - [`Pacer`]: one pace shared by every clone, paused for everyone by a 429: a configured GCRA
 //!   rate (via `governor`, on tokio's clock) as a ceiling, or [`Pacer::adaptive`]; either learns
@@ -69,7 +70,7 @@ mod policy;
 pub use backoff::{Backoff, Jitter};
 pub use budget::RetryBudget;
 pub use classify::{RetryClass, RetryableError, is_retryable_status};
-pub use driver::{retry, retry_notify, retry_with};
+pub use driver::{Classified, retry, retry_classified, retry_notify, retry_with};
 pub use error::RetryError;
 pub use headers::{RateLimitInfo, parse_retry_after, retry_after};
 pub use pacer::{

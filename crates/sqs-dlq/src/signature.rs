@@ -1,53 +1,44 @@
-//! The one signature scheme the HTTP entry points share: `X-Signature-256: sha256=<hex>`, the
-//! HMAC-SHA256 of `"{X-Signature-Timestamp}.{body}"` with the timestamp within a tolerance of
-//! now (or of the body alone where the dead-letter receiver was told to accept untimestamped
-//! signatures), checked in constant time against every configured secret.
+//! The one signature scheme the HTTP entry points share, from the `signed-webhook` crate:
+//! `X-Signature-256: sha256=<hex>`, the HMAC-SHA256 of `"{X-Signature-Timestamp}.{body}"` with
+//! the timestamp within a tolerance of now (or of the body alone where the dead-letter receiver
+//! was told to accept untimestamped signatures), checked in constant time against every
+//! configured secret. This module only maps that crate's errors to the receivers' refusals.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use hmac::{Hmac, Mac};
-use http::{HeaderMap, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use http::HeaderMap;
+#[cfg(test)]
+use http::HeaderValue;
+use secrecy::SecretString;
+use signed_webhook::{Claimed, VerifyError};
 
 /// The signature header.
-pub const SIGNATURE_HEADER: &str = "x-signature-256";
+pub const SIGNATURE_HEADER: &str = signed_webhook::SIGNATURE_HEADER;
 /// The header carrying the signed Unix timestamp (seconds).
-pub const TIMESTAMP_HEADER: &str = "x-signature-timestamp";
+pub const TIMESTAMP_HEADER: &str = signed_webhook::TIMESTAMP_HEADER;
 /// How far the signed timestamp may be from the receiving clock, either way, by default.
-pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = Duration::from_secs(300);
+pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = signed_webhook::DEFAULT_TOLERANCE;
 
-/// Why a signature did not verify.
+pub use signed_webhook::{RECOMMENDED_SECRET_BYTES, WeakSecret};
+
+/// Why the headers were refused (the body-dependent mismatch is decided by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Failure {
-    /// No `X-Signature-256`.
     Missing,
-    /// `X-Signature-256` without the `X-Signature-Timestamp` it must sign.
     TimestampMissing,
-    /// A header that is not `sha256=<64 hex digits>` or Unix seconds.
     Malformed,
-    /// A timestamp outside the tolerance (a replay, or a skewed clock).
     Expired,
-    /// Not the MAC of this request under any secret (the receivers compare the MAC themselves,
-    /// once the body is in, with [`matches_any`]).
     #[cfg(test)]
     Invalid,
 }
 
-/// What [`verify`] accepts.
+/// How a receiver checks timestamps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Policy {
-    /// How far `X-Signature-Timestamp` may be from now, either way.
     pub(crate) tolerance: Duration,
-    /// A request without `X-Signature-Timestamp` may carry the MAC of the body alone. Such a
-    /// request can be replayed; a request that carries a timestamp is still held to it.
     pub(crate) body_only: bool,
 }
 
-/// Checks the request's signature headers against `secrets`: the MAC of
-/// `"{X-Signature-Timestamp}.{body}"` with a fresh timestamp, or (when the policy allows it and
-/// no timestamp was sent) of the body alone.
 #[cfg(test)]
 pub(crate) fn verify(
     headers: &HeaderMap,
@@ -63,121 +54,62 @@ pub(crate) fn verify(
     }
 }
 
-/// Everything [`verify`] can check before the body is read: the headers are present and well
-/// formed and the timestamp is fresh. Returns the timestamp (if any) and the sent MAC. The
-/// receivers call it before reading a body, so a stale or malformed request is refused
-/// without its body ever being buffered.
+/// Parses and time-checks the headers: the signed timestamp (if any) and the MAC bytes.
 pub(crate) fn check_headers(
     headers: &HeaderMap,
     policy: Policy,
 ) -> Result<(Option<i64>, Vec<u8>), Failure> {
-    let provided = headers.get(SIGNATURE_HEADER).ok_or(Failure::Missing)?;
-    let timestamp = match headers.get(TIMESTAMP_HEADER) {
-        Some(value) => Some(parse_timestamp(value).ok_or(Failure::Malformed)?),
-        None if policy.body_only => None,
-        None => return Err(Failure::TimestampMissing),
-    };
-    let provided = parse_signature(provided).ok_or(Failure::Malformed)?;
-    if timestamp.is_some_and(|ts| !is_fresh(ts, policy.tolerance)) {
-        return Err(Failure::Expired);
+    match signed_webhook::check_headers(headers, policy.tolerance, policy.body_only) {
+        Ok(Claimed { timestamp, mac }) => Ok((timestamp, mac.to_vec())),
+        Err(VerifyError::MissingSignature) => Err(Failure::Missing),
+        Err(VerifyError::MissingTimestamp) => Err(Failure::TimestampMissing),
+        Err(VerifyError::Stale) => Err(Failure::Expired),
+        Err(_) => Err(Failure::Malformed),
     }
-    Ok((timestamp, provided))
 }
 
-/// Secrets shorter than this are accepted with a warning: an HMAC key should carry at least as
-/// many bytes as the hash's output (RFC 2104 §3) to resist guessing.
-pub const RECOMMENDED_SECRET_BYTES: usize = 32;
-
-/// Refuses a secret that authenticates nothing (empty or whitespace only: anyone can compute
-/// an HMAC under it, or send it as a bearer) and warns, naming the risk, about one shorter
-/// than [`RECOMMENDED_SECRET_BYTES`]. `what` names the setting in the warning.
+/// Refuses an empty or whitespace secret; warns about a short one.
 pub(crate) fn check_secret(what: &'static str, secret: &SecretString) -> Result<(), WeakSecret> {
-    let text = secret.expose_secret();
-    if text.trim().is_empty() {
-        return Err(WeakSecret { what });
-    }
-    if text.len() < RECOMMENDED_SECRET_BYTES {
-        tracing::warn!(
-            target: "sqs_dlq::signature",
-            setting = what,
-            bytes = text.len(),
-            recommended = RECOMMENDED_SECRET_BYTES,
-            "short secret: a secret under 32 bytes can be guessed offline from one captured signed request; use 32 random bytes or more"
-        );
-    }
-    Ok(())
+    signed_webhook::check_secret(what, secret)
 }
 
-/// An empty or whitespace-only secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{what} is empty or whitespace: it would let anyone authenticate")]
-pub struct WeakSecret {
-    /// The setting it was given to.
-    pub what: &'static str,
-}
-
-/// HMAC-SHA256 of `"{timestamp}.{body}"`, or of `body` alone without a timestamp.
+/// The MAC of `"{timestamp}.{body}"` (of the body alone without a timestamp).
 pub(crate) fn mac(secret: &[u8], timestamp: Option<i64>, body: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length: this cannot fail.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        return [0; 32];
-    };
-    if let Some(ts) = timestamp {
-        mac.update(ts.to_string().as_bytes());
-        mac.update(b".");
-    }
-    mac.update(body);
-    mac.finalize().into_bytes().into()
+    signed_webhook::mac(secret, timestamp, body)
 }
 
-/// The header value `sha256=<hex>` for a MAC.
+/// `sha256=<hex>`.
 pub(crate) fn header_value(mac: [u8; 32]) -> String {
-    format!("sha256={}", hex::encode(mac))
+    signed_webhook::signature_value(mac)
 }
 
-/// The 32 bytes of a `sha256=<64 hex digits>` header, or `None` when malformed.
+#[cfg(test)]
 pub(crate) fn parse_signature(value: &HeaderValue) -> Option<Vec<u8>> {
-    value
-        .to_str()
-        .ok()
-        .and_then(|s| s.trim().strip_prefix("sha256="))
-        .and_then(|digits| hex::decode(digits).ok())
-        .filter(|bytes| bytes.len() == 32)
+    signed_webhook::parse_signature(value).map(|mac| mac.to_vec())
 }
 
-/// A timestamp header's Unix seconds, or `None` when malformed.
+#[cfg(test)]
 pub(crate) fn parse_timestamp(value: &HeaderValue) -> Option<i64> {
-    value.to_str().ok()?.trim().parse().ok()
+    signed_webhook::parse_timestamp(value)
 }
 
-/// Whether `timestamp` is within `tolerance` of now, either way.
-pub(crate) fn is_fresh(timestamp: i64, tolerance: Duration) -> bool {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    now.abs_diff(timestamp) <= tolerance.as_secs()
-}
-
-/// Whether `provided` is the MAC of (`timestamp`, `body`) under any of `secrets`. Every secret
-/// is checked (no early exit), so timing does not tell which one matched.
+/// Whether any secret produced `provided`, in constant time.
 pub(crate) fn matches_any(
     secrets: &[SecretString],
     timestamp: Option<i64>,
     body: &[u8],
     provided: &[u8],
 ) -> bool {
-    let mut matched = subtle::Choice::from(0);
-    for secret in secrets {
-        let expected = mac(secret.expose_secret().as_bytes(), timestamp, body);
-        matched |= expected.ct_eq(provided);
-    }
-    bool::from(matched)
+    let Ok(mac) = <[u8; 32]>::try_from(provided) else {
+        return false;
+    };
+    signed_webhook::matches_any(secrets, &Claimed { timestamp, mac }, body)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn now() -> i64 {
         i64::try_from(

@@ -5,11 +5,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use retry_policy::{RetryPolicy, retry_notify};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
-use sha2::Sha256;
+use signed_webhook::{Signed, Signer};
 use url::Url;
 
 use super::batch::ArchiveBatch;
@@ -18,8 +17,11 @@ use crate::error::{MessagingError, millis};
 
 /// Header carrying the idempotency key.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
-/// Header carrying `sha256=<hex HMAC-SHA256 of the body>`.
+/// Header carrying `sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">` (the `signed-webhook`
+/// scheme, the one sqs-dlq's ingest checks).
 pub const SIGNATURE_HEADER: &str = "X-Signature-256";
+/// Header carrying the signed Unix timestamp (seconds).
+pub const TIMESTAMP_HEADER: &str = "X-Signature-Timestamp";
 const SNIPPET: usize = 512;
 
 /// Builder for [`WebhookArchive`].
@@ -88,39 +90,34 @@ impl WebhookArchiveBuilder {
                 reason: format!("scheme {:?} is not http(s)", url.scheme()),
             });
         }
-        if let Some(secret) = &self.secret {
-            let text = secret.expose_secret();
-            if text.trim().is_empty() {
-                return Err(MessagingError::InvalidConfig {
-                    setting: "webhook secret",
-                    reason: "empty or whitespace: anyone could sign a batch with it".to_owned(),
-                });
+        let signer = match self.secret {
+            Some(secret) => {
+                Some(
+                    Signer::new(secret).map_err(|_| MessagingError::InvalidConfig {
+                        setting: "webhook secret",
+                        reason: "empty or whitespace: anyone could sign a batch with it".to_owned(),
+                    })?,
+                )
             }
-            if text.len() < 32 {
-                tracing::warn!(
-                    bytes = text.len(),
-                    "short webhook archive secret: under 32 bytes it can be guessed offline from one captured signed batch; use 32 random bytes or more"
-                );
-            }
-        }
-        let mut http = reqwest::Client::builder();
-        if !self.roots.is_empty() {
-            http = http.tls_certs_merge(self.roots);
-        }
-        // No redirects: a 307/308 would re-send the signed batch to wherever the answer
-        // points; a redirect is an answer to fix in the configuration, not to follow.
-        let http = http
-            .redirect(reqwest::redirect::Policy::none())
+            None => None,
+        };
+        // The shared webhook client settings: rustls, timeouts, extra roots, and no redirects
+        // (a 307/308 would re-send the signed batch to wherever the answer points).
+        let mut http = signed_webhook::WebhookClient::builder()
             .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .build()
+            .connect_timeout(self.connect_timeout);
+        for root in self.roots {
+            http = http.add_root_certificate(root);
+        }
+        let http = http
+            .build_http()
             .map_err(|e| MessagingError::InvalidConfig {
                 setting: "webhook http client",
                 reason: e.to_string(),
             })?;
         Ok(WebhookArchive {
             url,
-            secret: self.secret,
+            signer,
             policy: self.policy,
             http,
         })
@@ -131,7 +128,9 @@ impl WebhookArchiveBuilder {
 ///
 /// - `Idempotency-Key`: the same for the same conversation and batch range, on every retry and
 ///   every re-run of the export, so the receiver can drop repeats.
-/// - `X-Signature-256: sha256=<hex>`: HMAC-SHA256 of the exact body bytes, when a secret is set.
+/// - `X-Signature-Timestamp` and `X-Signature-256: sha256=<hex>`: HMAC-SHA256 of
+///   `"{timestamp}.{body}"` (the `signed-webhook` scheme, signed anew for each attempt), when a
+///   secret is set: what sqs-dlq's `WebhookIngest` checks.
 /// - Retries follow the [`RetryPolicy`]; a batch that still fails comes back as an error.
 ///
 /// ```no_run
@@ -144,7 +143,7 @@ impl WebhookArchiveBuilder {
 /// ```
 pub struct WebhookArchive {
     url: Url,
-    secret: Option<SecretString>,
+    signer: Option<Signer>,
     policy: RetryPolicy,
     http: reqwest::Client,
 }
@@ -153,7 +152,7 @@ impl fmt::Debug for WebhookArchive {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookArchive")
             .field("url", &self.url.as_str())
-            .field("signed", &self.secret.is_some())
+            .field("signed", &self.signer.is_some())
             .finish()
     }
 }
@@ -171,22 +170,22 @@ impl WebhookArchive {
         }
     }
 
-    /// `sha256=<hex>` for `body` under `secret`: what a receiver computes to check a request.
-    pub fn signature(secret: &SecretString, body: &[u8]) -> String {
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = match Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()) {
-            Ok(mac) => mac,
-            Err(_) => unreachable!("HMAC takes keys of any length"),
-        };
-        mac.update(body);
-        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    /// `sha256=<hex>` for `body` signed at `timestamp` (unix seconds) under `secret`: what a
+    /// receiver computes to check a request (see the `signed-webhook` crate).
+    pub fn signature(secret: &SecretString, timestamp: i64, body: &[u8]) -> String {
+        use secrecy::ExposeSecret as _;
+        signed_webhook::signature_value(signed_webhook::mac(
+            secret.expose_secret().as_bytes(),
+            Some(timestamp),
+            body,
+        ))
     }
 
     async fn post_once(
         &self,
         body: &Bytes,
         key: &str,
-        signature: Option<&str>,
+        signed: Option<Signed>,
     ) -> Result<(), SinkError> {
         let mut request = self
             .http
@@ -194,8 +193,10 @@ impl WebhookArchive {
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(IDEMPOTENCY_KEY_HEADER, key)
             .body(body.clone());
-        if let Some(sig) = signature {
-            request = request.header(SIGNATURE_HEADER, sig);
+        if let Some(signed) = signed {
+            request = request
+                .header(TIMESTAMP_HEADER, signed.timestamp_header())
+                .header(SIGNATURE_HEADER, signed.signature_header());
         }
         let response = request.send().await.map_err(|e| SinkError::Transport {
             timeout: e.is_timeout(),
@@ -233,11 +234,15 @@ impl<M: Serialize + Send + Sync> ArchiveSink<M> for WebhookArchive {
     async fn write_batch(&self, batch: &ArchiveBatch<M>) -> Result<(), SinkError> {
         let body = Bytes::from(serde_json::to_vec(batch).map_err(SinkError::Encode)?);
         let key = batch.idempotency_key();
-        let signature = self.secret.as_ref().map(|s| Self::signature(s, &body));
+
         let started = Instant::now();
         let result = retry_notify(
             &self.policy,
-            |_attempt| self.post_once(&body, &key, signature.as_deref()),
+            // Signed per attempt: a late retry carries a fresh timestamp, never a stale one.
+            |_attempt| {
+                let signed = self.signer.as_ref().map(|s| s.sign_now(&body));
+                self.post_once(&body, &key, signed)
+            },
             |error: &SinkError, attempt, delay| {
                 tracing::warn!(batch = batch.batch, attempt, delay_ms = millis(delay), error = %error, "archive batch failed; retrying");
             },
@@ -331,14 +336,29 @@ mod tests {
                     .unwrap(),
                 b.idempotency_key()
             );
-            // Verify the signature as a receiver would: recompute the HMAC over the raw body.
-            let mut mac = Hmac::<Sha256>::new_from_slice(b"top-secret").unwrap();
-            mac.update(&r.body);
-            let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            // Verify the signature as a receiver would: over "{timestamp}.{body}".
+            let ts: i64 = r
+                .headers
+                .get(TIMESTAMP_HEADER)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert_eq!(
                 r.headers.get(SIGNATURE_HEADER).unwrap().to_str().unwrap(),
-                expected
+                WebhookArchive::signature(&secret, ts, &r.body)
             );
+            let verifier = signed_webhook::Verifier::new(vec![secret.clone()]).unwrap();
+            let mut headers = http::HeaderMap::new();
+            for (name, value) in r.headers.iter() {
+                if let Ok(name) = http::HeaderName::from_bytes(name.as_str().as_bytes())
+                    && let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes())
+                {
+                    headers.insert(name, value);
+                }
+            }
+            verifier.verify(&headers, &r.body).unwrap();
         }
         let body: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
         assert_eq!(body["conversationId"], "conv-1");
@@ -397,12 +417,17 @@ mod tests {
         let good: SecretString = "a".to_owned().into();
         let bad: SecretString = "b".to_owned().into();
         assert_ne!(
-            WebhookArchive::signature(&good, b"{}"),
-            WebhookArchive::signature(&bad, b"{}")
+            WebhookArchive::signature(&good, 1, b"{}"),
+            WebhookArchive::signature(&bad, 1, b"{}")
         );
         assert_ne!(
-            WebhookArchive::signature(&good, b"{}"),
-            WebhookArchive::signature(&good, b"{ }")
+            WebhookArchive::signature(&good, 1, b"{}"),
+            WebhookArchive::signature(&good, 1, b"{ }")
+        );
+        assert_ne!(
+            WebhookArchive::signature(&good, 1, b"{}"),
+            WebhookArchive::signature(&good, 2, b"{}"),
+            "the timestamp is signed"
         );
     }
 

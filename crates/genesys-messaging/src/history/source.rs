@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use genesys_auth::{
-    ClientMetrics, GenesysClient, GenesysError, StaticToken, TokenProvider, encode_path_segment,
+    ApiRequest, ClientMetrics, GenesysClient, GenesysError, StaticToken, TokenProvider,
+    encode_path_segment,
 };
-use retry_policy::{RetryClass, retry_with};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
@@ -67,26 +67,14 @@ pub trait HistorySource: Send + Sync + 'static {
     }
 }
 
-/// The client's pipeline already retried transport errors, 429s and 5xx. An answer that arrived
-/// whole but does not parse (a truncated body) is fetched again under the same policy; every
-/// other error is final here.
-fn refetch_undecodable(error: &GenesysError) -> RetryClass {
-    match error {
-        GenesysError::Decode { .. } => RetryClass::retry(),
-        _ => RetryClass::Fail,
-    }
-}
-
-async fn with_refetch<T, F, Fut>(client: &GenesysClient, op: F) -> Result<T, GenesysError>
-where
-    F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Result<T, GenesysError>>,
-{
-    retry_with(client.retry_policy(), op, refetch_undecodable, |error: &GenesysError, attempt, _| {
-        tracing::warn!(attempt, error = %error, "history answer did not decode; fetching it again");
-    })
-    .await
-    .map_err(|e| e.last)
+/// Sends a history read through the client's one retry loop. A page whose body is not
+/// whole JSON (truncated) is fetched again by the client itself ([`ApiRequest::refetch_unparsable`]), under
+/// the same policy and attempt count as its 429s and 5xx: no second layer of retries here.
+async fn read<T: serde::de::DeserializeOwned>(
+    client: &GenesysClient,
+    request: ApiRequest,
+) -> Result<T, GenesysError> {
+    client.send(request.refetch_unparsable()).await?.json()
 }
 
 /// The guest side: `GET /api/v2/webmessaging/messages` with the guest session's JWT.
@@ -177,9 +165,10 @@ impl HistorySource for GuestSession {
             ("pageSize", page_size.to_string()),
             ("pageNumber", page.to_string()),
         ];
-        let list: EntityList<Value> = with_refetch(&self.client, |_| {
-            self.client.get_json(WEB_MESSAGING_MESSAGES_PATH, &query)
-        })
+        let list: EntityList<Value> = read(
+            &self.client,
+            ApiRequest::get(WEB_MESSAGING_MESSAGES_PATH).query(&query),
+        )
         .await
         .map_err(|source| MessagingError::Page {
             page,
@@ -251,13 +240,12 @@ impl ConversationHistory {
         self.ids
             .get_or_try_init(|| async {
                 let path = format!("/api/v2/conversations/messages/{}", self.encoded_id);
-                let answer: ConversationAnswer =
-                    with_refetch(&self.client, |_| self.client.get_json(&path, &[]))
-                        .await
-                        .map_err(|source| MessagingError::Conversation {
-                            conversation_id: self.conversation_id.clone(),
-                            source: Box::new(source),
-                        })?;
+                let answer: ConversationAnswer = read(&self.client, ApiRequest::get(path.as_str()))
+                    .await
+                    .map_err(|source| MessagingError::Conversation {
+                        conversation_id: self.conversation_id.clone(),
+                        source: Box::new(source),
+                    })?;
                 let mut refs: Vec<MessageRef> = answer
                     .participants
                     .into_iter()
@@ -315,7 +303,7 @@ impl HistorySource for ConversationHistory {
             self.encoded_id
         );
         let list: EntityList<Value> =
-            with_refetch(&self.client, |_| self.client.post_json(&path, chunk))
+            async { read(&self.client, ApiRequest::post(path.as_str()).json(chunk)?).await }
                 .await
                 .map_err(|source| MessagingError::Page {
                     page,

@@ -11,13 +11,26 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use retry_policy::{Backoff, Jitter, RetryClass, RetryPolicy};
+
 use crate::metrics::{ConsumerMetrics, Meter};
 use crate::queue::{MAX_BATCH_ENTRIES, Queue, QueueError};
 
 /// Most batch calls in flight at once.
 const MAX_FLIGHTS: usize = 4;
-/// Attempts of a batch call that fails as a whole with a transient error.
-const ATTEMPTS: u32 = 3;
+/// The default policy of a batch call that fails as a whole with a transient error: three
+/// attempts, exponential from 100 ms with full jitter (so a fleet of consumers does not retry
+/// in step), under a retry budget shared by every batch call of one consumer.
+pub(crate) fn default_ack_policy() -> RetryPolicy {
+    RetryPolicy::builder()
+        .max_attempts(3)
+        .backoff(
+            Backoff::exponential(Duration::from_millis(100), Duration::from_secs(2))
+                .jitter(Jitter::Full),
+        )
+        .max_elapsed(Duration::from_secs(30))
+        .build()
+}
 
 /// What the acker is asked to do with a receipt handle.
 #[derive(Debug)]
@@ -50,6 +63,7 @@ pub(crate) fn spawn<Q: Queue>(
     queue: Arc<Q>,
     meter: Arc<Meter>,
     flush_interval: Duration,
+    policy: RetryPolicy,
     abort: CancellationToken,
 ) -> (AckSender, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -57,6 +71,7 @@ pub(crate) fn spawn<Q: Queue>(
         queue,
         meter,
         flush_interval,
+        policy,
         deletes: Vec::with_capacity(MAX_BATCH_ENTRIES),
         visibility: Vec::new(),
         deadline: None,
@@ -70,6 +85,7 @@ struct Acker<Q> {
     queue: Arc<Q>,
     meter: Arc<Meter>,
     flush_interval: Duration,
+    policy: RetryPolicy,
     deletes: Vec<String>,
     visibility: Vec<(String, Duration)>,
     /// When the oldest pending entry must go out.
@@ -158,9 +174,10 @@ impl<Q: Queue> Acker<Q> {
         self.make_room().await;
         let queue = self.queue.clone();
         let meter = self.meter.clone();
+        let policy = self.policy.clone();
         self.flights.spawn(async move {
             let n = batch.len();
-            match with_retries(|| queue.delete_batch(batch.clone())).await {
+            match with_retries(&policy, || queue.delete_batch(batch.clone())).await {
                 Ok(outcome) => {
                     for f in &outcome.failed {
                         tracing::warn!(
@@ -190,9 +207,10 @@ impl<Q: Queue> Acker<Q> {
     async fn launch_visibility(&mut self, batch: Vec<(String, Duration)>) {
         self.make_room().await;
         let queue = self.queue.clone();
+        let policy = self.policy.clone();
         self.flights.spawn(async move {
             let n = batch.len();
-            match with_retries(|| queue.change_visibility_batch(batch.clone())).await {
+            match with_retries(&policy, || queue.change_visibility_batch(batch.clone())).await {
                 Ok(outcome) => {
                     for f in &outcome.failed {
                         tracing::warn!(
@@ -225,21 +243,27 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     }
 }
 
-async fn with_retries<T, F, Fut>(mut call: F) -> Result<T, QueueError>
+/// A batch call on the workspace's one retry driver: transient queue errors (throttling,
+/// outages) are retried per `policy`; the last error is returned when it gives up.
+async fn with_retries<T, F, Fut>(policy: &RetryPolicy, mut call: F) -> Result<T, QueueError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, QueueError>>,
 {
-    let mut attempt = 1;
-    loop {
-        match call().await {
-            Err(e) if e.is_transient() && attempt < ATTEMPTS => {
-                tokio::time::sleep(Duration::from_millis(100) * 2u32.pow(attempt - 1)).await;
-                attempt += 1;
+    retry_policy::retry_with(
+        policy,
+        |_| call(),
+        |e: &QueueError| {
+            if e.is_transient() {
+                RetryClass::retry()
+            } else {
+                RetryClass::Fail
             }
-            other => return other,
-        }
-    }
+        },
+        |_, _, _| {},
+    )
+    .await
+    .map_err(|stopped| stopped.last)
 }
 
 #[cfg(test)]
@@ -281,6 +305,7 @@ mod tests {
             Arc::new(queue.clone()),
             meter.clone(),
             Duration::from_millis(100),
+            default_ack_policy(),
             CancellationToken::new(),
         );
         for h in handles {
@@ -307,6 +332,7 @@ mod tests {
             Arc::new(queue.clone()),
             meter.clone(),
             Duration::from_secs(60),
+            default_ack_policy(),
             CancellationToken::new(),
         );
         for h in handles {
@@ -327,6 +353,7 @@ mod tests {
             Arc::new(queue.clone()),
             meter(),
             Duration::from_millis(100),
+            default_ack_policy(),
             CancellationToken::new(),
         );
         for h in handles {
@@ -347,6 +374,7 @@ mod tests {
             Arc::new(queue.clone()),
             meter(),
             Duration::from_secs(60),
+            default_ack_policy(),
             abort.clone(),
         );
         for h in handles {
@@ -355,5 +383,41 @@ mod tests {
         abort.cancel();
         task.await.unwrap();
         assert_eq!(queue.depth().total(), 0);
+    }
+
+    /// A batch call that keeps failing is sent exactly as often as the policy allows, with the
+    /// policy's waits (on tokio's paused clock), then its messages are left for redelivery.
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_call_is_sent_the_policys_attempts_then_left() {
+        let queue = MemoryQueue::new("q");
+        let handles = received(&queue, 3).await;
+        queue.fail_next(Operation::Delete, 100, InjectedFailure::Throttled);
+        let meter = meter();
+        let policy = RetryPolicy::builder()
+            .max_attempts(4)
+            .backoff(Backoff::constant(Duration::from_millis(250)))
+            .no_budget()
+            .build();
+        let (acks, task) = spawn(
+            Arc::new(queue.clone()),
+            meter.clone(),
+            Duration::from_secs(60),
+            policy,
+            CancellationToken::new(),
+        );
+        for h in handles {
+            acks.send(Ack::Delete(h));
+        }
+        let start = Instant::now();
+        acks.send(Ack::Finish);
+        task.await.unwrap();
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(750),
+            "three waits of 250 ms"
+        );
+        assert_eq!(queue.stats().delete_message_batch, 4);
+        assert_eq!(queue.depth().total(), 3, "nothing deleted, nothing lost");
+        assert_eq!(meter.counters.snapshot().delete_failures, 3);
     }
 }

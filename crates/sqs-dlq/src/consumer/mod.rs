@@ -101,7 +101,7 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use retry_policy::{Backoff, Jitter};
+use retry_policy::{Backoff, Jitter, RetryPolicy};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -220,6 +220,7 @@ struct Config {
     retry_backoff: Backoff,
     receive_backoff: Backoff,
     flush_interval: Duration,
+    ack_policy: RetryPolicy,
     shutdown_timeout: Duration,
     stop_when_idle: Option<Duration>,
     drain_on_shutdown: Option<Duration>,
@@ -336,6 +337,7 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
                 )
                 .jitter(Jitter::Equal),
                 flush_interval: Duration::from_millis(100),
+                ack_policy: acker::default_ack_policy(),
                 shutdown_timeout: Duration::from_secs(30),
                 stop_when_idle: None,
                 drain_on_shutdown: None,
@@ -414,6 +416,14 @@ impl<Q: Queue, H: Handler> ConsumerBuilder<Q, H> {
     /// Backoff of the receive loop after failed receives (throttling, outages).
     pub fn receive_error_backoff(mut self, backoff: Backoff) -> Self {
         self.config.receive_backoff = backoff;
+        self
+    }
+
+    /// Retries of a batch delete or visibility change that fails as a whole with a transient
+    /// error (default: 3 attempts, exponential from 100 ms with full jitter, a retry budget).
+    /// A batch that still fails is not lost: its messages are delivered again.
+    pub fn ack_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.config.ack_policy = policy;
         self
     }
 
@@ -551,6 +561,7 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
             queue.clone(),
             meter.clone(),
             self.config.flush_interval,
+            self.config.ack_policy.clone(),
             abort.clone(),
         );
         let rng = match self.seed {
