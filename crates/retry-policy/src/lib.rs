@@ -54,7 +54,10 @@
 //! # What it does not do
 //! - No HTTP: it never sends a request; callers classify their own responses.
 //! - No idempotency judgement: retry only operations that are safe to repeat.
-//! - No cross-process coordination: a `Pacer` and a `RetryBudget` are shared within one process.
+//! - No cross-process coordination by default: a `Pacer` and a `RetryBudget` are shared within one
+//!   process. With the `redis` feature, [`Pacer::redis`] shares one pace between the processes of
+//!   a fleet (GCRA in a Lua script on Redis' clock, 429 pauses and learned rates shared, a local
+//!   share of the limit while Redis is down); the `RetryBudget` stays per process.
 //! - No runtime other than tokio: waits are `tokio::time` sleeps.
 
 mod backoff;
@@ -76,6 +79,8 @@ pub use pacer::{
     DEFAULT_ADAPTIVE_RATE, MAX_OBSERVED_PAUSE, MAX_WINDOW, MIN_RATE_PER_SECOND, Pacer, PacerStats,
     RateSource, TokioClock, rate_limited_wait,
 };
+#[cfg(feature = "redis")]
+pub use pacer::{PacerScope, RedisPacerBuilder, SharedPacerError, redact_url};
 pub use policy::{GiveUp, RetryPolicy, RetryPolicyBuilder};
 
 #[cfg(test)]
