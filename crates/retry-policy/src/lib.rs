@@ -45,6 +45,7 @@
 //!   [`RetryBudget`] (AWS's retry quota), and a seedable RNG for exact tests.
 //! - [`RetryableError`] / [`RetryClass`] / [`is_retryable_status`]: which failures retry.
 //! - [`retry`], [`retry_notify`], [`retry_with`]: the async driver, giving a [`RetryError`].
+//! - [`redact::url`]: a URL with its user info (a password) replaced by `***`, for logs.
 //! - [`headers`]: `Retry-After`, `inin-ratelimit-*` and `X-RateLimit-*` parsing that never panics.
 //! - [`Pacer`]: one pace shared by every clone, paused for everyone by a 429: a configured GCRA
 //!   rate (via `governor`, on tokio's clock) as a ceiling, or [`Pacer::adaptive`]; either learns
@@ -68,6 +69,7 @@ mod error;
 pub mod headers;
 mod pacer;
 mod policy;
+pub mod redact;
 
 pub use backoff::{Backoff, Jitter};
 pub use budget::RetryBudget;
@@ -80,7 +82,7 @@ pub use pacer::{
     RateSource, TokioClock, rate_limited_wait,
 };
 #[cfg(feature = "redis")]
-pub use pacer::{PacerScope, RedisPacerBuilder, SharedPacerError, redact_url};
+pub use pacer::{PacerScope, RedisPacerBuilder, SharedPacerError};
 pub use policy::{GiveUp, RetryPolicy, RetryPolicyBuilder};
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
 use super::Pacer;
+use crate::redact::url as redact_url;
 
 const ACQUIRE_LUA: &str = include_str!("lua/acquire.lua");
 const PAUSE_LUA: &str = include_str!("lua/pause.lua");
@@ -277,31 +278,6 @@ impl RedisPacerBuilder {
             written_rate: Mutex::new(None),
         };
         Ok(Pacer::with_remote(local_rate, first.burst, remote))
-    }
-}
-
-/// `url` with any password replaced by `***` (for logs and errors).
-pub fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, path) = match rest.find('/') {
-                Some(i) => rest.split_at(i),
-                None => (rest, ""),
-            };
-            match authority.rsplit_once('@') {
-                Some((userinfo, host)) => {
-                    let user = userinfo.split_once(':').map_or("", |(u, _)| u);
-                    if userinfo.contains(':') {
-                        format!("{scheme}://{user}:***@{host}{path}")
-                    } else {
-                        // `redis://PASSWORD@host` is how some clients pass a bare password.
-                        format!("{scheme}://***@{host}{path}")
-                    }
-                }
-                None => url.to_owned(),
-            }
-        }
-        None => "***".to_owned(),
     }
 }
 

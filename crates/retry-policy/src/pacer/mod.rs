@@ -25,7 +25,7 @@ use crate::headers::RateLimitInfo;
 use adaptive::Adaptive;
 pub use adaptive::{DEFAULT_ADAPTIVE_RATE, MAX_WINDOW, RateSource};
 #[cfg(feature = "redis")]
-pub use fleet::{PacerScope, RedisPacerBuilder, SharedPacerError, redact_url};
+pub use fleet::{PacerScope, RedisPacerBuilder, SharedPacerError};
 
 /// The lowest rate a pacer runs at: one request an hour.
 pub const MIN_RATE_PER_SECOND: f64 = 1.0 / 3600.0;
