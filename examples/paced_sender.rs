@@ -30,7 +30,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use genesys_examples::cli::{CommonArgs, ReportFormat};
 use genesys_examples::exit::{finish, say};
-use genesys_examples::fleet::FleetArgs;
+use genesys_examples::fleet::{self, FleetArgs};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::{SenderReport, millis};
 use genesys_examples::{logging, progress};
@@ -141,9 +141,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .max_elapsed(Duration::from_secs(120))
         .build();
     let burst = args.burst.max(1);
-    let pacer = args
-        .fleet
-        .pacer(args.rate, burst, Pacer::per_second(args.rate, burst))?;
+    let pacer = args.fleet.pacer(
+        &fleet::oauth_scope(),
+        args.rate,
+        burst,
+        Pacer::per_second(args.rate, burst),
+    )?;
     let genesys = mode::connect(env, sim, pacer, policy).await?;
 
     let targets: Vec<(String, String)> = match &genesys.sim {

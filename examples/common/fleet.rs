@@ -64,20 +64,16 @@ pub struct FleetArgs {
 }
 
 impl FleetArgs {
-    /// The pacer: shared through Redis at `rate` requests a second (burst `burst`) when
-    /// `--redis-url` is given, else `local`. The scope is named after the OAuth client
-    /// (`GENESYSCLOUD_OAUTHCLIENT_ID`, or `simulated`), whose limit it is.
-    pub fn pacer(&self, rate: f64, burst: u32, local: Pacer) -> anyhow::Result<Pacer> {
+    /// The pacer: shared through Redis at `rate` requests a second (burst `burst`) in `scope`
+    /// when `--redis-url` is given, else `local`. A Genesys client's scope is
+    /// [`oauth_scope`]: the limit belongs to the OAuth client.
+    pub fn pacer(&self, scope: &str, rate: f64, burst: u32, local: Pacer) -> anyhow::Result<Pacer> {
         let Some(url) = &self.redis_url else {
             return Ok(local);
         };
         Pacer::redis(url.secret())
             .namespace(&self.redis_namespace)
-            .scope(PacerScope::per_second(
-                format!("oauth-client:{}", oauth_client()),
-                rate,
-                burst,
-            ))
+            .scope(PacerScope::per_second(scope, rate, burst))
             .fleet_size(self.fleet_size)
             .build()
             .with_context(|| format!("shared pacer on {}", url.redacted()))
@@ -97,11 +93,14 @@ impl FleetArgs {
     }
 }
 
-fn oauth_client() -> String {
-    std::env::var(genesys_auth::ENV_CLIENT_ID)
+/// The scope of a Genesys client's limit: `oauth-client:ID` from `GENESYSCLOUD_OAUTHCLIENT_ID`
+/// (`oauth-client:simulated` for the embedded org).
+pub fn oauth_scope() -> String {
+    let id = std::env::var(genesys_auth::ENV_CLIENT_ID)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| "simulated".to_owned())
+        .unwrap_or_else(|| "simulated".to_owned());
+    format!("oauth-client:{id}")
 }
 
 #[cfg(test)]
