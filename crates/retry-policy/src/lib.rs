@@ -56,7 +56,7 @@
 //! - No HTTP: it never sends a request; callers classify their own responses.
 //! - No idempotency judgement: retry only operations that are safe to repeat.
 //! - No cross-process coordination by default: a `Pacer` and a `RetryBudget` are shared within one
-//!   process. With the `redis` feature, [`Pacer::redis`] shares one pace between the processes of
+//!   process. With the `redis` feature, `Pacer::redis` shares one pace between the processes of
 //!   a fleet (GCRA in a Lua script on Redis' clock, 429 pauses and learned rates shared, a local
 //!   share of the limit while Redis is down); the `RetryBudget` stays per process.
 //! - No runtime other than tokio: waits are `tokio::time` sleeps.
