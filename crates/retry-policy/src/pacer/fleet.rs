@@ -20,7 +20,7 @@
 //!   [`RedisPacerBuilder::retry_every`]. Never unpaced, never blocked forever.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -271,7 +271,6 @@ impl RedisPacerBuilder {
             learned_rate_ttl: self.learned_rate_ttl,
             redacted_url: redacted,
             health: Mutex::new(Health::default()),
-            probing: AtomicBool::new(false),
             shared_acquires: AtomicU64::new(0),
             fallback_acquires: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -331,8 +330,6 @@ pub(crate) struct Remote {
     learned_rate_ttl: Duration,
     redacted_url: String,
     health: Mutex<Health>,
-    /// One caller at a time probes a failing Redis; the others stay local meanwhile.
-    probing: AtomicBool,
     pub(crate) shared_acquires: AtomicU64,
     pub(crate) fallback_acquires: AtomicU64,
     pub(crate) errors: AtomicU64,
@@ -351,21 +348,28 @@ impl fmt::Debug for Remote {
 
 impl Remote {
     /// Whether this acquire should ask Redis (healthy, or due for a probe). A `true` while
-    /// failing claims the probe; the caller reports back with [`succeeded`](Self::succeeded)
-    /// or [`failed`](Self::failed).
+    /// failing claims the probe by moving the next one a `retry_every` on, so the other
+    /// acquirers stay local meanwhile and a probe whose caller is cancelled cannot stop later
+    /// ones. The caller reports back with [`succeeded`](Self::succeeded) or
+    /// [`failed`](Self::failed).
     pub(crate) fn should_try(&self) -> bool {
-        let health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
         match health.retry_at {
             None => true,
-            Some(at) if Instant::now() >= at => !self.probing.swap(true, Ordering::AcqRel),
-            Some(_) => false,
+            Some(at) => {
+                let now = Instant::now();
+                if now < at {
+                    return false;
+                }
+                health.retry_at = Some(now + self.retry_every);
+                true
+            }
         }
     }
 
     pub(crate) fn succeeded(&self) {
         let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
         if health.retry_at.take().is_some() {
-            self.probing.store(false, Ordering::Release);
             tracing::info!(redis = %self.redacted_url, "shared pacer back on Redis");
         }
     }
@@ -383,7 +387,6 @@ impl Remote {
             tracing::debug!(%error, "shared pacer: Redis still failing");
         }
         health.retry_at = Some(Instant::now() + self.retry_every);
-        self.probing.store(false, Ordering::Release);
     }
 
     /// One call of the acquire script; `now_us` replaces the server's clock (tests).

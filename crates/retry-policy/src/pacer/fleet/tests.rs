@@ -58,6 +58,18 @@ fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// A refusal of about `expected`: a pause is also bounded by its key's PTTL, which runs in real
+/// time, so a few real milliseconds between setting and reading it may shave the wait.
+fn assert_paused_for(slot: Slot, expected: Duration) {
+    match slot {
+        Slot::Retry(wait) => assert!(
+            wait <= expected && wait + ms(100) >= expected,
+            "paused {wait:?}, expected {expected:?}"
+        ),
+        other => panic!("expected a pause of {expected:?}, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_burst_goes_at_once_then_slots_are_reserved_then_refused() {
     let Some(url) = redis_url() else { return };
@@ -100,22 +112,19 @@ async fn pauses_extend_and_never_shorten() {
         .unwrap();
     let r = remote(&pacer);
     assert!(r.call_pause(ms(5_000), Some(T)).await.unwrap());
-    assert_eq!(
-        r.call_acquire(Some(T)).await.unwrap(),
-        Slot::Retry(ms(5_000))
-    );
+    assert_paused_for(r.call_acquire(Some(T)).await.unwrap(), ms(5_000));
     assert!(
         !r.call_pause(ms(2_000), Some(T)).await.unwrap(),
         "a shorter pause leaves the longer one"
     );
-    assert_eq!(
+    assert_paused_for(
         r.call_acquire(Some(T + 1_000_000)).await.unwrap(),
-        Slot::Retry(ms(4_000))
+        ms(4_000),
     );
     assert!(r.call_pause(ms(8_000), Some(T + 1_000_000)).await.unwrap());
-    assert_eq!(
+    assert_paused_for(
         r.call_acquire(Some(T + 1_000_000)).await.unwrap(),
-        Slot::Retry(ms(8_000))
+        ms(8_000),
     );
     // Once the pause is over, slots are given again.
     assert_eq!(
@@ -197,10 +206,7 @@ async fn every_scope_must_have_a_slot_and_pauses_go_to_the_first() {
     assert_eq!(c.call_acquire(Some(T)).await.unwrap(), Slot::Go(ms(600)));
     // A pause through the two-scope pacer stops the client-only one too.
     assert!(b.call_pause(ms(2_000), Some(T)).await.unwrap());
-    assert_eq!(
-        c.call_acquire(Some(T)).await.unwrap(),
-        Slot::Retry(ms(2_000))
-    );
+    assert_paused_for(c.call_acquire(Some(T)).await.unwrap(), ms(2_000));
 }
 
 #[tokio::test]
@@ -270,10 +276,12 @@ async fn two_pacers_on_one_redis_share_one_pace() {
     let elapsed = start.elapsed();
     // 40 slots at 100 a second: 390 ms at least (two local pacers would take 190 ms).
     assert!(elapsed >= ms(370), "40 acquires in {elapsed:?}");
+    // Never a burst beyond what a stall of this loaded machine can bunch together (two local
+    // pacers would allow 10 in any 50 ms as a matter of course).
     assert!(
-        busiest(&times, ms(100)) <= 12,
-        "{} in 100 ms",
-        busiest(&times, ms(100))
+        busiest(&times, ms(50)) <= 10,
+        "{} in 50 ms",
+        busiest(&times, ms(50))
     );
     assert_eq!(a.stats().shared_acquires + b.stats().shared_acquires, 40);
     assert_eq!(a.stats().fallback_acquires, 0);
@@ -292,13 +300,16 @@ async fn a_429_in_one_process_pauses_the_other_at_its_next_acquire() {
     };
     let (a, b) = (make(), make());
     b.acquire().await;
-    a.on_rate_limited(None, ms(400));
-    // The write is in the background: give it a moment to land.
-    tokio::time::sleep(ms(50)).await;
     let start = std::time::Instant::now();
+    a.on_rate_limited(None, ms(400));
+    // The write is in the background: wait until it landed (b's next look sees the pause).
+    while !matches!(remote(&b).call_acquire(None).await.unwrap(), Slot::Retry(_)) {
+        assert!(start.elapsed() < ms(2_000), "the pause never reached Redis");
+        tokio::time::sleep(ms(5)).await;
+    }
     b.acquire().await;
     assert!(
-        start.elapsed() >= ms(300),
+        start.elapsed() >= ms(390),
         "b went after {:?}",
         start.elapsed()
     );
@@ -323,7 +334,22 @@ async fn a_rate_learned_from_headers_in_one_process_paces_the_other() {
         None,
         Some(Duration::from_secs(60)),
     ));
-    tokio::time::sleep(ms(50)).await;
+    // The write is in the background: wait until it landed.
+    let waited = std::time::Instant::now();
+    loop {
+        let mut conn = remote(&b).conn.clone();
+        let rate: Option<f64> = redis::cmd("GET")
+            .arg(&remote(&b).keys[2])
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if rate.is_some() {
+            assert_eq!(rate, Some(20.0));
+            break;
+        }
+        assert!(waited.elapsed() < ms(2_000), "the rate never reached Redis");
+        tokio::time::sleep(ms(5)).await;
+    }
     let start = std::time::Instant::now();
     for _ in 0..6 {
         b.acquire().await;
@@ -362,8 +388,13 @@ async fn redis_down_falls_back_to_the_local_share_and_is_never_unpaced() {
     let stats = pacer.stats();
     assert_eq!(stats.fallback_acquires, 21);
     assert_eq!(stats.shared_acquires, 0);
-    // One probe failed; the others waited for `retry_every` (1 s) to pass.
-    assert_eq!(stats.shared_errors, 1);
+    // One probe failed; the others waited for `retry_every` (1 s) to pass (a second probe only
+    // if this loaded machine took longer than that).
+    assert!(
+        (1..=2).contains(&stats.shared_errors),
+        "{}",
+        stats.shared_errors
+    );
     assert!(!format!("{pacer:?}").contains("hunter2"));
 }
 
@@ -419,4 +450,50 @@ fn building_outside_a_runtime_is_an_error() {
         .scope(PacerScope::per_second("c", 1.0, 1))
         .build();
     assert!(matches!(result, Err(SharedPacerError::NoRuntime)));
+}
+
+#[tokio::test]
+async fn back_on_redis_once_it_answers_again() {
+    // Needs the redis-server binary, which scripts/test installs along with the test Redis.
+    if redis_url().is_none() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let pacer = Pacer::redis(SecretString::from(format!("redis://127.0.0.1:{port}")))
+        .namespace(namespace("recover"))
+        .scope(PacerScope::per_second("client", 1000.0, 1))
+        .timeout(ms(100))
+        .retry_every(ms(100))
+        .build()
+        .unwrap();
+    pacer.acquire().await;
+    assert_eq!(pacer.stats().fallback_acquires, 1, "down at first");
+    /// Stops the server however the test ends.
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Server(
+        std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/redis installs it)"),
+    );
+    let started = std::time::Instant::now();
+    while pacer.stats().shared_acquires == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "never went back to Redis: {:?}",
+            pacer.stats()
+        );
+        pacer.acquire().await;
+        tokio::time::sleep(ms(20)).await;
+    }
 }
