@@ -31,6 +31,7 @@ use genesys_analytics::AnalyticsClient;
 use genesys_analytics::dlq::AnalyticsCorrelator;
 use genesys_examples::cli::CommonArgs;
 use genesys_examples::exit::{finish, say};
+use genesys_examples::fleet::{self, FleetArgs};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::queues::RecipeQueue;
 use genesys_examples::{dead_letters, logging, progress};
@@ -90,6 +91,9 @@ struct Args {
     /// How long a message stays hidden while the run lasts (seconds).
     #[arg(long, default_value_t = 900)]
     visibility_secs: u64,
+
+    #[command(flatten)]
+    fleet: FleetArgs,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -170,7 +174,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     mode::announce(
         "dlq-diagnose",
         overall,
-        &format!("{queue_detail}; {genesys_detail}"),
+        &format!(
+            "{queue_detail}; {genesys_detail}; {}",
+            args.fleet.describe()
+        ),
     );
     logging::init(args.common.log_format);
 
@@ -179,7 +186,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             mode::connect(
                 env,
                 mode::sim_org(args.seed, args.conversations, 20),
-                Pacer::per_minute(300, 10),
+                args.fleet
+                    .pacer(&fleet::oauth_scope(), 5.0, 10, Pacer::per_minute(300, 10))?,
                 RetryPolicy::default(),
             )
             .await?,

@@ -20,6 +20,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use genesys_examples::cli::{CommonArgs, ReportFormat};
 use genesys_examples::exit::{finish, say};
+use genesys_examples::fleet::FleetArgs;
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::queues::RecipeQueue;
 use genesys_examples::reports::ReplayCounts;
@@ -69,7 +70,8 @@ struct Args {
     #[arg(long)]
     max: Option<usize>,
 
-    /// Queue target: send batches per second at most.
+    /// Queue target: send batches per second at most (with --redis-url: all replaying processes
+    /// on the same --redis-namespace together).
     #[arg(long, default_value_t = 10.0)]
     queue_rate: f64,
 
@@ -84,6 +86,9 @@ struct Args {
     /// Print the report as JSON on stdout.
     #[arg(long, value_enum)]
     report: Option<ReportFormat>,
+
+    #[command(flatten)]
+    fleet: FleetArgs,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -164,7 +169,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
             };
             Box::new(
                 QueueTarget::from_arc(queue.shared())
-                    .pacer(Pacer::per_second(args.queue_rate.max(0.1), 1))
+                    .pacer(args.fleet.pacer(
+                        &format!("replay-queue:{name}"),
+                        args.queue_rate.max(0.1),
+                        1,
+                        Pacer::per_second(args.queue_rate.max(0.1), 1),
+                    )?)
                     .retry_policy(policy),
             )
         }

@@ -26,6 +26,7 @@ use clap::Parser;
 use genesys_auth::TokenProvider;
 use genesys_examples::cli::{CommonArgs, ReportFormat, comma_list};
 use genesys_examples::exit::{finish, say};
+use genesys_examples::fleet::{self, FleetArgs};
 use genesys_examples::history::{self, ExportSettings, Source};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::HistoryExportReport;
@@ -110,7 +111,8 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     batch_size: usize,
 
-    /// Org-wide pace: requests per minute (shared by every page request).
+    /// Org-wide pace: requests per minute (shared by every page request; with --redis-url, by
+    /// every process on the same --redis-namespace).
     #[arg(long, default_value_t = 300)]
     requests_per_minute: u32,
 
@@ -129,6 +131,9 @@ struct Args {
     /// Print the report as JSON on stdout.
     #[arg(long, value_enum)]
     report: Option<ReportFormat>,
+
+    #[command(flatten)]
+    fleet: FleetArgs,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -188,7 +193,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let client = genesys_auth::GenesysClient::builder()
             .region(region.clone())
             .token_provider(tokens)
-            .pacer(Pacer::per_minute(args.requests_per_minute.max(1), 10))
+            .pacer(history_pacer(&args, "guest")?)
             .retry_policy(RetryPolicy::default())
             .build()
             .context("building the Genesys client")?;
@@ -204,7 +209,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(config) => mode::announce(
             "history-export",
             Mode::Real,
-            &format!("Genesys Cloud at {}", config.region.api_base()),
+            &format!(
+                "Genesys Cloud at {}; {}",
+                config.region.api_base(),
+                args.fleet.describe()
+            ),
         ),
         None => mode::announce(
             "history-export",
@@ -229,11 +238,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let genesys = mode::connect(
         env,
         mode::sim_org(args.seed, args.conversations, args.messages),
-        Pacer::per_minute(args.requests_per_minute.max(1), 10),
+        history_pacer(&args, &fleet::oauth_scope())?,
         RetryPolicy::default(),
     )
     .await?;
     export(&args, genesys, region.as_ref(), None).await
+}
+
+/// `--requests-per-minute` in this process, or shared by the fleet with `--redis-url`.
+fn history_pacer(args: &Args, scope: &str) -> anyhow::Result<Pacer> {
+    let per_minute = args.requests_per_minute.max(1);
+    args.fleet.pacer(
+        scope,
+        f64::from(per_minute) / 60.0,
+        10,
+        Pacer::per_minute(per_minute, 10),
+    )
 }
 
 async fn export(

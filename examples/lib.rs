@@ -15,6 +15,7 @@
 //! - [`servers`]: the local HTTP peers the recipes start (replay target, archive receiver).
 //! - [`outbound`]: the webhook consumer's sample handler and its durable JSON-lines writer.
 //! - [`sinks`]: an archive sink that writes to several sinks.
+//! - [`fleet`]: `--redis-url` (env `REDIS_URL`): one pace (and idempotency store) per fleet.
 //! - [`guest`]: a web messaging guest session on a deployment or on the embedded simulator.
 //! - [`history`]: the history export of `history-export` and `quickstart`.
 //! - [`progress`]: indicatif bars, only when stderr is a terminal.
@@ -30,6 +31,8 @@ pub mod conversation_test;
 pub mod dead_letters;
 #[path = "common/exit.rs"]
 pub mod exit;
+#[path = "common/fleet.rs"]
+pub mod fleet;
 #[path = "common/guest.rs"]
 pub mod guest;
 #[path = "common/history.rs"]

@@ -10,7 +10,13 @@
 //!   cargo run --example paced-sender -- --target CONVERSATION_ID:COMMUNICATION_ID --messages 20 --rate 2
 //! ```
 //!
-//! `--report json` prints `{sent, failed, rate_limited, elapsed_ms, achieved_rps, order_ok}`:
+//! With `--redis-url` (env `REDIS_URL`) every process started with the same `--redis-namespace`
+//! keeps one pace of `--rate` between them (GCRA in Redis; 429 pauses and learned limits shared;
+//! Redis down: each process at `--rate / --fleet-size`). Without it, `--rate` is this process's
+//! own pace, as before. `scripts/fleet-bench` runs N processes against one genesys-sim.
+//!
+//! `--report json` prints `{sent, failed, rate_limited, elapsed_ms, achieved_rps, order_ok,
+//! requests, pacer, shared_acquires, fallback_acquires}`:
 //! `order_ok` is true when every conversation received its messages in submission order —
 //! checked against the simulated org's arrival log, or against the platform's `timestamp` of
 //! each accepted message on a real org.
@@ -24,6 +30,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use genesys_examples::cli::{CommonArgs, ReportFormat};
 use genesys_examples::exit::{finish, say};
+use genesys_examples::fleet::{self, FleetArgs};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::{SenderReport, millis};
 use genesys_examples::{logging, progress};
@@ -46,7 +53,8 @@ struct Args {
     #[arg(long, default_value_t = 8)]
     workers: usize,
 
-    /// Org-wide pace in requests per second (all workers together).
+    /// Org-wide pace in requests per second (all workers together; with --redis-url, all
+    /// processes of the fleet together).
     #[arg(long, default_value_t = 40.0)]
     rate: f64,
 
@@ -72,6 +80,9 @@ struct Args {
     report: Option<ReportFormat>,
 
     #[command(flatten)]
+    fleet: FleetArgs,
+
+    #[command(flatten)]
     common: CommonArgs,
 }
 
@@ -95,16 +106,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Some(config) => mode::announce(
             "paced-sender",
             Mode::Real,
-            &format!("Genesys Cloud at {}", config.region.api_base()),
+            &format!(
+                "Genesys Cloud at {}; {}",
+                config.region.api_base(),
+                args.fleet.describe()
+            ),
         ),
         None => mode::announce(
             "paced-sender",
             Mode::Simulated,
             &format!(
-                "embedded simulated org, {} conversations, rate limit {}/s with Retry-After: 0 quirk ({})",
+                "embedded simulated org, {} conversations, rate limit {}/s with Retry-After: 0 quirk ({}); {}",
                 args.conversations,
                 args.sim_rate_limit,
-                mode::sim_reason(args.common.sim)
+                mode::sim_reason(args.common.sim),
+                args.fleet.describe()
             ),
         ),
     }
@@ -124,13 +140,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ))
         .max_elapsed(Duration::from_secs(120))
         .build();
-    let genesys = mode::connect(
-        env,
-        sim,
-        Pacer::per_second(args.rate, args.burst.max(1)),
-        policy,
-    )
-    .await?;
+    let burst = args.burst.max(1);
+    let pacer = args.fleet.pacer(
+        &fleet::oauth_scope(),
+        args.rate,
+        burst,
+        Pacer::per_second(args.rate, burst),
+    )?;
+    let genesys = mode::connect(env, sim, pacer, policy).await?;
 
     let targets: Vec<(String, String)> = match &genesys.sim {
         Some(sim) => sim
@@ -266,6 +283,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
             0.0
         },
         order_ok,
+        requests: after.requests.saturating_sub(before.requests),
+        pacer: if args.fleet.redis_url.is_some() {
+            "redis"
+        } else {
+            "local"
+        },
+        shared_acquires: genesys.client.pacer().stats().shared_acquires,
+        fallback_acquires: genesys.client.pacer().stats().fallback_acquires,
     };
     if let Ok(sender) = Arc::try_unwrap(sender) {
         sender.shutdown().await;

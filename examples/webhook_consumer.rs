@@ -12,6 +12,14 @@
 //! curl -X POST localhost:8080/events -d '{"outboundContactId":"c1","conversationId":"5f1c…"}'
 //! ```
 //!
+//! With `--redis-url` (env `REDIS_URL`) every consumer process started with the same
+//! `--redis-namespace` shares one idempotency record in Redis (a claim with a lease of one
+//! visibility timeout, then a done marker kept 24 h; sqs-dlq's `RedisIdempotencyStore`), so a
+//! duplicate delivered to another replica is acknowledged, not handled twice, and a replica
+//! killed mid-handler leaves its events to be handled by another once its lease runs out.
+//! Without it the record is in this process's memory, as before. SQS spreads the work; nothing
+//! else is shared.
+//!
 //! `--report json` prints, at exit, `{received, written, already_written, duplicates, retried,
 //! dead_lettered, missing_fields, injected_failures, deleted, queue_left, dlq_depth,
 //! elapsed_ms}` (see `genesys_examples::reports::ConsumerReport`). It runs until Ctrl-C,
@@ -41,6 +49,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use genesys_examples::cli::{CommonArgs, ReportFormat};
 use genesys_examples::exit::{finish, notice, say};
+use genesys_examples::fleet::RedisUrl;
 use genesys_examples::http_server::{RunningServer, ServerArgs};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::outbound::{DurableLines, OutboundHandler};
@@ -50,7 +59,10 @@ use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, Jitter};
 use secrecy::SecretString;
 use sqs_dlq::metrics::CounterSnapshot;
-use sqs_dlq::{Consumer, MemoryIdempotencyStore, StopReason, WebhookIngest};
+use sqs_dlq::{
+    Consumer, IdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore, StopReason,
+    WebhookIngest,
+};
 use tokio_util::sync::CancellationToken;
 
 /// Take webhooks over HTTP into a queue and consume them idempotently into a JSON-lines file.
@@ -155,6 +167,17 @@ struct Args {
     #[arg(long, value_enum)]
     report: Option<ReportFormat>,
 
+    /// Redis (or Valkey) shared by every consumer process (env REDIS_URL): with it, processes
+    /// with the same --redis-namespace share one idempotency record (a duplicate handled by one
+    /// is acknowledged by the others); without it the record is in this process's memory. A
+    /// password in the URL is never printed.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, value_name = "URL")]
+    redis_url: Option<RedisUrl>,
+
+    /// Prefix of the shared Redis keys.
+    #[arg(long, default_value = "genesys-toolkit", value_name = "NAME")]
+    redis_namespace: String,
+
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -256,10 +279,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         queue.name()
     ));
 
-    let idempotency = Arc::new(MemoryIdempotencyStore::new(
-        100_000,
-        Duration::from_secs(24 * 3600),
-    ));
+    let remember = Duration::from_secs(24 * 3600);
+    let idempotency: Arc<dyn IdempotencyStore> = match &args.redis_url {
+        Some(url) => {
+            notice(format!(
+                "webhook-consumer: idempotency shared through Redis at {} (namespace {})",
+                url.redacted(),
+                args.redis_namespace
+            ));
+            Arc::new(
+                RedisIdempotencyStore::new(
+                    url.secret(),
+                    format!("{}:webhook-consumer", args.redis_namespace),
+                    remember,
+                )
+                .with_context(|| format!("Redis at {}", url.redacted()))?,
+            )
+        }
+        None => Arc::new(MemoryIdempotencyStore::new(100_000, remember)),
+    };
     let consumer = |shutdown: &CancellationToken| {
         Consumer::builder(queue.shared(), handler.clone())
             .dead_letter_queue(dlq.shared())

@@ -102,6 +102,14 @@ pub struct SenderReport {
     pub achieved_rps: f64,
     /// Every conversation received its messages in submission order.
     pub order_ok: bool,
+    /// Requests sent in all (429s and retries included).
+    pub requests: u64,
+    /// `redis` (a pace shared by the fleet, `--redis-url`) or `local` (this process only).
+    pub pacer: &'static str,
+    /// Acquires served by the shared pace.
+    pub shared_acquires: u64,
+    /// Acquires served by the local share while Redis was unreachable.
+    pub fallback_acquires: u64,
 }
 
 /// `webhook-consumer --report json`.

@@ -46,6 +46,7 @@
 //! - [`RetryableError`] / [`RetryClass`] / [`is_retryable_status`]: which failures retry.
 //! - [`retry`], [`retry_notify`], [`retry_with`], [`retry_classified`]: the one async driver,
 //!   giving a [`RetryError`]. Every retry loop in the workspace runs on it.
+//! - [`redact::url`]: a URL with its user info (a password) replaced by `***`, for logs.
 //! - [`headers`]: `Retry-After`, `inin-ratelimit-*` and `X-RateLimit-*` parsing that never panics.
 //! - [`Pacer`]: one pace shared by every clone, paused for everyone by a 429: a configured GCRA
 //!   rate (via `governor`, on tokio's clock) as a ceiling, or [`Pacer::adaptive`]; either learns
@@ -55,7 +56,10 @@
 //! # What it does not do
 //! - No HTTP: it never sends a request; callers classify their own responses.
 //! - No idempotency judgement: retry only operations that are safe to repeat.
-//! - No cross-process coordination: a `Pacer` and a `RetryBudget` are shared within one process.
+//! - No cross-process coordination by default: a `Pacer` and a `RetryBudget` are shared within one
+//!   process. With the `redis` feature, `Pacer::redis` shares one pace between the processes of
+//!   a fleet (GCRA in a Lua script on Redis' clock, 429 pauses and learned rates shared, a local
+//!   share of the limit while Redis is down); the `RetryBudget` stays per process.
 //! - No runtime other than tokio: waits are `tokio::time` sleeps.
 
 mod backoff;
@@ -66,6 +70,7 @@ mod error;
 pub mod headers;
 mod pacer;
 mod policy;
+pub mod redact;
 
 pub use backoff::{Backoff, Jitter};
 pub use budget::RetryBudget;
@@ -77,6 +82,8 @@ pub use pacer::{
     DEFAULT_ADAPTIVE_RATE, MAX_OBSERVED_PAUSE, MAX_WINDOW, MIN_RATE_PER_SECOND, Pacer, PacerStats,
     RateSource, TokioClock, rate_limited_wait,
 };
+#[cfg(feature = "redis")]
+pub use pacer::{PacerScope, RedisPacerBuilder, SharedPacerError};
 pub use policy::{GiveUp, RetryPolicy, RetryPolicyBuilder};
 
 #[cfg(test)]

@@ -68,13 +68,19 @@ pub use sqs::{QueueSettings, SqsQueue};
 pub mod consumer;
 pub mod handler;
 pub mod idempotency;
+#[cfg(feature = "redis")]
+pub mod idempotency_redis;
 pub mod metrics;
 
 pub use consumer::{
     Consumer, ConsumerBuilder, ConsumerError, DrainOutcome, RunSummary, StopReason,
 };
 pub use handler::{BoxError, Decode, DecodeError, Delivery, Handler, HandlerError, Json};
-pub use idempotency::{Claim, IdempotencyError, IdempotencyStore, MemoryIdempotencyStore};
+pub use idempotency::{
+    Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore, MemoryIdempotencyStore,
+};
+#[cfg(feature = "redis")]
+pub use idempotency_redis::RedisIdempotencyStore;
 pub use metrics::{
     ConsumerCounters, ConsumerMetrics, CounterSnapshot, DeadLetterReason, NoMetrics,
 };

@@ -1,51 +1,12 @@
 //! URLs as they may be printed: [`url`] replaces user info (`user:password@`) with `***@`.
 //! Every URL this crate logs or puts in an error goes through it, and the recipes print theirs
 //! with it, so a password given in a URL (`--target-url http://user:pw@host/…`) is used on the
-//! wire but never shown.
+//! wire but never shown. The function is `retry_policy::redact::url`, shared by every crate of
+//! the workspace (the shared pacer's Redis URL goes through it too).
+//!
+//! ```
+//! use sqs_dlq::redact;
+//! assert_eq!(redact::url("https://user:pw@example.com/a?b"), "https://***@example.com/a?b");
+//! ```
 
-/// `raw` with any user info in its authority replaced by `***`. Works on anything URL-like,
-/// parsed or not (an unparsable string is still cleaned): the authority is what follows
-/// `scheme://` (or the start) up to the first `/`, `?` or `#`, and the user info is everything
-/// in it up to the last `@`.
-///
-/// ```
-/// use sqs_dlq::redact;
-/// assert_eq!(redact::url("https://user:pw@example.com/a?b"), "https://***@example.com/a?b");
-/// assert_eq!(redact::url("https://example.com/a@b"), "https://example.com/a@b");
-/// assert_eq!(redact::url("user:pw@host:80/x"), "***@host:80/x");
-/// ```
-pub fn url(raw: &str) -> String {
-    let start = raw.find("://").map_or(0, |i| i + 3);
-    let rest = &raw[start..];
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{}***{}", &raw[..start], &rest[at..]),
-        None => raw.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::url;
-
-    #[test]
-    fn user_info_never_survives() {
-        let cases = [
-            ("http://user:pw@host/p", "http://***@host/p"),
-            ("http://user@host", "http://***@host"),
-            ("http://a:b@c@host:8080/x@y", "http://***@host:8080/x@y"),
-            ("http://:pw@host", "http://***@host"),
-            ("http://host/p?u=a@b#c@d", "http://host/p?u=a@b#c@d"),
-            (
-                "https://sqs.eu-west-1.amazonaws.com/1/q",
-                "https://sqs.eu-west-1.amazonaws.com/1/q",
-            ),
-            ("pw@host", "***@host"),
-            ("", ""),
-        ];
-        for (raw, shown) in cases {
-            assert_eq!(url(raw), shown, "{raw}");
-            assert!(!url(raw).contains("pw"), "{raw}");
-        }
-    }
-}
+pub use retry_policy::redact::url;

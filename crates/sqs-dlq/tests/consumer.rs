@@ -13,8 +13,8 @@ use rand::{Rng, SeedableRng};
 use retry_policy::{Backoff, Jitter};
 use sqs_dlq::consumer::codes;
 use sqs_dlq::{
-    BatchOutcome, Claim, Consumer, ConsumerCounters, ConsumerError, Delivery, Handler,
-    HandlerError, IdempotencyError, IdempotencyStore, InjectedFailure, Json,
+    BatchOutcome, Claim, ClaimToken, Completion, Consumer, ConsumerCounters, ConsumerError,
+    Delivery, Handler, HandlerError, IdempotencyError, IdempotencyStore, InjectedFailure, Json,
     MemoryIdempotencyStore, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth, QueueError,
     ReceiveOptions, ReceivedMessage, RunSummary,
 };
@@ -901,16 +901,20 @@ struct DownStore;
 
 #[async_trait]
 impl IdempotencyStore for DownStore {
-    async fn try_begin(&self, _key: &str) -> Result<Claim, IdempotencyError> {
+    async fn try_begin(&self, _key: &str, _lease: Duration) -> Result<Claim, IdempotencyError> {
         Err(IdempotencyError::Unavailable {
             message: "redis: connection refused".into(),
             source: None,
         })
     }
-    async fn complete(&self, _key: &str) -> Result<(), IdempotencyError> {
-        Ok(())
+    async fn complete(
+        &self,
+        _key: &str,
+        _token: ClaimToken,
+    ) -> Result<Completion, IdempotencyError> {
+        Ok(Completion::Recorded)
     }
-    async fn release(&self, _key: &str) -> Result<(), IdempotencyError> {
+    async fn release(&self, _key: &str, _token: ClaimToken) -> Result<(), IdempotencyError> {
         Ok(())
     }
 }

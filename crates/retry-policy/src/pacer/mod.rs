@@ -3,6 +3,8 @@
 //! (`adaptive`: the window from its rate-limit headers, AIMD where they say nothing).
 
 mod adaptive;
+#[cfg(feature = "redis")]
+mod fleet;
 #[cfg(test)]
 mod sequences;
 
@@ -22,6 +24,8 @@ use tokio::time::Instant;
 use crate::headers::RateLimitInfo;
 use adaptive::Adaptive;
 pub use adaptive::{DEFAULT_ADAPTIVE_RATE, MAX_WINDOW, RateSource};
+#[cfg(feature = "redis")]
+pub use fleet::{PacerScope, RedisPacerBuilder, SharedPacerError};
 
 /// The lowest rate a pacer runs at: one request an hour.
 pub const MIN_RATE_PER_SECOND: f64 = 1.0 / 3600.0;
@@ -89,6 +93,12 @@ pub struct PacerStats {
     pub waited: Duration,
     /// 429s reported through [`Pacer::on_rate_limited`].
     pub rate_limited: u64,
+    /// Acquires served by the shared (Redis) pace; 0 for an in-process pacer.
+    pub shared_acquires: u64,
+    /// Acquires a shared pacer served locally because Redis failed or was slow.
+    pub fallback_acquires: u64,
+    /// Redis calls of a shared pacer that failed or timed out.
+    pub shared_errors: u64,
 }
 
 /// A request pace shared by every clone: hand one `Pacer` (cloned) to every worker that calls
@@ -164,6 +174,10 @@ struct Shared {
     configured: Option<f64>,
     burst: NonZeroU32,
     state: Mutex<State>,
+    /// The Redis side of a shared pacer ([`Pacer::redis`]); the local state above is then its
+    /// fallback.
+    #[cfg(feature = "redis")]
+    remote: Option<Arc<fleet::Remote>>,
 }
 
 struct State {
@@ -294,7 +308,88 @@ impl Pacer {
                 configured,
                 burst,
                 state: Mutex::new(state),
+                #[cfg(feature = "redis")]
+                remote: None,
             }),
+        }
+    }
+
+    /// A pacer shared by every process that builds one on the same Redis (or Valkey) with the
+    /// same namespace and scopes: GCRA in one Lua script on the server's clock, 429 pauses and
+    /// learned rates shared, a local share of the limit while Redis is down. Everything else
+    /// (the API, [`acquire`](Pacer::acquire), the learning calls) is the same as for an
+    /// in-process pacer, so a `GenesysClient` takes either.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), retry_policy::SharedPacerError> {
+    /// use retry_policy::{Pacer, PacerScope};
+    ///
+    /// let pacer = Pacer::redis("redis://127.0.0.1:6379".into())
+    ///     .namespace("acme-prod")
+    ///     .scope(PacerScope::per_minute("oauth-client-1234", 300, 5))
+    ///     .fleet_size(4) // Redis down: each process paces at 75 a minute
+    ///     .build()?;
+    /// pacer.acquire().await;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(url: secrecy::SecretString) -> RedisPacerBuilder {
+        RedisPacerBuilder::new(url)
+    }
+
+    #[cfg(feature = "redis")]
+    fn with_remote(local_rate: f64, burst: u32, remote: fleet::Remote) -> Self {
+        let mut pacer = Self::per_second(local_rate, burst);
+        if let Some(shared) = Arc::get_mut(&mut pacer.shared) {
+            shared.remote = Some(Arc::new(remote));
+        }
+        pacer
+    }
+
+    /// Takes a slot of the shared pace; `false` when Redis cannot serve it (the caller then
+    /// takes a local one).
+    #[cfg(feature = "redis")]
+    async fn acquire_shared(&self, remote: &fleet::Remote) -> bool {
+        let started = Instant::now();
+        loop {
+            // This process's own 429s hold it back without asking Redis.
+            if let Some(until) = self.paused_until() {
+                let changed = self.shared.changed.notified();
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => {}
+                    () = changed => {}
+                }
+                continue;
+            }
+            if !remote.should_try() {
+                return false;
+            }
+            match remote.call_acquire(None).await {
+                Ok(fleet::Slot::Go(wait)) => {
+                    remote.succeeded();
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    remote
+                        .shared_acquires
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let waited = started.elapsed();
+                    if !waited.is_zero() {
+                        let mut state = self.state();
+                        state.waits += 1;
+                        state.waited += waited;
+                    }
+                    return true;
+                }
+                Ok(fleet::Slot::Retry(wait)) => {
+                    remote.succeeded();
+                    tokio::time::sleep(wait).await;
+                }
+                Err(error) => {
+                    remote.failed(&error);
+                    return false;
+                }
+            }
         }
     }
 
@@ -309,6 +404,15 @@ impl Pacer {
     /// Waits out any pause, then for a slot of the pace. Cancel-safe: dropping the future takes
     /// no slot.
     pub async fn acquire(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.shared.remote {
+            if self.acquire_shared(remote).await {
+                return;
+            }
+            remote
+                .fallback_acquires
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut started = None;
         loop {
             let wait_until = {
@@ -422,8 +526,17 @@ impl Pacer {
         if let Some(adaptive) = &mut state.adaptive {
             adaptive.observe(Instant::now(), info);
             state.report();
+            #[cfg(feature = "redis")]
+            let announced = info
+                .limit
+                .zip(adaptive_window(&state))
+                .map(|(limit, window)| limit as f64 / window.as_secs_f64());
             drop(state);
             self.shared.changed.notify_waiters();
+            #[cfg(feature = "redis")]
+            if let (Some(remote), Some(rate)) = (&self.shared.remote, announced) {
+                remote.share_rate(rate);
+            }
         }
     }
 
@@ -446,6 +559,10 @@ impl Pacer {
     /// pace multiplicatively (once a second at most).
     pub fn on_rate_limited(&self, info: Option<&RateLimitInfo>, wait: Duration) {
         self.pause_for(wait);
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.shared.remote {
+            remote.share_pause(wait);
+        }
         let mut state = self.state();
         state.rate_limited += 1;
         if let Some(adaptive) = &mut state.adaptive {
@@ -500,14 +617,27 @@ impl Pacer {
     pub fn stats(&self) -> PacerStats {
         let state = self.state();
         let (rate_per_second, source) = state.pace();
-        PacerStats {
+        #[allow(unused_mut)]
+        let mut stats = PacerStats {
             rate_per_second,
             source,
             window: state.adaptive.as_ref().and_then(Adaptive::window_len),
             waits: state.waits,
             waited: state.waited,
             rate_limited: state.rate_limited,
+            shared_acquires: 0,
+            fallback_acquires: 0,
+            shared_errors: 0,
+        };
+        drop(state);
+        #[cfg(feature = "redis")]
+        if let Some(remote) = &self.shared.remote {
+            use std::sync::atomic::Ordering::Relaxed;
+            stats.shared_acquires = remote.shared_acquires.load(Relaxed);
+            stats.fallback_acquires = remote.fallback_acquires.load(Relaxed);
+            stats.shared_errors = remote.errors.load(Relaxed);
         }
+        stats
     }
 
     /// The burst size of the configured pace.
@@ -536,6 +666,16 @@ impl fmt::Debug for Pacer {
             .field("paused_until", &state.paused_until)
             .finish()
     }
+}
+
+/// The window length the adaptive state learned, if any.
+#[cfg(feature = "redis")]
+fn adaptive_window(state: &State) -> Option<Duration> {
+    state
+        .adaptive
+        .as_ref()
+        .and_then(Adaptive::window_len)
+        .filter(|w| !w.is_zero())
 }
 
 /// How long a 429 should hold every request back, from the best hint it carries:

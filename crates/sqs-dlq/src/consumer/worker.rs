@@ -71,9 +71,12 @@ async fn process_inner<Q: Queue, H: Handler>(shared: &Shared<Q, H>, message: &Re
             .idempotency_key(&payload, Delivery::new(message)),
         None => None,
     };
+    let mut token = None;
     if let (Some(store), Some(key)) = (&shared.idempotency, &key) {
-        match store.try_begin(key).await {
-            Ok(Claim::Acquired) => {}
+        // The lease is one visibility timeout: by then SQS shows the message again, and a
+        // crashed claimer's copy must be claimable.
+        match store.try_begin(key, shared.config.visibility_timeout).await {
+            Ok(Claim::Acquired(t)) => token = Some(t),
             Ok(Claim::Done) => {
                 tracing::debug!(
                     target: "sqs_dlq::consumer",
@@ -134,8 +137,8 @@ async fn process_inner<Q: Queue, H: Handler>(shared: &Shared<Q, H>, message: &Re
     }
 
     let release_claim = async {
-        if let (Some(store), Some(key)) = (&shared.idempotency, &key)
-            && let Err(error) = store.release(key).await
+        if let (Some(store), Some(key), Some(token)) = (&shared.idempotency, &key, token)
+            && let Err(error) = store.release(key, token).await
         {
             tracing::warn!(target: "sqs_dlq::consumer", key = %key, %error, "could not release idempotency claim");
         }
@@ -143,10 +146,18 @@ async fn process_inner<Q: Queue, H: Handler>(shared: &Shared<Q, H>, message: &Re
 
     match run {
         Run::Finished(Ok(())) => {
-            if let (Some(store), Some(key)) = (&shared.idempotency, &key)
-                && let Err(error) = store.complete(key).await
-            {
-                tracing::warn!(target: "sqs_dlq::consumer", key = %key, %error, "could not record finished work");
+            if let (Some(store), Some(key), Some(token)) = (&shared.idempotency, &key, token) {
+                match store.complete(key, token).await {
+                    Ok(crate::idempotency::Completion::Fenced) => tracing::warn!(
+                        target: "sqs_dlq::consumer",
+                        key = %key,
+                        "finished after the idempotency lease ran out and the key was claimed anew"
+                    ),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(target: "sqs_dlq::consumer", key = %key, %error, "could not record finished work")
+                    }
+                }
             }
             shared.meter.succeeded();
             shared
