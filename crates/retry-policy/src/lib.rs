@@ -63,6 +63,7 @@ mod classify;
 mod driver;
 mod error;
 pub mod headers;
+pub mod metric_names;
 mod pacer;
 mod policy;
 

@@ -20,6 +20,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::headers::RateLimitInfo;
+use crate::metric_names;
 use adaptive::Adaptive;
 pub use adaptive::{DEFAULT_ADAPTIVE_RATE, MAX_WINDOW, RateSource};
 
@@ -206,6 +207,7 @@ impl State {
         };
         if moved || source != before_source {
             self.reported = (rate, source);
+            emit_pace(rate, source);
             tracing::info!(
                 from = before,
                 to = rate,
@@ -213,6 +215,22 @@ impl State {
                 "pacer pace changed"
             );
         }
+    }
+}
+
+/// Sets the pace gauges: the rate (when finite) and which source it comes from.
+fn emit_pace(rate: f64, source: RateSource) {
+    if rate.is_finite() {
+        metrics::gauge!(metric_names::PACER_RATE).set(rate);
+    }
+    for candidate in [
+        RateSource::Configured,
+        RateSource::Headers,
+        RateSource::Aimd,
+        RateSource::Unlimited,
+    ] {
+        let on = if candidate == source { 1.0 } else { 0.0 };
+        metrics::gauge!(metric_names::PACER_RATE_SOURCE, "source" => candidate.as_str()).set(on);
     }
 }
 
@@ -287,6 +305,7 @@ impl Pacer {
             rate_limited: 0,
         };
         state.reported = state.pace();
+        emit_pace(state.reported.0, state.reported.1);
         Self {
             shared: Arc::new(Shared {
                 clock,
@@ -339,6 +358,7 @@ impl Pacer {
             state.waited += waited;
             let (rate, source) = state.pace();
             drop(state);
+            metrics::histogram!(metric_names::PACER_WAIT_DURATION).record(waited.as_secs_f64());
             tracing::trace!(
                 wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
                 rate,
@@ -446,6 +466,7 @@ impl Pacer {
     /// pace multiplicatively (once a second at most).
     pub fn on_rate_limited(&self, info: Option<&RateLimitInfo>, wait: Duration) {
         self.pause_for(wait);
+        metrics::counter!(metric_names::PACER_RATE_LIMITED).increment(1);
         let mut state = self.state();
         state.rate_limited += 1;
         if let Some(adaptive) = &mut state.adaptive {
