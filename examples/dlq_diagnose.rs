@@ -173,6 +173,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &format!("{queue_detail}; {genesys_detail}"),
     );
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+        .await?
+        .summary_at_exit();
 
     let genesys = if needs_org {
         Some(

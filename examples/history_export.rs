@@ -162,6 +162,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             &format!("Genesys Cloud guest API at {}", region.api_base()),
         );
         logging::init(args.common.log_format);
+        let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+            .await?
+            .summary_at_exit();
         // With --deployment-id the session is opened here: its JWT is the client's bearer.
         let (jwt, held) = match (&args.guest_jwt, &args.deployment_id) {
             (Some(jwt), _) => (SecretString::from(jwt.clone()), None),
@@ -209,6 +212,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+        .await?
+        .summary_at_exit();
     anyhow::ensure!(
         env.is_none()
             || args.conversation.is_some()

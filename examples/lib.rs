@@ -22,6 +22,7 @@
 //! - [`reports`]: the `--report json` documents of the recipes (a stable contract).
 //! - [`exit`]: a one-line reason and a non-zero exit status on failure.
 //! - [`shutdown`]: Ctrl-C / SIGTERM.
+//! - [`telemetry`]: the Prometheus recorder, `--metrics-listen`, the metric summary at exit.
 
 #[path = "common/cli.rs"]
 pub mod cli;
@@ -57,3 +58,5 @@ pub mod servers;
 pub mod shutdown;
 #[path = "common/sinks.rs"]
 pub mod sinks;
+#[path = "common/telemetry.rs"]
+pub mod telemetry;

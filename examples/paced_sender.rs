@@ -26,6 +26,7 @@ use genesys_examples::cli::{CommonArgs, ReportFormat};
 use genesys_examples::exit::{finish, say};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::{SenderReport, millis};
+use genesys_examples::telemetry;
 use genesys_examples::{logging, progress};
 use genesys_messaging::sender::{MessageSender, OutboundMessage};
 use retry_policy::{Backoff, Pacer, RetryPolicy};
@@ -109,6 +110,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen).await?;
     anyhow::ensure!(args.conversations > 0, "--conversations must be at least 1");
     anyhow::ensure!(args.rate > 0.0, "--rate must be above 0");
     let real = env.is_some();
@@ -160,7 +162,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let bar = progress::bar(args.messages as u64, "sending");
     let accepted: Arc<Mutex<Accepted>> = Arc::default();
     let started = Instant::now();
-    let before = genesys.client.metrics();
+    let (limited_before, retries_before) = (
+        telemetry::total("genesys_rate_limited", &[]),
+        telemetry::total("genesys_retries", &[]),
+    );
     let mut producers = Vec::new();
     for (index, (conversation, communication)) in targets.iter().cloned().enumerate() {
         let count = (args.messages + targets.len() - 1 - index) / targets.len();
@@ -219,7 +224,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     // Messages never submitted (validation) count as failed.
     failed += planned.saturating_sub(sent + failed);
-    let after = genesys.client.metrics();
+    let (limited_after, retries_after) = (
+        telemetry::total("genesys_rate_limited", &[]),
+        telemetry::total("genesys_retries", &[]),
+    );
 
     let accepted = accepted
         .lock()
@@ -258,7 +266,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let report = SenderReport {
         sent,
         failed,
-        rate_limited: after.rate_limited.saturating_sub(before.rate_limited),
+        rate_limited: limited_after.saturating_sub(limited_before),
         elapsed_ms: millis(elapsed),
         achieved_rps: if elapsed.as_secs_f64() > 0.0 {
             (sent as f64 / elapsed.as_secs_f64() * 100.0).round() / 100.0
@@ -284,7 +292,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             if real { "" } else { ", simulated" },
             report.failed,
             report.rate_limited,
-            after.retries.saturating_sub(before.retries),
+            retries_after.saturating_sub(retries_before),
             report.order_ok
         ));
     }

@@ -128,6 +128,7 @@ impl ClientCredentialsProvider {
         {
             return Err(error.clone());
         }
+        metrics::counter!(crate::metric_names::TOKEN_REFRESHES).increment(1);
         let sent = Instant::now();
         let result = self.fetch().await;
         let generation = self.inner.generation.fetch_add(1, Ordering::AcqRel) + 1;
@@ -170,7 +171,11 @@ impl ClientCredentialsProvider {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (error, class) = match self.request_once(attempt).await {
+            let result = self.request_once(attempt).await;
+            let outcome = if result.is_ok() { "ok" } else { "error" };
+            metrics::counter!(crate::metric_names::TOKEN_FETCHES, "outcome" => outcome)
+                .increment(1);
+            let (error, class) = match result {
                 Ok(answer) => {
                     policy.on_success();
                     return Ok(answer);
@@ -371,11 +376,6 @@ impl ClientCredentialsProviderBuilder {
     /// Whole-request timeout of the built HTTP client (ignored with [`Self::http_client`]).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
-        self
-    }
-
-    pub(crate) fn token_counter(mut self, counter: Arc<AtomicU64>) -> Self {
-        self.token_requests = Some(counter);
         self
     }
 

@@ -66,6 +66,8 @@ pub mod headers;
 pub mod metric_names;
 mod pacer;
 mod policy;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use backoff::{Backoff, Jitter};
 pub use budget::RetryBudget;

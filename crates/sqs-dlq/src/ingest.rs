@@ -345,10 +345,21 @@ impl IntoResponse for Rejection {
     }
 }
 
+/// One `genesys.ingest.answers` count: the status and the answer's code (`queued` for a 202).
+fn answered(status: StatusCode, code: &'static str) {
+    metrics::counter!(
+        crate::metric_names::INGEST_ANSWERS,
+        "http.response.status_code" => status.as_str().to_owned(),
+        "outcome" => code,
+    )
+    .increment(1);
+}
+
 async fn ingest(State(state): State<Arc<IngestState>>, headers: HeaderMap, body: Body) -> Response {
     let result = tokio::time::timeout(state.deadline, accept(&state, &headers, body)).await;
     match result {
         Ok(Ok(message_id)) => {
+            answered(StatusCode::ACCEPTED, "queued");
             tracing::debug!(target: "sqs_dlq::ingest", %message_id, "webhook queued");
             (
                 StatusCode::ACCEPTED,
@@ -358,10 +369,12 @@ async fn ingest(State(state): State<Arc<IngestState>>, headers: HeaderMap, body:
         }
         Ok(Err(rejection)) => {
             let (status, code, _) = rejection.parts();
+            answered(status, code);
             tracing::info!(target: "sqs_dlq::ingest", status = status.as_u16(), code, "webhook refused");
             rejection.into_response()
         }
         Err(_elapsed) => {
+            answered(StatusCode::SERVICE_UNAVAILABLE, "deadline_exceeded");
             tracing::warn!(
                 target: "sqs_dlq::ingest",
                 deadline_ms = state.deadline.as_millis() as u64,

@@ -68,6 +68,7 @@ pub use sqs::{QueueSettings, SqsQueue};
 pub mod consumer;
 pub mod handler;
 pub mod idempotency;
+pub mod metric_names;
 pub mod metrics;
 
 pub use consumer::{
@@ -75,9 +76,7 @@ pub use consumer::{
 };
 pub use handler::{BoxError, Decode, DecodeError, Delivery, Handler, HandlerError, Json};
 pub use idempotency::{Claim, IdempotencyError, IdempotencyStore, MemoryIdempotencyStore};
-pub use metrics::{
-    ConsumerCounters, ConsumerMetrics, CounterSnapshot, DeadLetterReason, NoMetrics,
-};
+pub use metrics::{CounterSnapshot, DeadLetterReason};
 #[cfg(feature = "http")]
 mod http_body;
 #[cfg(feature = "http")]
@@ -95,6 +94,4 @@ pub use signature::{RECOMMENDED_SECRET_BYTES, WeakSecret};
 #[cfg(feature = "http")]
 pub mod receiver;
 #[cfg(feature = "http")]
-pub use receiver::{
-    DeadLetterReceiver, DeadLetterReceiverBuilder, ReceiverCounts, ReceiverError, ReceiverMetrics,
-};
+pub use receiver::{DeadLetterReceiver, DeadLetterReceiverBuilder, ReceiverError};

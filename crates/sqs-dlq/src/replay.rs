@@ -1080,6 +1080,18 @@ impl Replay {
             }
         }
         let (released, problems) = release(dlq, &held).await;
+        for (outcome, n) in [
+            ("replayed", report.replayed.len()),
+            ("failed", report.failed.len()),
+            ("skipped", report.skipped.len()),
+        ] {
+            metrics::counter!(
+                crate::metric_names::REPLAY_OUTCOMES,
+                "outcome" => outcome,
+                "source" => "run",
+            )
+            .increment(u64::try_from(n).unwrap_or(u64::MAX));
+        }
         tracing::info!(
             target = %report.target,
             replayed = report.replayed.len(),

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use genesys_auth::{ClientMetrics, GenesysClient, GenesysError, StaticToken, encode_path_segment};
+use genesys_auth::{GenesysClient, GenesysError, StaticToken, encode_path_segment};
 use retry_policy::{RetryClass, retry_with};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -58,11 +58,6 @@ pub trait HistorySource: Send + Sync + 'static {
     fn natural_order(&self) -> TimeOrder;
     /// Fetches 1-based page `page` of `page_size` messages.
     async fn fetch_page(&self, page: u32, page_size: u32) -> Result<RawPage, MessagingError>;
-    /// The client's counters (429s, retries, requests), for the report. `None` when the source
-    /// has no [`GenesysClient`].
-    fn metrics(&self) -> Option<ClientMetrics> {
-        None
-    }
 }
 
 /// The client's pipeline already retried transport errors, 429s and 5xx. An answer that arrived
@@ -149,9 +144,6 @@ impl HistorySource for GuestSession {
     }
     fn natural_order(&self) -> TimeOrder {
         self.order
-    }
-    fn metrics(&self) -> Option<ClientMetrics> {
-        Some(self.client.metrics())
     }
 
     async fn fetch_page(&self, page: u32, page_size: u32) -> Result<RawPage, MessagingError> {
@@ -273,9 +265,6 @@ impl HistorySource for ConversationHistory {
     }
     fn natural_order(&self) -> TimeOrder {
         TimeOrder::OldestFirst
-    }
-    fn metrics(&self) -> Option<ClientMetrics> {
-        Some(self.client.metrics())
     }
 
     async fn fetch_page(&self, page: u32, page_size: u32) -> Result<RawPage, MessagingError> {

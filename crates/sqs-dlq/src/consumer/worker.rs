@@ -316,18 +316,24 @@ async fn heartbeat<Q: Queue, H: Handler>(
             .change_visibility(&message.receipt_handle, extend_to)
             .await
         {
-            Ok(()) => tracing::debug!(
-                target: "sqs_dlq::consumer",
-                message_id = %message.message_id,
-                beats,
-                "visibility extended"
-            ),
-            Err(error) => tracing::warn!(
-                target: "sqs_dlq::consumer",
-                message_id = %message.message_id,
-                %error,
-                "heartbeat could not extend the visibility"
-            ),
+            Ok(()) => {
+                shared.meter.heartbeat(true);
+                tracing::debug!(
+                    target: "sqs_dlq::consumer",
+                    message_id = %message.message_id,
+                    beats,
+                    "visibility extended"
+                )
+            }
+            Err(error) => {
+                shared.meter.heartbeat(false);
+                tracing::warn!(
+                    target: "sqs_dlq::consumer",
+                    message_id = %message.message_id,
+                    %error,
+                    "heartbeat could not extend the visibility"
+                )
+            }
         }
     }
 }
