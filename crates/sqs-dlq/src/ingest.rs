@@ -77,6 +77,7 @@ use crate::queue::{
     AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
 };
 use crate::signature;
+use crate::trace_context::{TRACEPARENT, is_valid_traceparent};
 
 /// Header carrying `sha256=<hex HMAC>`.
 pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
@@ -434,6 +435,18 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
                 AttributeValue::String(value.to_owned()),
             );
         }
+    }
+    // The W3C trace context goes along when it is well formed and the ten-attribute limit
+    // allows (forwarded headers come first: the operator asked for them).
+    if let Some(traceparent) = headers
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_valid_traceparent(v))
+        && attributes.len() < MAX_MESSAGE_ATTRIBUTES
+    {
+        attributes
+            .entry(TRACEPARENT.to_owned())
+            .or_insert_with(|| AttributeValue::String(traceparent.to_owned()));
     }
     let message = OutgoingMessage::new(text).with_attributes(attributes);
     match state.queue.send(message).await {

@@ -70,6 +70,7 @@ pub mod handler;
 pub mod idempotency;
 pub mod metric_names;
 pub mod metrics;
+pub mod trace_context;
 
 pub use consumer::{
     Consumer, ConsumerBuilder, ConsumerError, DrainOutcome, RunSummary, StopReason,

@@ -454,6 +454,10 @@ impl HttpTarget {
         {
             request = request.header(EVENT_ID_HEADER, id);
         }
+        // The trace the dead letter belongs to goes on to the target.
+        if let Some(traceparent) = crate::trace_context::traceparent_of(letter.attributes()) {
+            request = request.header(crate::trace_context::TRACEPARENT, traceparent);
+        }
         let token = match &self.bearer {
             None => None,
             Some(Bearer::Fixed(token)) => Some(token.clone()),
