@@ -150,3 +150,75 @@ async fn webhook_consumer_serves_prometheus_metrics_that_match_its_report() {
     let runs = sample(&scrape, "messaging_process_duration_count", &attrs);
     assert!(runs > 0 && runs <= n("received"), "{scrape}");
 }
+
+fn dead_letter(id: &str) -> String {
+    json!({
+        "version": "0", "id": id, "detail-type": "v2.conversations.{id}.transcription",
+        "source": "aws.partner/genesys.com/cloud/org/recipes", "account": "123456789012",
+        "time": "2026-11-22T10:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"topicName": "v2.conversations.5f1c7a3e-9b2d-4c1a-8e3f-0a1b2c3d4e5f.transcription",
+                   "version": "2", "eventBody": {"conversationId": "5f1c7a3e-9b2d-4c1a-8e3f-0a1b2c3d4e5f"}}
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dead_letter_receiver_serves_metrics_that_match_its_exit_summary() {
+    const SECRET: &str = "metrics-test-secret";
+    let mut cmd = command("dead-letter-receiver");
+    cmd.args(["--listen", "127.0.0.1:0", "--max-attempts", "2"])
+        .args(["--metrics-listen", "127.0.0.1:0"])
+        .env("DLQ_RECEIVER_SECRET", SECRET);
+    let server = Server::start(cmd);
+    let url = metrics_url(&server.stderr());
+    let route = format!("{}/dead-letter", server.base);
+    let http = reqwest::Client::new();
+    let post = |code: &'static str, secret: &'static str, id: &str| {
+        http.post(&route)
+            .bearer_auth(secret)
+            .header("x-dlq-error-code", code)
+            .body(dead_letter(id))
+            .send()
+    };
+    assert_eq!(
+        post("THROTTLING", SECRET, "e1").await.unwrap().status(),
+        200
+    );
+    assert_eq!(post("TIMEOUT", SECRET, "e2").await.unwrap().status(), 200);
+    assert_eq!(
+        post("NO_PERMISSIONS", SECRET, "e3").await.unwrap().status(),
+        422
+    );
+    assert_eq!(
+        post("THROTTLING", "wrong", "e4").await.unwrap().status(),
+        401
+    );
+
+    let scrape = http.get(&url).send().await.unwrap().text().await.unwrap();
+    let outcome = |o: &str| sample(&scrape, "genesys_receiver_requests", &[("outcome", o)]);
+    assert_eq!(
+        sample(&scrape, "genesys_receiver_received", &[]),
+        4,
+        "{scrape}"
+    );
+    assert_eq!(
+        (
+            outcome("replayed"),
+            outcome("skipped"),
+            outcome("unauthenticated")
+        ),
+        (2, 1, 1),
+        "{scrape}"
+    );
+    let replay = |o: &str| sample(&scrape, "genesys_replay_outcomes", &[("outcome", o)]);
+    assert_eq!((replay("replayed"), replay("skipped")), (2, 1), "{scrape}");
+
+    let out = server.terminate();
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("received 4: replayed 2, skipped 1, replay failed 0, refused 1"),
+        "{}",
+        out.stdout
+    );
+}
