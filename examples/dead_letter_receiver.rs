@@ -45,10 +45,11 @@ use genesys_examples::exit::{finish, notice, say};
 use genesys_examples::http_server::{RunningServer, ServerArgs};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::servers::ReplayTargetServer;
+use genesys_examples::telemetry;
 use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, RetryPolicy};
 use secrecy::SecretString;
-use sqs_dlq::{Category, DeadLetterReceiver, HttpTarget, ReceiverCounts, Replay};
+use sqs_dlq::{Category, DeadLetterReceiver, HttpTarget, Replay};
 
 /// Receive dead letters over HTTP and replay them to a target.
 #[derive(Debug, Parser)]
@@ -132,6 +133,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen).await?;
 
     let local = match &args.target_url {
         Some(_) => None,
@@ -173,7 +175,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
         receiver = receiver.body_only_signatures();
     }
-    let metrics = receiver.metrics();
     let router = receiver
         .router()
         .context("--secret / DLQ_RECEIVER_SECRET")?;
@@ -202,8 +203,54 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "local target totals"
         );
     }
-    say(summary(&metrics.snapshot()));
+    say(summary(&ReceiverCounts::from_metrics()));
     Ok(())
+}
+
+/// The receiver's totals, read back from the metrics it emitted (`genesys.receiver.*`).
+struct ReceiverCounts {
+    received: u64,
+    replayed: u64,
+    skipped: u64,
+    replay_failed: u64,
+    unauthenticated: u64,
+    expired_signatures: u64,
+    too_large: u64,
+    invalid_json: u64,
+    not_a_dead_letter: u64,
+    unreadable: u64,
+    timed_out: u64,
+    busy: u64,
+}
+
+impl ReceiverCounts {
+    fn from_metrics() -> Self {
+        let outcome = |o: &str| telemetry::total("genesys_receiver_requests", &[("outcome", o)]);
+        Self {
+            received: telemetry::total("genesys_receiver_received", &[]),
+            replayed: outcome("replayed"),
+            skipped: outcome("skipped"),
+            replay_failed: outcome("replay_failed"),
+            unauthenticated: outcome("unauthenticated"),
+            expired_signatures: outcome("expired_signature"),
+            too_large: outcome("too_large"),
+            invalid_json: outcome("invalid_json"),
+            not_a_dead_letter: outcome("not_a_dead_letter"),
+            unreadable: outcome("unreadable"),
+            timed_out: outcome("timed_out"),
+            busy: outcome("busy"),
+        }
+    }
+
+    fn refused(&self) -> u64 {
+        self.too_large
+            + self.unreadable
+            + self.unauthenticated
+            + self.invalid_json
+            + self.not_a_dead_letter
+            + self.timed_out
+            + self.busy
+    }
 }
 
 /// The one-line account printed at exit.

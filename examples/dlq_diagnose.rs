@@ -180,6 +180,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     );
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+        .await?
+        .summary_at_exit();
 
     let genesys = if needs_org {
         Some(

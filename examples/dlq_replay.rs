@@ -117,6 +117,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+        .await?
+        .summary_at_exit();
     anyhow::ensure!(
         embedded || args.to_url.is_some() || args.to_queue.is_some(),
         "--queue-url needs a target: --to-url URL or --to-queue URL"

@@ -169,6 +169,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             &format!("Genesys Cloud guest API at {}", region.api_base()),
         );
         logging::init(args.common.log_format);
+        let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+            .await?
+            .summary_at_exit();
         // With --deployment-id the session is opened here: its JWT (refreshed by the session
         // before each `exp`) is the client's bearer for as long as the export runs.
         let (tokens, held): (Arc<dyn TokenProvider>, _) =
@@ -227,6 +230,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+        .await?
+        .summary_at_exit();
     anyhow::ensure!(
         env.is_none()
             || args.conversation.is_some()

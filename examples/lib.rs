@@ -22,6 +22,7 @@
 //! - [`reports`]: the `--report json` documents of the recipes (a stable contract).
 //! - [`exit`]: a one-line reason and a non-zero exit status on failure.
 //! - [`shutdown`]: Ctrl-C / SIGTERM.
+//! - [`telemetry`]: the Prometheus recorder, `--metrics-listen`, the metric summary at exit.
 
 #[path = "common/cli.rs"]
 pub mod cli;
@@ -55,3 +56,5 @@ pub mod reports;
 pub mod servers;
 #[path = "common/shutdown.rs"]
 pub mod shutdown;
+#[path = "common/telemetry.rs"]
+pub mod telemetry;

@@ -33,6 +33,7 @@ use genesys_examples::exit::{finish, say};
 use genesys_examples::fleet::{self, FleetArgs};
 use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::{SenderReport, millis};
+use genesys_examples::telemetry;
 use genesys_examples::{logging, progress};
 use genesys_messaging::sender::{MessageSender, OutboundMessage};
 use retry_policy::{Backoff, Pacer, RetryPolicy};
@@ -125,6 +126,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen).await?;
     anyhow::ensure!(args.conversations > 0, "--conversations must be at least 1");
     anyhow::ensure!(args.rate > 0.0, "--rate must be above 0");
     let real = env.is_some();
@@ -177,7 +179,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let bar = progress::bar(args.messages as u64, "sending");
     let accepted: Arc<Mutex<Accepted>> = Arc::default();
     let started = Instant::now();
-    let before = genesys.client.metrics();
+    let (limited_before, retries_before, requests_before) = (
+        telemetry::total("genesys_rate_limited", &[]),
+        telemetry::total("genesys_retries", &[]),
+        telemetry::total("http_client_request_duration_count", &[]),
+    );
     let mut producers = Vec::new();
     for (index, (conversation, communication)) in targets.iter().cloned().enumerate() {
         let count = (args.messages + targets.len() - 1 - index) / targets.len();
@@ -236,7 +242,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     bar.finish_and_clear();
     // Messages never submitted (validation) count as failed.
     failed += planned.saturating_sub(sent + failed);
-    let after = genesys.client.metrics();
+    let (limited_after, retries_after, requests_after) = (
+        telemetry::total("genesys_rate_limited", &[]),
+        telemetry::total("genesys_retries", &[]),
+        telemetry::total("http_client_request_duration_count", &[]),
+    );
 
     let accepted = accepted
         .lock()
@@ -275,7 +285,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let report = SenderReport {
         sent,
         failed,
-        rate_limited: after.rate_limited.saturating_sub(before.rate_limited),
+        rate_limited: limited_after.saturating_sub(limited_before),
         elapsed_ms: millis(elapsed),
         achieved_rps: if elapsed.as_secs_f64() > 0.0 {
             (sent as f64 / elapsed.as_secs_f64() * 100.0).round() / 100.0
@@ -283,7 +293,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             0.0
         },
         order_ok,
-        requests: after.requests.saturating_sub(before.requests),
+        requests: requests_after.saturating_sub(requests_before),
         pacer: if args.fleet.redis_url.is_some() {
             "redis"
         } else {
@@ -309,7 +319,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             if real { "" } else { ", simulated" },
             report.failed,
             report.rate_limited,
-            after.retries.saturating_sub(before.retries),
+            retries_after.saturating_sub(retries_before),
             report.order_ok
         ));
     }

@@ -82,6 +82,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "embedded simulated org, local archive receiver and replay target, in-memory DLQ (offline)",
     );
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+        .await?
+        .summary_at_exit();
     let started = Instant::now();
     let json_report = args.report.is_some();
     let step = |line: String| {

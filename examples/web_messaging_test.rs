@@ -138,6 +138,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (None, Some(org))
     };
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen)
+        .await?
+        .summary_at_exit();
 
     let default_timeout = Duration::from_millis(args.timeout_ms.max(1));
     let mut runs = Vec::new();

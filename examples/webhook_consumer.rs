@@ -219,6 +219,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         ),
     }
     logging::init(args.common.log_format);
+    let _telemetry = genesys_examples::telemetry::init(args.common.metrics_listen).await?;
     anyhow::ensure!(
         (0.0..=1.0).contains(&args.transient_failure_rate),
         "--transient-failure-rate must be within 0..=1"

@@ -29,6 +29,11 @@ pub struct CommonArgs {
     /// Log format on stderr (`RUST_LOG` sets the filter; default `info`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Serve Prometheus metrics at `http://ADDR/metrics` while the recipe runs
+    /// (e.g. `127.0.0.1:9464`; port 0 picks a free one, printed on stderr).
+    #[arg(long, value_name = "ADDR", value_parser = crate::telemetry::parse_listen)]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// Parses a comma-separated list, dropping blanks: `"a, b,,c"` → `["a", "b", "c"]`.

@@ -31,9 +31,9 @@ pub struct HistoryExportReport {
     pub duplicates: u64,
     /// Messages whose time broke the expected order.
     pub ordering_violations: u64,
-    /// 429 answers the client received (and waited out).
+    /// 429 answers the client received (and waited out): the `genesys.rate_limited` metric.
     pub rate_limited: u64,
-    /// Retries the client made (429, 5xx, connection errors).
+    /// Retries made (429, 5xx, connection errors): the `genesys.retries` metric.
     pub retries: u64,
     /// The `--max-pages` depth guard stopped the export before the last page.
     pub depth_limit_reached: bool,
@@ -51,8 +51,8 @@ impl From<&HistoryReport> for HistoryExportReport {
             filtered: r.filtered,
             duplicates: r.duplicates,
             ordering_violations: r.ordering_violations,
-            rate_limited: r.rate_limited,
-            retries: r.retries,
+            rate_limited: crate::telemetry::total("genesys_rate_limited", &[]),
+            retries: crate::telemetry::total("genesys_retries", &[]),
             depth_limit_reached: r.depth_limit_reached,
             media: MediaCounts {
                 valid: r.media.valid,

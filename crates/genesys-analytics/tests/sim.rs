@@ -15,8 +15,11 @@ use genesys_analytics::{
     Analytics, AnalyticsError, ConversationQuery, CorrelateOptions, CorrelationWindow, Filter,
     Interval, JobState, JobWait, MediaType, Order, OrderBy, Predicate, Purpose, dimension,
 };
+use genesys_auth::metric_names::HTTP_CLIENT_REQUEST_DURATION;
 use genesys_sim::{FAIL_JOB_VALUE, Faults, SimOrg};
 use retry_policy::Backoff;
+use retry_policy::metric_names::RETRIES;
+use retry_policy::test_util::MetricsCapture;
 
 use common::{JOBS_PATH, QUERY_PATH, count, detail_requests, sim_client};
 
@@ -191,17 +194,21 @@ async fn a_query_over_the_cap_is_refused_after_the_first_page() {
 
 #[tokio::test]
 async fn correlating_250_ids_takes_3_queries_not_250() {
+    let m = MetricsCapture::install_local();
     let sim = sim(250, 20).await;
     let analytics = sim_client(&sim);
     let ids: Vec<String> = sim.conversations().into_iter().map(|c| c.id).collect();
-    let before = analytics.genesys().metrics().requests;
+    let before = m.histogram(HTTP_CLIENT_REQUEST_DURATION, &[]).len();
     let r = analytics.correlate(&ids).await.unwrap();
     assert_eq!(r.found.len(), 250);
     assert!(r.not_found.is_empty() && r.failed.is_empty());
     assert_eq!((r.queries, r.detail_lookups), (3, 0));
     assert_eq!(count(&sim, QUERY_PATH, 200), 3);
     assert_eq!(detail_requests(&sim), 0);
-    assert_eq!(analytics.genesys().metrics().requests - before, 3);
+    assert_eq!(
+        m.histogram(HTTP_CLIENT_REQUEST_DURATION, &[]).len() - before,
+        3
+    );
     for id in &ids {
         assert_eq!(&r.get(id).unwrap().conversation_id, id);
     }
@@ -436,6 +443,7 @@ async fn non_json_answers_from_the_sim_are_typed_errors() {
 
 #[tokio::test]
 async fn server_errors_are_retried_by_the_client_not_by_this_crate() {
+    let m = MetricsCapture::install_local();
     let sim = sim(150, 10).await;
     let analytics = sim_client(&sim);
     sim.set_faults(Faults {
@@ -449,10 +457,10 @@ async fn server_errors_are_retried_by_the_client_not_by_this_crate() {
     let failed: usize = r.failed.iter().map(|f| f.ids.len()).sum();
     assert_eq!(r.found.len() + failed, 150);
     assert_eq!(r.queries, 2, "this crate sent each chunk once");
-    let m = analytics.genesys().metrics();
+    let requests = m.histogram(HTTP_CLIENT_REQUEST_DURATION, &[]).len() as u64;
     assert_eq!(
-        m.requests,
-        2 + m.retries,
+        requests,
+        2 + m.counter(RETRIES, &[]),
         "every extra request was the client's retry"
     );
 }

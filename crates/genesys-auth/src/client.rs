@@ -19,7 +19,9 @@ use crate::body::{BodyError, read_limited};
 use crate::credentials::ClientCredentials;
 use crate::error::GenesysError;
 use crate::give_up::give_up;
-use crate::metrics::{ClientMetrics, Counters, bump};
+use crate::metric_names::{
+    self as names, OPERATION, operation_of, record_rate_limited, status_label,
+};
 use crate::path::validate_request_path;
 use crate::provider::ClientCredentialsProvider;
 use crate::region::{Region, validate_base};
@@ -48,7 +50,7 @@ pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PK
 /// latency_ms).
 ///
 /// Cheap to clone: clones share the connection pool, pacer, policy (and its retry budget),
-/// token provider and metrics.
+/// token provider. Metrics go to the [`metrics`] facade (see [`crate::metric_names`]).
 #[derive(Clone)]
 pub struct GenesysClient {
     shared: Arc<Shared>,
@@ -64,7 +66,8 @@ struct Shared {
     pacer: Pacer,
     policy: RetryPolicy,
     max_body: usize,
-    counters: Arc<Counters>,
+    /// The API host, the `server.address` attribute of the request metrics.
+    server_address: String,
 }
 
 impl GenesysClient {
@@ -74,7 +77,7 @@ impl GenesysClient {
     }
 
     /// A client for another identity (e.g. a guest JWT) that shares this one's connection
-    /// pool, pacer, retry policy and metrics.
+    /// pool, pacer and retry policy.
     pub fn with_token_provider(&self, provider: Arc<dyn TokenProvider>) -> GenesysClient {
         GenesysClient {
             shared: Arc::clone(&self.shared),
@@ -100,11 +103,6 @@ impl GenesysClient {
     /// The token provider.
     pub fn token_provider(&self) -> &Arc<dyn TokenProvider> {
         &self.tokens
-    }
-
-    /// A snapshot of the counters (shared by clones).
-    pub fn metrics(&self) -> ClientMetrics {
-        self.shared.counters.snapshot()
     }
 
     /// `GET {api}{path}?{query}` and decode the JSON answer.
@@ -169,7 +167,6 @@ impl GenesysClient {
             policy,
             move |_| self.attempt(request, url_ref, policy, state_ref),
             |error: &GenesysError, attempt, delay| {
-                bump(&shared.counters.retries);
                 tracing::debug!(
                     attempt,
                     status = error.status(),
@@ -194,6 +191,7 @@ impl GenesysClient {
     ) -> Result<ApiResponse, Classified<GenesysError>> {
         let shared = &*self.shared;
         let span = tracing::Span::current();
+        let operation = operation_of(&request.path);
         loop {
             let attempt = state.sends.fetch_add(1, Ordering::Relaxed) + 1;
             shared.pacer.acquire().await;
@@ -202,11 +200,12 @@ impl GenesysClient {
                 .access_token()
                 .await
                 .map_err(|e| Classified::fail(GenesysError::from(e)))?;
-            bump(&shared.counters.requests);
             // Latency is wall time (std clock: cheaper, and meaningful under paused tests too).
             let sent = std::time::Instant::now();
             let outcome = self.send_once(request, url.clone(), &token).await;
-            let latency_ms = sent.elapsed().as_secs_f64() * 1000.0;
+            let latency = sent.elapsed().as_secs_f64();
+            let latency_ms = latency * 1000.0;
+            self.record_duration(request, &operation, &outcome, latency);
             span.record("attempt", attempt);
             span.record("latency_ms", latency_ms);
             let (error, class, status) = match outcome {
@@ -245,26 +244,22 @@ impl GenesysClient {
                             correlation_id = api.correlation_id.as_deref(),
                             "request failed"
                         );
-                        if status == 401 {
-                            bump(&shared.counters.unauthorized);
-                            if !state.refreshed.swap(true, Ordering::Relaxed) {
-                                self.tokens.invalidate(&token);
-                                let fresh = self
-                                    .tokens
-                                    .access_token()
-                                    .await
-                                    .map_err(|e| Classified::fail(GenesysError::from(e)))?;
-                                if fresh != token {
-                                    continue;
-                                }
-                                // The provider cannot renew (a static token): stop here.
+                        if status == 401 && !state.refreshed.swap(true, Ordering::Relaxed) {
+                            self.tokens.invalidate(&token);
+                            let fresh = self
+                                .tokens
+                                .access_token()
+                                .await
+                                .map_err(|e| Classified::fail(GenesysError::from(e)))?;
+                            if fresh != token {
+                                continue;
                             }
+                            // The provider cannot renew (a static token): stop here.
                         }
                         // A 429 without Retry-After: the normalized message's "[N] seconds",
                         // else what is left of the window, else the policy's floor.
                         let mut retry_after = api.retry_after;
                         if status == 429 {
-                            bump(&shared.counters.rate_limited);
                             let reset = limits.and_then(|l| l.reset);
                             let hint = api.message_retry_hint();
                             let wait = rate_limited_wait(
@@ -275,11 +270,10 @@ impl GenesysClient {
                                 policy.retry_after_cap(),
                             );
                             shared.pacer.on_rate_limited(limits.as_ref(), wait);
+                            record_rate_limited(&operation, api.retry_after.is_some(), wait);
                             // The request's own retry waits for the hint; the pause (which may
                             // come from the reset) holds it back as well.
                             retry_after = retry_after.or(hint);
-                        } else if status >= 500 {
-                            bump(&shared.counters.server_errors);
                         }
                         let class = RetryClass::from_status(status, retry_after);
                         (GenesysError::Api(api), class, Some(status))
@@ -288,12 +282,8 @@ impl GenesysClient {
                 Err(error) => {
                     tracing::debug!(attempt, latency_ms, error = %error, "request failed");
                     let class = match &error {
-                        GenesysError::Timeout { .. } => {
-                            bump(&shared.counters.timeouts);
-                            RetryClass::timeout()
-                        }
+                        GenesysError::Timeout { .. } => RetryClass::timeout(),
                         GenesysError::Transport { source } => {
-                            bump(&shared.counters.transport_errors);
                             if source.is_connect() || request.method.is_idempotent() {
                                 RetryClass::retry()
                             } else {
@@ -312,6 +302,44 @@ impl GenesysClient {
                 class
             };
             return Err(Classified::new(error, class));
+        }
+    }
+
+    /// One `http.client.request.duration` sample for an attempt.
+    fn record_duration(
+        &self,
+        request: &ApiRequest,
+        operation: &str,
+        outcome: &Result<ApiResponse, GenesysError>,
+        seconds: f64,
+    ) {
+        let method = request.method.as_str().to_owned();
+        let server = self.shared.server_address.clone();
+        let operation = operation.to_owned();
+        match outcome {
+            Ok(response) => metrics::histogram!(
+                names::HTTP_CLIENT_REQUEST_DURATION,
+                "http.request.method" => method,
+                "http.response.status_code" => status_label(response.status),
+                "server.address" => server,
+                OPERATION => operation,
+            )
+            .record(seconds),
+            Err(error) => {
+                let kind = match error {
+                    GenesysError::Timeout { .. } => "timeout",
+                    GenesysError::BodyTooLarge { .. } => "body_too_large",
+                    _ => "transport",
+                };
+                metrics::histogram!(
+                    names::HTTP_CLIENT_REQUEST_DURATION,
+                    "http.request.method" => method,
+                    "error.type" => kind,
+                    "server.address" => server,
+                    OPERATION => operation,
+                )
+                .record(seconds);
+            }
         }
     }
 
@@ -529,14 +557,12 @@ impl GenesysClientBuilder {
         let request_timeout = self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT);
         let http = http_client(connect_timeout, request_timeout, self.roots)?;
         let policy = self.policy.unwrap_or_default();
-        let counters = Arc::new(Counters::default());
         let tokens: Arc<dyn TokenProvider> = match (self.tokens, self.credentials) {
             (Some(tokens), _) => tokens,
             (None, Some(credentials)) => Arc::new(
                 ClientCredentialsProvider::builder(credentials, region)
                     .http_client(http.clone())
                     .retry_policy(policy.clone())
-                    .token_counter(Arc::clone(&counters.token_requests))
                     .build()?,
             ),
             (None, None) => {
@@ -546,6 +572,7 @@ impl GenesysClientBuilder {
             }
         };
         let base_path = api_base.path().trim_end_matches('/').to_owned();
+        let server_address = api_base.host_str().unwrap_or_default().to_owned();
         Ok(GenesysClient {
             shared: Arc::new(Shared {
                 http,
@@ -554,7 +581,7 @@ impl GenesysClientBuilder {
                 pacer: self.pacer.unwrap_or_else(Pacer::adaptive),
                 policy,
                 max_body: self.max_body.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-                counters,
+                server_address,
             }),
             tokens,
         })

@@ -38,7 +38,7 @@ mod client;
 mod credentials;
 mod error;
 mod give_up;
-mod metrics;
+pub mod metric_names;
 mod oauth;
 mod path;
 mod provider;
@@ -58,7 +58,6 @@ pub use credentials::{
     ENV_REGION, EnvConfig,
 };
 pub use error::{AuthError, GenesysError};
-pub use metrics::ClientMetrics;
 pub use oauth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME};
 pub use path::encode_path_segment;
 pub use provider::{

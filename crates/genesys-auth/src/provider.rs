@@ -129,6 +129,7 @@ impl ClientCredentialsProvider {
         {
             return Err(error.clone());
         }
+        metrics::counter!(crate::metric_names::TOKEN_REFRESHES).increment(1);
         let sent = Instant::now();
         let result = self.fetch().await;
         let generation = self.inner.generation.fetch_add(1, Ordering::AcqRel) + 1;
@@ -167,7 +168,13 @@ impl ClientCredentialsProvider {
     async fn fetch(&self) -> Result<crate::oauth::TokenAnswer, AuthError> {
         retry_policy::retry_classified(
             &self.inner.policy,
-            |attempt| self.request_once(attempt),
+            |attempt| async move {
+                let result = self.request_once(attempt).await;
+                let outcome = if result.is_ok() { "ok" } else { "error" };
+                metrics::counter!(crate::metric_names::TOKEN_FETCHES, "outcome" => outcome)
+                    .increment(1);
+                result
+            },
             |error: &AuthError, attempt, delay| {
                 tracing::debug!(attempt, delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                     error = %error, "token request failed; retrying");
@@ -351,11 +358,6 @@ impl ClientCredentialsProviderBuilder {
     /// Whole-request timeout of the built HTTP client (ignored with [`Self::http_client`]).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
-        self
-    }
-
-    pub(crate) fn token_counter(mut self, counter: Arc<AtomicU64>) -> Self {
-        self.token_requests = Some(counter);
         self
     }
 

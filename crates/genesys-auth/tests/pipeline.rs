@@ -8,7 +8,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use genesys_auth::metric_names::*;
 use genesys_auth::{ApiRequest, GenesysError, USER_AGENT};
+use retry_policy::metric_names::{GIVE_UPS, RETRIES};
+use retry_policy::test_util::MetricsCapture;
 use retry_policy::{Backoff, Jitter, Pacer, RetryBudget, RetryPolicy};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
@@ -29,6 +32,7 @@ fn api_requests(requests: &[Request]) -> Vec<&Request> {
 
 #[tokio::test]
 async fn get_json_sends_bearer_user_agent_and_query() {
+    let m = MetricsCapture::install_local();
     let server = MockServer::start().await;
     with_token(&server).await;
     Mock::given(method("GET"))
@@ -58,8 +62,18 @@ async fn get_json_sends_bearer_user_agent_and_query() {
         .await
         .unwrap();
     assert_eq!(v["id"], "abc/def");
-    let m = client.metrics();
-    assert_eq!((m.requests, m.retries, m.token_requests), (1, 0, 1));
+    let sent = m.histogram(
+        HTTP_CLIENT_REQUEST_DURATION,
+        &[
+            ("http.request.method", "GET"),
+            ("http.response.status_code", "200"),
+            ("server.address", "127.0.0.1"),
+            (OPERATION, "/api/v2/conversations/abc%2Fdef"),
+        ],
+    );
+    assert_eq!(sent.len(), 1, "{:?}", m.keys());
+    assert_eq!(m.counter(RETRIES, &[]), 0);
+    assert_eq!(m.counter(TOKEN_FETCHES, &[("outcome", "ok")]), 1);
     assert!(USER_AGENT.starts_with("genesys-auth/"));
 }
 
@@ -87,6 +101,7 @@ async fn post_json_sends_the_body() {
 
 #[tokio::test]
 async fn a_401_refreshes_the_token_once_and_retries() {
+    let m = MetricsCapture::install_local();
     let server = MockServer::start().await;
     token_mock(json!({"access_token": "stale", "expires_in": 3600}))
         .up_to_n_times(1)
@@ -115,11 +130,16 @@ async fn a_401_refreshes_the_token_once_and_retries() {
     let client = client(&server, fast_policy(1));
     let v: Value = client.get_json("/api/v2/x", &[]).await.unwrap();
     assert_eq!(v["ok"], true);
-    let m = client.metrics();
+    assert_eq!(m.histogram(HTTP_CLIENT_REQUEST_DURATION, &[]).len(), 2);
+    let unauthorized = &[("http.response.status_code", "401")];
     assert_eq!(
-        (m.requests, m.token_requests, m.unauthorized, m.retries),
-        (2, 2, 1, 0)
+        m.histogram(HTTP_CLIENT_REQUEST_DURATION, unauthorized)
+            .len(),
+        1
     );
+    assert_eq!(m.counter(TOKEN_FETCHES, &[]), 2);
+    assert_eq!(m.counter(TOKEN_REFRESHES, &[]), 2);
+    assert_eq!(m.counter(RETRIES, &[]), 0);
     server.verify().await;
 }
 
@@ -182,6 +202,7 @@ async fn a_static_token_rejected_with_401_is_not_resent() {
 
 #[tokio::test]
 async fn retry_after_zero_waits_the_floor() {
+    let m = MetricsCapture::install_local();
     let server = MockServer::start().await;
     with_token(&server).await;
     Mock::given(method("GET"))
@@ -209,8 +230,9 @@ async fn retry_after_zero_waits_the_floor() {
     assert!(start.elapsed() >= floor, "{:?}", start.elapsed());
     let requests = server.received_requests().await.unwrap();
     assert_eq!(api_requests(&requests).len(), 2);
-    let m = client.metrics();
-    assert_eq!((m.rate_limited, m.retries), (1, 1));
+    assert_eq!(m.counter(RATE_LIMITED, &[("retry_after", "header")]), 1);
+    assert_eq!(m.histogram(RATE_LIMITED_RETRY_AFTER, &[]).len(), 1);
+    assert_eq!(m.counter(RETRIES, &[]), 1);
 }
 
 #[tokio::test]
@@ -254,6 +276,7 @@ async fn retry_after_over_the_cap_gives_up_at_once() {
 
 #[tokio::test]
 async fn a_503_is_retried_up_to_the_policy() {
+    let m = MetricsCapture::install_local();
     let server = MockServer::start().await;
     with_token(&server).await;
     Mock::given(method("GET"))
@@ -281,8 +304,10 @@ async fn a_503_is_retried_up_to_the_policy() {
         other => panic!("{other:?}"),
     }
     assert_eq!(err.status(), Some(503));
-    let m = client.metrics();
-    assert_eq!((m.requests, m.retries, m.server_errors), (3, 2, 3));
+    let failed = &[("http.response.status_code", "503")];
+    assert_eq!(m.histogram(HTTP_CLIENT_REQUEST_DURATION, failed).len(), 3);
+    assert_eq!(m.counter(RETRIES, &[]), 2);
+    assert_eq!(m.counter(GIVE_UPS, &[("reason", "max_attempts")]), 1);
     server.verify().await;
 }
 
@@ -528,6 +553,7 @@ async fn hostile_paths_are_refused_before_sending() {
 
 #[tokio::test]
 async fn connection_refused_is_a_transport_error_after_retries() {
+    let m = MetricsCapture::install_local();
     // A port with nothing listening: bind, take the address, close.
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -555,11 +581,13 @@ async fn connection_refused_is_a_transport_error_after_retries() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(client.metrics().transport_errors, 2);
+    let refused = &[("error.type", "transport")];
+    assert_eq!(m.histogram(HTTP_CLIENT_REQUEST_DURATION, refused).len(), 2);
 }
 
 #[tokio::test]
-async fn clones_and_other_identities_share_metrics_and_pool() {
+async fn clones_and_other_identities_share_pool_and_metric_series() {
+    let m = MetricsCapture::install_local();
     let server = MockServer::start().await;
     with_token(&server).await;
     Mock::given(method("GET"))
@@ -577,8 +605,8 @@ async fn clones_and_other_identities_share_metrics_and_pool() {
         .get_json::<Value>("/api/v2/webmessaging/messages", &[])
         .await
         .unwrap();
-    assert_eq!(a.metrics().requests, 3);
-    assert_eq!(guest.metrics().token_requests, 1);
+    assert_eq!(m.histogram(HTTP_CLIENT_REQUEST_DURATION, &[]).len(), 3);
+    assert_eq!(m.counter(TOKEN_FETCHES, &[]), 1);
     assert!(a.pacer().shares_pace_with(guest.pacer()));
     let requests = server.received_requests().await.unwrap();
     let last = requests.last().unwrap();

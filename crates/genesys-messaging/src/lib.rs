@@ -20,7 +20,7 @@
 //!     .secret("hmac-secret".to_owned().into())
 //!     .build()?;
 //! let report = export.archive(&archive, 500).await?;
-//! println!("{} messages, {} duplicates dropped, {} 429s", report.yielded, report.duplicates, report.rate_limited);
+//! println!("{} messages, {} duplicates dropped", report.yielded, report.duplicates);
 //! # Ok(()) }
 //! ```
 //!

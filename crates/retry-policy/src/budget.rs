@@ -56,23 +56,33 @@ impl RetryBudget {
         } else {
             self.inner.retry_cost
         };
-        self.inner
+        match self
+            .inner
             .tokens
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| t.checked_sub(cost))
-            .is_ok()
+        {
+            Ok(before) => {
+                emit_tokens(before - cost);
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Refunds a success's share, up to the capacity.
     pub fn on_success(&self) {
         let refund = self.inner.success_refund;
         let capacity = self.inner.capacity;
-        // The closure always returns Some, so the update cannot fail.
-        let _ = self
-            .inner
-            .tokens
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
-                Some(t.saturating_add(refund).min(capacity))
-            });
+        // The closure returns None when the bucket is full: nothing changes, nothing to report.
+        if let Ok(before) =
+            self.inner
+                .tokens
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+                    (t < capacity).then(|| t.saturating_add(refund).min(capacity))
+                })
+        {
+            emit_tokens(before.saturating_add(refund).min(capacity));
+        }
     }
 
     /// Tokens left now.
@@ -89,6 +99,10 @@ impl RetryBudget {
     pub fn shares_bucket_with(&self, other: &RetryBudget) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
+}
+
+fn emit_tokens(tokens: u32) {
+    metrics::gauge!(crate::metric_names::RETRY_BUDGET_TOKENS).set(f64::from(tokens));
 }
 
 impl Default for RetryBudget {

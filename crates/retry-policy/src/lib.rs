@@ -68,9 +68,12 @@ mod classify;
 mod driver;
 mod error;
 pub mod headers;
+pub mod metric_names;
 mod pacer;
 mod policy;
 pub mod redact;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use backoff::{Backoff, Jitter};
 pub use budget::RetryBudget;

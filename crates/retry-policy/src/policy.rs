@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use crate::backoff::Backoff;
 use crate::budget::RetryBudget;
 use crate::classify::RetryClass;
+use crate::metric_names;
 
 /// Why the retry driver stopped retrying.
 #[non_exhaustive]
@@ -36,6 +37,20 @@ pub enum GiveUp {
     /// The shared retry budget is empty: the service has been failing too often.
     #[error("the retry budget is exhausted")]
     BudgetExhausted,
+}
+
+impl GiveUp {
+    /// A short name for logs and metrics labels (`permanent`, `max_attempts`, `max_elapsed`,
+    /// `retry_after_too_long`, `budget_exhausted`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            GiveUp::Permanent => "permanent",
+            GiveUp::MaxAttempts => "max_attempts",
+            GiveUp::MaxElapsed => "max_elapsed",
+            GiveUp::RetryAfterTooLong { .. } => "retry_after_too_long",
+            GiveUp::BudgetExhausted => "budget_exhausted",
+        }
+    }
 }
 
 /// Where jitter draws come from: the thread RNG, or one seeded RNG shared by every clone.
@@ -149,7 +164,29 @@ impl RetryPolicy {
     ///
     /// Delays are rounded up to whole milliseconds, the resolution of tokio's timer, so the
     /// delay returned is the delay the driver actually waits.
+    ///
+    /// Emits `genesys.retries` for a retry granted and `genesys.give_ups` (by `reason`) for a
+    /// retryable failure refused (see [`metric_names`](crate::metric_names)).
     pub fn next_delay(
+        &self,
+        attempt: u32,
+        elapsed: Duration,
+        class: &RetryClass,
+        prev_delay: Option<Duration>,
+    ) -> Result<Duration, GiveUp> {
+        let decision = self.decide(attempt, elapsed, class, prev_delay);
+        match &decision {
+            Ok(_) => metrics::counter!(metric_names::RETRIES).increment(1),
+            Err(GiveUp::Permanent) => {}
+            Err(give_up) => {
+                metrics::counter!(metric_names::GIVE_UPS, "reason" => give_up.as_str())
+                    .increment(1);
+            }
+        }
+        decision
+    }
+
+    fn decide(
         &self,
         attempt: u32,
         elapsed: Duration,

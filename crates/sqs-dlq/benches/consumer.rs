@@ -8,14 +8,11 @@
 //! Run: `cargo bench -p sqs-dlq --bench consumer`.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sqs_dlq::{
-    Consumer, ConsumerMetrics, Delivery, Handler, HandlerError, MemoryQueue, OutgoingMessage,
-    Queue, ReceiveOptions,
+    Consumer, Delivery, Handler, HandlerError, MemoryQueue, OutgoingMessage, Queue, ReceiveOptions,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -27,22 +24,6 @@ impl Handler for NoOp {
     type Payload = String;
     async fn handle(&self, _body: String, _: Delivery<'_>) -> Result<(), HandlerError> {
         Ok(())
-    }
-}
-
-/// Stops the consumer once `target` messages are deleted.
-struct StopAt {
-    deleted: AtomicU64,
-    target: u64,
-    stop: CancellationToken,
-}
-
-impl ConsumerMetrics for StopAt {
-    fn deleted(&self, deleted: usize, _failed: usize) {
-        let total = self.deleted.fetch_add(deleted as u64, Ordering::Relaxed) + deleted as u64;
-        if total >= self.target {
-            self.stop.cancel();
-        }
     }
 }
 
@@ -85,15 +66,18 @@ async fn ours(n: usize, concurrency: usize) -> Figures {
     let queue = MemoryQueue::new("bench");
     fill(&queue, n).await;
     let stop = CancellationToken::new();
-    let hook = Arc::new(StopAt {
-        deleted: AtomicU64::new(0),
-        target: n as u64,
-        stop: stop.clone(),
+    // Stops the consumer once every message is deleted (the queue counts in-flight ones too).
+    let watched = queue.clone();
+    let stopper = stop.clone();
+    tokio::spawn(async move {
+        while watched.depth().total() > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        stopper.cancel();
     });
     let consumer = Consumer::builder(queue.clone(), NoOp)
         .dead_letter_queue(MemoryQueue::new("bench-dlq"))
         .concurrency(concurrency)
-        .metrics(hook.clone())
         .shutdown(stop)
         .build()
         .unwrap();

@@ -77,6 +77,7 @@ use crate::queue::{
     AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
 };
 use crate::signature;
+use crate::trace_context::{TRACEPARENT, is_valid_traceparent};
 
 /// Header carrying `sha256=<hex HMAC>`.
 pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
@@ -345,10 +346,21 @@ impl IntoResponse for Rejection {
     }
 }
 
+/// One `genesys.ingest.answers` count: the status and the answer's code (`queued` for a 202).
+fn answered(status: StatusCode, code: &'static str) {
+    metrics::counter!(
+        crate::metric_names::INGEST_ANSWERS,
+        "http.response.status_code" => status.as_str().to_owned(),
+        "outcome" => code,
+    )
+    .increment(1);
+}
+
 async fn ingest(State(state): State<Arc<IngestState>>, headers: HeaderMap, body: Body) -> Response {
     let result = tokio::time::timeout(state.deadline, accept(&state, &headers, body)).await;
     match result {
         Ok(Ok(message_id)) => {
+            answered(StatusCode::ACCEPTED, "queued");
             tracing::debug!(target: "sqs_dlq::ingest", %message_id, "webhook queued");
             (
                 StatusCode::ACCEPTED,
@@ -358,10 +370,12 @@ async fn ingest(State(state): State<Arc<IngestState>>, headers: HeaderMap, body:
         }
         Ok(Err(rejection)) => {
             let (status, code, _) = rejection.parts();
+            answered(status, code);
             tracing::info!(target: "sqs_dlq::ingest", status = status.as_u16(), code, "webhook refused");
             rejection.into_response()
         }
         Err(_elapsed) => {
+            answered(StatusCode::SERVICE_UNAVAILABLE, "deadline_exceeded");
             tracing::warn!(
                 target: "sqs_dlq::ingest",
                 deadline_ms = state.deadline.as_millis() as u64,
@@ -421,6 +435,18 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
                 AttributeValue::String(value.to_owned()),
             );
         }
+    }
+    // The W3C trace context goes along when it is well formed and the ten-attribute limit
+    // allows (forwarded headers come first: the operator asked for them).
+    if let Some(traceparent) = headers
+        .get(TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_valid_traceparent(v))
+        && attributes.len() < MAX_MESSAGE_ATTRIBUTES
+    {
+        attributes
+            .entry(TRACEPARENT.to_owned())
+            .or_insert_with(|| AttributeValue::String(traceparent.to_owned()));
     }
     let message = OutgoingMessage::new(text).with_attributes(attributes);
     match state.queue.send(message).await {

@@ -70,7 +70,9 @@ pub mod handler;
 pub mod idempotency;
 #[cfg(feature = "redis")]
 pub mod idempotency_redis;
+pub mod metric_names;
 pub mod metrics;
+pub mod trace_context;
 
 pub use consumer::{
     Consumer, ConsumerBuilder, ConsumerError, DrainOutcome, RunSummary, StopReason,
@@ -81,9 +83,7 @@ pub use idempotency::{
 };
 #[cfg(feature = "redis")]
 pub use idempotency_redis::RedisIdempotencyStore;
-pub use metrics::{
-    ConsumerCounters, ConsumerMetrics, CounterSnapshot, DeadLetterReason, NoMetrics,
-};
+pub use metrics::{CounterSnapshot, DeadLetterReason};
 #[cfg(feature = "http")]
 mod http_body;
 #[cfg(feature = "http")]
@@ -101,6 +101,4 @@ pub use signature::{RECOMMENDED_SECRET_BYTES, WeakSecret};
 #[cfg(feature = "http")]
 pub mod receiver;
 #[cfg(feature = "http")]
-pub use receiver::{
-    DeadLetterReceiver, DeadLetterReceiverBuilder, ReceiverCounts, ReceiverError, ReceiverMetrics,
-};
+pub use receiver::{DeadLetterReceiver, DeadLetterReceiverBuilder, ReceiverError};

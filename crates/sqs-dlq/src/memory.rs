@@ -694,7 +694,9 @@ impl Queue for MemoryQueue {
     async fn approximate_depth(&self) -> Result<QueueDepth, QueueError> {
         self.shared.stats.add(Op::GetAttributes, 1);
         self.injected(Operation::Depth)?;
-        Ok(self.depth())
+        let depth = self.depth();
+        crate::queue::record_depth(self.name(), &depth);
+        Ok(depth)
     }
 }
 

@@ -1,11 +1,12 @@
-//! The consumer's metrics hook: [`ConsumerMetrics`] is called as messages move, and
-//! [`ConsumerCounters`] is a ready implementation with atomic counters.
+//! What the consumer counts as messages move: the run summary's counters, and the same events
+//! emitted through the [`metrics`] facade (names in [`crate::metric_names`]).
 //!
-//! Every event is also logged with `tracing` (target `sqs_dlq::consumer`), so a hook is only
-//! needed to feed a metrics system (Prometheus, StatsD, OpenTelemetry).
+//! Every event is also logged with `tracing` (target `sqs_dlq::consumer`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::metric_names::{self as names, AWS_SQS, DESTINATION, OPERATION_NAME, SYSTEM};
 
 /// Why a message went to the dead-letter queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,10 +31,8 @@ impl DeadLetterReason {
     }
 }
 
-/// Called by the consumer as messages move. Every method has an empty default; implement what
-/// you export. Methods are called on the hot path: keep them cheap (an atomic add, a channel
-/// send), never blocking.
-pub trait ConsumerMetrics: Send + Sync + 'static {
+/// Called by the consumer as messages move (on the hot path: cheap, never blocking).
+pub(crate) trait ConsumerMetrics: Send + Sync + 'static {
     /// A receive call returned `count` messages.
     fn received(&self, count: usize) {
         let _ = count;
@@ -72,52 +71,9 @@ pub trait ConsumerMetrics: Send + Sync + 'static {
     }
 }
 
-/// The hook that records nothing (the default).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoMetrics;
-
-impl ConsumerMetrics for NoMetrics {}
-
-impl<M: ConsumerMetrics + ?Sized> ConsumerMetrics for std::sync::Arc<M> {
-    fn received(&self, count: usize) {
-        (**self).received(count)
-    }
-    fn succeeded(&self) {
-        (**self).succeeded()
-    }
-    fn retried(&self, delay: Duration) {
-        (**self).retried(delay)
-    }
-    fn dead_lettered(&self, reason: DeadLetterReason) {
-        (**self).dead_lettered(reason)
-    }
-    fn duplicate(&self) {
-        (**self).duplicate()
-    }
-    fn deferred(&self) {
-        (**self).deferred()
-    }
-    fn handler_latency(&self, latency: Duration) {
-        (**self).handler_latency(latency)
-    }
-    fn receive_error(&self, backoff: Duration) {
-        (**self).receive_error(backoff)
-    }
-    fn dead_letter_failed(&self) {
-        (**self).dead_letter_failed()
-    }
-    fn deleted(&self, deleted: usize, failed: usize) {
-        (**self).deleted(deleted, failed)
-    }
-    fn released(&self, count: usize) {
-        (**self).released(count)
-    }
-}
-
-/// A [`ConsumerMetrics`] with atomic counters; share it with `Arc` and read
-/// [`snapshot`](Self::snapshot) while the consumer runs.
+/// Atomic counters behind the run summary.
 #[derive(Debug, Default)]
-pub struct ConsumerCounters {
+pub(crate) struct ConsumerCounters {
     received: AtomicU64,
     succeeded: AtomicU64,
     retried: AtomicU64,
@@ -134,7 +90,7 @@ pub struct ConsumerCounters {
     handler_max_nanos: AtomicU64,
 }
 
-/// A reading of [`ConsumerCounters`] (also the counting part of a run summary).
+/// The counting part of a run summary ([`RunSummary::counters`](crate::RunSummary)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct CounterSnapshot {
@@ -182,12 +138,12 @@ fn nanos(d: Duration) -> u64 {
 
 impl ConsumerCounters {
     /// New counters at zero.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// The current values.
-    pub fn snapshot(&self) -> CounterSnapshot {
+    pub(crate) fn snapshot(&self) -> CounterSnapshot {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         CounterSnapshot {
             received: get(&self.received),
@@ -252,56 +208,148 @@ impl ConsumerMetrics for ConsumerCounters {
     }
 }
 
-/// Calls two hooks: the consumer's own counters (for the run summary) and the user's.
+/// Counts for the run summary and emits through the `metrics` facade, with the OpenTelemetry
+/// messaging attributes of the consumed queue.
 pub(crate) struct Meter {
     pub(crate) counters: ConsumerCounters,
-    pub(crate) hook: std::sync::Arc<dyn ConsumerMetrics>,
+    /// The source queue's name (`messaging.destination.name`).
+    pub(crate) destination: String,
+}
+
+impl Meter {
+    pub(crate) fn new(destination: &str) -> Self {
+        Self {
+            counters: ConsumerCounters::new(),
+            destination: destination.to_owned(),
+        }
+    }
+
+    fn outcome(&self, outcome: &'static str, reason: &'static str) {
+        metrics::counter!(
+            names::CONSUMER_OUTCOMES,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+            "outcome" => outcome,
+            "reason" => reason,
+        )
+        .increment(1);
+    }
+
+    /// A heartbeat extended a message's visibility (`ok`) or failed to.
+    pub(crate) fn heartbeat(&self, ok: bool) {
+        metrics::counter!(
+            names::HEARTBEAT_EXTENSIONS,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+            "outcome" => if ok { "ok" } else { "error" },
+        )
+        .increment(1);
+    }
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
 
 impl ConsumerMetrics for Meter {
     fn received(&self, n: usize) {
         self.counters.received(n);
-        self.hook.received(n);
+        metrics::counter!(
+            names::MESSAGING_CLIENT_CONSUMED_MESSAGES,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+            OPERATION_NAME => "receive",
+        )
+        .increment(count(n));
     }
     fn succeeded(&self) {
         self.counters.succeeded();
-        self.hook.succeeded();
+        self.outcome("succeeded", "");
     }
     fn retried(&self, d: Duration) {
         self.counters.retried(d);
-        self.hook.retried(d);
+        self.outcome("retried", "");
+        metrics::counter!(
+            names::VISIBILITY_CHANGES,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+            "reason" => "retry",
+        )
+        .increment(1);
     }
     fn dead_lettered(&self, r: DeadLetterReason) {
         self.counters.dead_lettered(r);
-        self.hook.dead_lettered(r);
+        self.outcome("dead_lettered", r.as_str());
+        metrics::counter!(
+            names::DLQ_COPIES,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+            "reason" => r.as_str(),
+            "outcome" => "ok",
+        )
+        .increment(1);
     }
     fn duplicate(&self) {
         self.counters.duplicate();
-        self.hook.duplicate();
+        self.outcome("duplicate", "");
     }
     fn deferred(&self) {
         self.counters.deferred();
-        self.hook.deferred();
+        self.outcome("deferred", "");
     }
     fn handler_latency(&self, d: Duration) {
         self.counters.handler_latency(d);
-        self.hook.handler_latency(d);
+        metrics::histogram!(
+            names::MESSAGING_PROCESS_DURATION,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+            OPERATION_NAME => "process",
+        )
+        .record(d.as_secs_f64());
     }
     fn receive_error(&self, d: Duration) {
         self.counters.receive_error(d);
-        self.hook.receive_error(d);
+        metrics::counter!(
+            names::RECEIVE_ERRORS,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+        )
+        .increment(1);
     }
     fn dead_letter_failed(&self) {
         self.counters.dead_letter_failed();
-        self.hook.dead_letter_failed();
+        metrics::counter!(
+            names::DLQ_COPIES,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+            "reason" => "",
+            "outcome" => "error",
+        )
+        .increment(1);
     }
     fn deleted(&self, ok: usize, failed: usize) {
         self.counters.deleted(ok, failed);
-        self.hook.deleted(ok, failed);
+        for (n, outcome) in [(ok, "ok"), (failed, "error")] {
+            if n > 0 {
+                metrics::counter!(
+                    names::DELETES,
+                    SYSTEM => AWS_SQS,
+                    DESTINATION => self.destination.clone(),
+                    "outcome" => outcome,
+                )
+                .increment(count(n));
+            }
+        }
     }
     fn released(&self, n: usize) {
         self.counters.released(n);
-        self.hook.released(n);
+        metrics::counter!(
+            names::VISIBILITY_CHANGES,
+            SYSTEM => AWS_SQS,
+            DESTINATION => self.destination.clone(),
+            "reason" => "release",
+        )
+        .increment(count(n));
     }
 }
 

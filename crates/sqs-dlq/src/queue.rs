@@ -428,6 +428,24 @@ impl<Q: Queue + ?Sized> Queue for std::sync::Arc<Q> {
     }
 }
 
+/// Sets the `genesys.queue.depth` gauges of `queue` from a depth just read.
+pub(crate) fn record_depth(queue: &str, depth: &QueueDepth) {
+    use crate::metric_names::{AWS_SQS, DESTINATION, QUEUE_DEPTH, SYSTEM};
+    for (state, n) in [
+        ("visible", depth.visible),
+        ("in_flight", depth.in_flight),
+        ("delayed", depth.delayed),
+    ] {
+        metrics::gauge!(
+            QUEUE_DEPTH,
+            SYSTEM => AWS_SQS,
+            DESTINATION => queue.to_owned(),
+            "state" => state,
+        )
+        .set(n as f64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

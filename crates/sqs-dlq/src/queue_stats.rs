@@ -72,6 +72,20 @@ pub(crate) enum Op {
     GetQueueUrl,
 }
 
+impl Op {
+    /// The `messaging.operation.name` of the call.
+    pub(crate) fn operation_name(self) -> &'static str {
+        match self {
+            Op::Receive => "receive",
+            Op::Send | Op::SendBatch => "send",
+            Op::DeleteBatch => "delete",
+            Op::ChangeVisibilityBatch => "change_visibility",
+            Op::GetAttributes => "get_attributes",
+            Op::GetQueueUrl => "get_queue_url",
+        }
+    }
+}
+
 /// Lock-free counters behind [`RequestStats`].
 #[derive(Debug, Default)]
 pub(crate) struct RequestCounter {

@@ -10,11 +10,9 @@
 //! let receiver = DeadLetterReceiver::builder(Replay::builder(target).build())
 //!     .path("/dead-letter")
 //!     .hmac_secret(SecretString::from("shared-secret"));
-//! let metrics = receiver.metrics();
 //! let app = receiver.router()?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! axum::serve(listener, app).await?;
-//! println!("replayed {}", metrics.snapshot().replayed);
 //! # Ok(()) }
 //! ```
 //!
@@ -78,7 +76,8 @@
 //!    `502 {"status":"failed","error":"replay_failed",...}`.
 //!
 //! Every error answer is JSON: `{"error": "<code>", "message": "<text>"}`. Every request is
-//! counted in [`ReceiverMetrics`] by how it ended.
+//! counted through the `metrics` facade by how it ended (`genesys.receiver.requests`, see
+//! [`crate::metric_names`]).
 //!
 //! # What it does not do
 //! TLS, queueing (a 502 tells the sender to keep its copy), deduplication (targets should
@@ -100,8 +99,6 @@ use subtle::ConstantTimeEq;
 
 mod metrics;
 
-pub use metrics::{ReceiverCounts, ReceiverMetrics};
-
 use crate::dead_letter::{
     ATTR_ERROR_CODE, ATTR_ERROR_MESSAGE, ATTR_EXHAUSTED_RETRY_CONDITION, ATTR_RETRY_ATTEMPTS,
     ATTR_RULE_ARN, ATTR_TARGET_ARN, DeadLetter,
@@ -110,7 +107,7 @@ use crate::http_body::{self, BodyError};
 use crate::queue::{AttributeValue, Attributes};
 use crate::replay::{Replay, ReplayLetterError, SkipReason};
 use crate::signature;
-use metrics::Outcome;
+use metrics::{Outcome, ReceiverMetrics};
 
 /// Header carrying `sha256=<hex HMAC>`.
 pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
@@ -201,7 +198,7 @@ impl DeadLetterReceiver {
             body_only_signatures: false,
             body_deadline: DEFAULT_BODY_DEADLINE,
             unauthenticated_body_budget: DEFAULT_UNAUTHENTICATED_BODY_BUDGET,
-            metrics: ReceiverMetrics::default(),
+            metrics: ReceiverMetrics,
         }
     }
 }
@@ -301,12 +298,6 @@ impl DeadLetterReceiverBuilder {
     pub fn unauthenticated_body_budget(mut self, bytes: usize) -> Self {
         self.unauthenticated_body_budget = bytes;
         self
-    }
-
-    /// The receiver's counters: take the handle before [`router`](Self::router) and read it
-    /// while the router serves (every clone shares the same counters).
-    pub fn metrics(&self) -> ReceiverMetrics {
-        self.metrics.clone()
     }
 
     /// The router with its single `POST` route. Fails without a secret, or with an empty or

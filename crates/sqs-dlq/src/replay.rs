@@ -454,6 +454,10 @@ impl HttpTarget {
         {
             request = request.header(EVENT_ID_HEADER, id);
         }
+        // The trace the dead letter belongs to goes on to the target.
+        if let Some(traceparent) = crate::trace_context::traceparent_of(letter.attributes()) {
+            request = request.header(crate::trace_context::TRACEPARENT, traceparent);
+        }
         let token = match &self.bearer {
             None => None,
             Some(Bearer::Fixed(token)) => Some(token.clone()),
@@ -1080,6 +1084,18 @@ impl Replay {
             }
         }
         let (released, problems) = release(dlq, &held).await;
+        for (outcome, n) in [
+            ("replayed", report.replayed.len()),
+            ("failed", report.failed.len()),
+            ("skipped", report.skipped.len()),
+        ] {
+            metrics::counter!(
+                crate::metric_names::REPLAY_OUTCOMES,
+                "outcome" => outcome,
+                "source" => "run",
+            )
+            .increment(u64::try_from(n).unwrap_or(u64::MAX));
+        }
         tracing::info!(
             target = %report.target,
             replayed = report.replayed.len(),

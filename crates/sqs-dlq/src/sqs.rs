@@ -56,6 +56,7 @@ use aws_sdk_sqs::types::{
 use bytes::Bytes;
 
 use crate::memory::{validate_outgoing, validate_receive};
+use crate::metric_names as names;
 use crate::queue::{
     AttributeValue, Attributes, BatchEntryFailure, BatchOutcome, MAX_BATCH_ENTRIES,
     MAX_VISIBILITY_TIMEOUT, OutgoingMessage, Queue, QueueDepth, QueueError, ReceiveOptions,
@@ -586,6 +587,36 @@ impl SqsQueue {
     /// successful `(id, value)` pairs and the failed entries. A failure of the first request is
     /// the caller's error, since nothing happened then; a later one marks that request's and all
     /// remaining entries failed (see the module docs).
+    /// Runs one SQS call and records its `messaging.client.operation.duration`.
+    async fn timed<T>(
+        &self,
+        op: Op,
+        call: impl std::future::Future<Output = Result<T, QueueError>>,
+    ) -> Result<T, QueueError> {
+        let started = std::time::Instant::now();
+        let result = call.await;
+        let seconds = started.elapsed().as_secs_f64();
+        let name = self.name.clone();
+        match &result {
+            Ok(_) => metrics::histogram!(
+                names::MESSAGING_CLIENT_OPERATION_DURATION,
+                names::SYSTEM => names::AWS_SQS,
+                names::DESTINATION => name,
+                names::OPERATION_NAME => op.operation_name(),
+            )
+            .record(seconds),
+            Err(_) => metrics::histogram!(
+                names::MESSAGING_CLIENT_OPERATION_DURATION,
+                names::SYSTEM => names::AWS_SQS,
+                names::DESTINATION => name,
+                names::OPERATION_NAME => op.operation_name(),
+                "error.type" => "error",
+            )
+            .record(seconds),
+        }
+        result
+    }
+
     async fn batched<I, E, T, Fut>(
         &self,
         op: Op,
@@ -613,7 +644,7 @@ impl SqsQueue {
                 continue;
             }
             self.stats.add(op, 1);
-            match request(entries).await {
+            match self.timed(op, request(entries)).await {
                 Ok((ok, failed)) => merge_chunk(&mut outcome, &sent, ok, &failed),
                 Err(err) if n == 0 => return Err(err),
                 Err(err) => {
@@ -650,7 +681,7 @@ impl Queue for SqsQueue {
     async fn receive(&self, opts: &ReceiveOptions) -> Result<Vec<ReceivedMessage>, QueueError> {
         let max = validate_receive(opts)?;
         self.stats.add(Op::Receive, 1);
-        let out = self
+        let call = self
             .client
             .receive_message()
             .queue_url(&self.url)
@@ -660,9 +691,10 @@ impl Queue for SqsQueue {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .message_attribute_names("All")
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
+            .send();
+        let out = self
+            .timed(Op::Receive, async { call.await.map_err(|e| self.err(e)) })
+            .await?;
         let messages = out
             .messages()
             .iter()
@@ -677,16 +709,17 @@ impl Queue for SqsQueue {
         let attributes =
             to_sdk_attributes(&message.attributes).map_err(QueueError::InvalidRequest)?;
         self.stats.add(Op::Send, 1);
-        let out = self
+        let call = self
             .client
             .send_message()
             .queue_url(&self.url)
             .message_body(message.body)
             .set_delay_seconds(message.delay.map(secs))
             .set_message_attributes(attributes)
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
+            .send();
+        let out = self
+            .timed(Op::Send, async { call.await.map_err(|e| self.err(e)) })
+            .await?;
         out.message_id()
             .map(str::to_owned)
             .ok_or_else(|| QueueError::Backend {
@@ -817,16 +850,19 @@ impl Queue for SqsQueue {
 
     async fn approximate_depth(&self) -> Result<QueueDepth, QueueError> {
         self.stats.add(Op::GetAttributes, 1);
-        let out = self
+        let call = self
             .client
             .get_queue_attributes()
             .queue_url(&self.url)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            .send()
-            .await
-            .map_err(|e| self.err(e))?;
+            .send();
+        let out = self
+            .timed(Op::GetAttributes, async {
+                call.await.map_err(|e| self.err(e))
+            })
+            .await?;
         let attrs = out.attributes();
         let count = |name: QueueAttributeName| {
             attrs
@@ -834,11 +870,13 @@ impl Queue for SqsQueue {
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        Ok(QueueDepth::new(
+        let depth = QueueDepth::new(
             count(QueueAttributeName::ApproximateNumberOfMessages),
             count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
             count(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-        ))
+        );
+        crate::queue::record_depth(&self.name, &depth);
+        Ok(depth)
     }
 }
 

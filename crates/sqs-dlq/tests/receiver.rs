@@ -6,6 +6,8 @@
 
 mod dlq_support;
 
+use retry_policy::test_util::MetricsCapture;
+use sqs_dlq::metric_names::{RECEIVER_RECEIVED, RECEIVER_REQUESTS, REPLAY_OUTCOMES};
 use std::time::Duration;
 
 use axum::Router;
@@ -16,7 +18,7 @@ use retry_policy::{Backoff, Jitter, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sqs_dlq::receiver::{signature, timestamped_signature};
-use sqs_dlq::{DeadLetterReceiver, HttpTarget, ReceiverCounts, ReceiverError, Replay};
+use sqs_dlq::{DeadLetterReceiver, HttpTarget, ReceiverError, Replay};
 use tower::ServiceExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -363,9 +365,9 @@ async fn counters_count_every_request_by_how_it_ended() {
         .max_body_bytes(64 * 1024)
         .hmac_secret(SecretString::from(HMAC))
         .bearer_secret(SecretString::from(BEARER));
-    let metrics = builder.metrics();
+    let m = MetricsCapture::install_local();
     let router = builder.router().unwrap();
-    assert_eq!(metrics.snapshot(), ReceiverCounts::default());
+    assert_eq!(m.counter(RECEIVER_RECEIVED, &[]), 0);
 
     let event = throttled_event();
     let t = now();
@@ -406,27 +408,38 @@ async fn counters_count_every_request_by_how_it_ended() {
     for request in requests {
         call(&router, request).await;
     }
-    // A clone taken from the handle reads the same counters.
-    let counts = metrics.clone().snapshot();
-    assert_eq!(counts.received, sent);
-    assert_eq!(
-        (counts.replayed, counts.replay_failed, counts.skipped),
-        (1, 1, 1)
-    );
-    assert_eq!((counts.unauthenticated, counts.expired_signatures), (4, 1));
+    let outcome = |o: &str| m.counter(RECEIVER_REQUESTS, &[("outcome", o)]);
+    assert_eq!(m.counter(RECEIVER_RECEIVED, &[]), sent);
     assert_eq!(
         (
-            counts.too_large,
-            counts.invalid_json,
-            counts.not_a_dead_letter,
-            counts.unreadable
+            outcome("replayed"),
+            outcome("replay_failed"),
+            outcome("skipped")
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (outcome("unauthenticated"), outcome("expired_signature")),
+        (4, 1)
+    );
+    assert_eq!(
+        (
+            outcome("too_large"),
+            outcome("invalid_json"),
+            outcome("not_a_dead_letter"),
+            outcome("unreadable")
         ),
         (1, 1, 1, 1)
     );
-    assert_eq!(counts.refused(), 8);
+    let replay = |o: &str| m.counter(REPLAY_OUTCOMES, &[("outcome", o), ("source", "receiver")]);
     assert_eq!(
-        counts.received,
-        counts.replayed + counts.skipped + counts.replay_failed + counts.refused()
+        (replay("replayed"), replay("skipped"), replay("failed")),
+        (1, 1, 1)
+    );
+    // Every request ended one way (the expired signature is also in `unauthenticated`).
+    assert_eq!(
+        m.counter(RECEIVER_REQUESTS, &[]) - outcome("expired_signature"),
+        sent
     );
 }
 

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream, StreamExt};
-use genesys_auth::ClientMetrics;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -347,10 +346,7 @@ impl<S: HistorySource> HistoryExport<S> {
     /// (the paging runs on a task, which stops when the stream is dropped).
     pub fn stream(self) -> HistoryStream<S::Record> {
         let (tx, rx) = mpsc::channel(self.settings.channel_capacity);
-        let shared = Arc::new(Mutex::new(ReportState::new(
-            self.source.conversation_id(),
-            self.source.metrics(),
-        )));
+        let shared = Arc::new(Mutex::new(ReportState::new(self.source.conversation_id())));
         let driver = Driver {
             source: self.source,
             settings: self.settings,
@@ -488,13 +484,11 @@ impl<R> Drop for HistoryStream<R> {
 struct ReportState {
     report: HistoryReport,
     started: Instant,
-    metrics_at_start: Option<ClientMetrics>,
-    metrics_now: Option<ClientMetrics>,
     finished: bool,
 }
 
 impl ReportState {
-    fn new(conversation_id: &str, metrics: Option<ClientMetrics>) -> Self {
+    fn new(conversation_id: &str) -> Self {
         let report = HistoryReport {
             conversation_id: conversation_id.to_owned(),
             ..HistoryReport::default()
@@ -502,8 +496,6 @@ impl ReportState {
         Self {
             report,
             started: Instant::now(),
-            metrics_now: metrics,
-            metrics_at_start: metrics,
             finished: false,
         }
     }
@@ -512,11 +504,6 @@ impl ReportState {
         let mut r = self.report.clone();
         if !self.finished {
             r.elapsed = self.started.elapsed();
-        }
-        if let (Some(a), Some(b)) = (&self.metrics_at_start, &self.metrics_now) {
-            r.rate_limited = b.rate_limited.saturating_sub(a.rate_limited);
-            r.retries = b.retries.saturating_sub(a.retries);
-            r.requests = b.requests.saturating_sub(a.requests);
         }
         let secs = r.elapsed.as_secs_f64();
         r.messages_per_second = if secs > 0.0 {
@@ -564,10 +551,8 @@ impl<S: HistorySource> Driver<S> {
 
     async fn run(self) {
         let complete = self.export().await.is_ok();
-        let metrics = self.source.metrics();
         let mut state = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         state.report.elapsed = state.started.elapsed();
-        state.metrics_now = metrics;
         state.report.complete = complete;
         state.finished = true;
         let r = state.snapshot();
@@ -581,8 +566,6 @@ impl<S: HistorySource> Driver<S> {
             duplicates = r.duplicates,
             decode_failures = r.decode_failures,
             ordering_violations = r.ordering_violations,
-            rate_limited = r.rate_limited,
-            retries = r.retries,
             elapsed_ms = u64::try_from(r.elapsed.as_millis()).unwrap_or(u64::MAX),
             depth_limit_reached = r.depth_limit_reached,
             "history export finished"
@@ -776,11 +759,6 @@ impl<S: HistorySource> Driver<S> {
             self.check_media(verifier, &mut kept).await;
         }
         let violations = pipeline.order_in.violations;
-        let metrics = self.source.metrics();
-        self.shared
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .metrics_now = metrics;
         self.with_report(|r| {
             r.pages_fetched += 1;
             r.pages_announced = r.pages_announced.max(known.unwrap_or(n));

@@ -79,9 +79,9 @@ impl MediaSummary {
     }
 }
 
-/// The numbers of one export. `rate_limited`, `retries` and `requests` are the growth of the
-/// client's shared counters during the export: other work on the same client at the same
-/// time is counted too.
+/// The numbers of one export. The client's requests, 429s and retries are metrics
+/// (`http.client.request.duration`, `genesys.rate_limited`, `genesys.retries`: see the
+/// workspace README), not report fields.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct HistoryReport {
@@ -118,12 +118,6 @@ pub struct HistoryReport {
     pub ordering_violations_out: u64,
     /// Media check outcomes.
     pub media: MediaSummary,
-    /// 429 answers the client saw.
-    pub rate_limited: u64,
-    /// Retries the client made.
-    pub retries: u64,
-    /// Requests the client sent.
-    pub requests: u64,
     /// Wall time of the export.
     #[serde(with = "duration_ms")]
     pub elapsed: Duration,

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use genesys_auth::{
-    ApiRequest, ClientMetrics, GenesysClient, GenesysError, StaticToken, TokenProvider,
-    encode_path_segment,
+    ApiRequest, GenesysClient, GenesysError, StaticToken, TokenProvider, encode_path_segment,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -60,11 +59,6 @@ pub trait HistorySource: Send + Sync + 'static {
     fn natural_order(&self) -> TimeOrder;
     /// Fetches 1-based page `page` of `page_size` messages.
     async fn fetch_page(&self, page: u32, page_size: u32) -> Result<RawPage, MessagingError>;
-    /// The client's counters (429s, retries, requests), for the report. `None` when the source
-    /// has no [`GenesysClient`].
-    fn metrics(&self) -> Option<ClientMetrics> {
-        None
-    }
 }
 
 /// Sends a history read through the client's one retry loop. A page whose body is not
@@ -155,9 +149,6 @@ impl HistorySource for GuestSession {
     }
     fn natural_order(&self) -> TimeOrder {
         self.order
-    }
-    fn metrics(&self) -> Option<ClientMetrics> {
-        Some(self.client.metrics())
     }
 
     async fn fetch_page(&self, page: u32, page_size: u32) -> Result<RawPage, MessagingError> {
@@ -279,9 +270,6 @@ impl HistorySource for ConversationHistory {
     }
     fn natural_order(&self) -> TimeOrder {
         TimeOrder::OldestFirst
-    }
-    fn metrics(&self) -> Option<ClientMetrics> {
-        Some(self.client.metrics())
     }
 
     async fn fetch_page(&self, page: u32, page_size: u32) -> Result<RawPage, MessagingError> {

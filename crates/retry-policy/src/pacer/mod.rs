@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::headers::RateLimitInfo;
+use crate::metric_names;
 use adaptive::Adaptive;
 pub use adaptive::{DEFAULT_ADAPTIVE_RATE, MAX_WINDOW, RateSource};
 #[cfg(feature = "redis")]
@@ -220,6 +221,7 @@ impl State {
         };
         if moved || source != before_source {
             self.reported = (rate, source);
+            emit_pace(rate, source);
             tracing::info!(
                 from = before,
                 to = rate,
@@ -227,6 +229,22 @@ impl State {
                 "pacer pace changed"
             );
         }
+    }
+}
+
+/// Sets the pace gauges: the rate (when finite) and which source it comes from.
+fn emit_pace(rate: f64, source: RateSource) {
+    if rate.is_finite() {
+        metrics::gauge!(metric_names::PACER_RATE).set(rate);
+    }
+    for candidate in [
+        RateSource::Configured,
+        RateSource::Headers,
+        RateSource::Aimd,
+        RateSource::Unlimited,
+    ] {
+        let on = if candidate == source { 1.0 } else { 0.0 };
+        metrics::gauge!(metric_names::PACER_RATE_SOURCE, "source" => candidate.as_str()).set(on);
     }
 }
 
@@ -301,6 +319,7 @@ impl Pacer {
             rate_limited: 0,
         };
         state.reported = state.pace();
+        emit_pace(state.reported.0, state.reported.1);
         Self {
             shared: Arc::new(Shared {
                 clock,
@@ -443,6 +462,7 @@ impl Pacer {
             state.waited += waited;
             let (rate, source) = state.pace();
             drop(state);
+            metrics::histogram!(metric_names::PACER_WAIT_DURATION).record(waited.as_secs_f64());
             tracing::trace!(
                 wait_ms = u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
                 rate,
@@ -559,6 +579,7 @@ impl Pacer {
     /// pace multiplicatively (once a second at most).
     pub fn on_rate_limited(&self, info: Option<&RateLimitInfo>, wait: Duration) {
         self.pause_for(wait);
+        metrics::counter!(metric_names::PACER_RATE_LIMITED).increment(1);
         #[cfg(feature = "redis")]
         if let Some(remote) = &self.shared.remote {
             remote.share_pause(wait);

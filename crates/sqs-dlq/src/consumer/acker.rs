@@ -269,7 +269,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{ConsumerCounters, NoMetrics};
     use crate::{InjectedFailure, MemoryQueue, Operation, OutgoingMessage, ReceiveOptions};
 
     async fn received(queue: &MemoryQueue, n: usize) -> Vec<String> {
@@ -290,10 +289,7 @@ mod tests {
     }
 
     fn meter() -> Arc<Meter> {
-        Arc::new(Meter {
-            counters: ConsumerCounters::new(),
-            hook: Arc::new(NoMetrics),
-        })
+        Arc::new(Meter::new("q"))
     }
 
     #[tokio::test(start_paused = true)]

@@ -56,6 +56,13 @@ pub(crate) fn dead_letter_copy(
         ATTR_RETRY_ATTEMPTS.to_owned(),
         AttributeValue::Number(message.receive_count.saturating_sub(1).to_string()),
     );
+    // The trace context first: the dead letter stays in the trace it came from.
+    if let Some(traceparent) = crate::trace_context::traceparent_of(&message.attributes) {
+        attributes.insert(
+            crate::trace_context::TRACEPARENT.to_owned(),
+            AttributeValue::String(traceparent.to_owned()),
+        );
+    }
     let mut dropped_attributes = 0;
     for (name, value) in &message.attributes {
         if attributes.contains_key(name) {
@@ -106,6 +113,21 @@ mod tests {
         assert_eq!(attrs["a00"], AttributeValue::String("0".into()));
         assert_eq!(copy.dropped_attributes, 2);
         assert_eq!(copy.message.body, "{\"x\":1}");
+    }
+
+    #[test]
+    fn the_trace_context_is_kept_before_other_originals() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut message = received(9, 2);
+        message.attributes.insert(
+            crate::trace_context::TRACEPARENT.to_owned(),
+            AttributeValue::String(tp.to_owned()),
+        );
+        let copy = dead_letter_copy(&message, "PERMANENT_FAILURE", "bad");
+        let attrs = &copy.message.attributes;
+        assert_eq!(attrs.len(), MAX_MESSAGE_ATTRIBUTES);
+        assert_eq!(attrs["traceparent"], AttributeValue::String(tp.to_owned()));
+        assert_eq!(copy.dropped_attributes, 3);
     }
 
     #[test]

@@ -110,7 +110,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::handler::Handler;
 use crate::idempotency::IdempotencyStore;
-use crate::metrics::{ConsumerCounters, ConsumerMetrics, CounterSnapshot, Meter, NoMetrics};
+use crate::metrics::{ConsumerMetrics, CounterSnapshot, Meter};
 use crate::queue::{
     MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError, ReceiveOptions,
 };
@@ -268,7 +268,6 @@ pub struct Consumer<Q, H> {
     handler: H,
     dead_letter_queue: Arc<dyn Queue>,
     idempotency: Option<Arc<dyn IdempotencyStore>>,
-    metrics: Arc<dyn ConsumerMetrics>,
     config: Config,
     shutdown: CancellationToken,
     drain_cutoff: CancellationToken,
@@ -295,7 +294,6 @@ pub struct ConsumerBuilder<Q, H> {
     handler: H,
     dead_letter_queue: Option<Arc<dyn Queue>>,
     idempotency: Option<Arc<dyn IdempotencyStore>>,
-    metrics: Arc<dyn ConsumerMetrics>,
     config: Config,
     heartbeat_set: bool,
     shutdown: CancellationToken,
@@ -317,7 +315,6 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
             handler,
             dead_letter_queue: None,
             idempotency: None,
-            metrics: Arc::new(NoMetrics),
             config: Config {
                 concurrency: 16,
                 receivers: 1,
@@ -439,12 +436,6 @@ impl<Q: Queue, H: Handler> ConsumerBuilder<Q, H> {
         self
     }
 
-    /// A metrics hook (the run summary counts anyway).
-    pub fn metrics(mut self, metrics: impl ConsumerMetrics) -> Self {
-        self.metrics = Arc::new(metrics);
-        self
-    }
-
     /// The token that starts a graceful shutdown.
     pub fn shutdown(mut self, token: CancellationToken) -> Self {
         self.shutdown = token;
@@ -535,7 +526,6 @@ impl<Q: Queue, H: Handler> ConsumerBuilder<Q, H> {
             handler: self.handler,
             dead_letter_queue,
             idempotency: self.idempotency,
-            metrics: self.metrics,
             config: self.config,
             shutdown: self.shutdown,
             drain_cutoff: self.drain_cutoff,
@@ -552,10 +542,7 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
         let started = Instant::now();
         let abort = CancellationToken::new();
         let _abort_on_drop = abort.clone().drop_guard();
-        let meter = Arc::new(Meter {
-            counters: ConsumerCounters::new(),
-            hook: self.metrics,
-        });
+        let meter = Arc::new(Meter::new(self.queue.name()));
         let queue = Arc::new(self.queue);
         let (acks, acker) = acker::spawn(
             queue.clone(),

@@ -4,6 +4,7 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 use futures::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
@@ -297,8 +298,22 @@ async fn run_handler<Q: Queue, H: Handler>(
     message: &ReceivedMessage,
     payload: H::Payload,
 ) -> Run {
-    let handler =
-        AssertUnwindSafe(shared.handler.handle(payload, Delivery::new(message))).catch_unwind();
+    // The handler's span continues the trace of the message (see `crate::trace_context`).
+    let span = tracing::info_span!(
+        "sqs_dlq.process",
+        messaging.message.id = %message.message_id,
+        traceparent = tracing::field::Empty,
+    );
+    if let Some(traceparent) = crate::trace_context::traceparent_of(&message.attributes) {
+        span.record("traceparent", traceparent);
+    }
+    let handler = AssertUnwindSafe(
+        shared
+            .handler
+            .handle(payload, Delivery::new(message))
+            .instrument(span),
+    )
+    .catch_unwind();
     let heartbeat = heartbeat(shared, message);
     tokio::select! {
         result = handler => match result {
@@ -327,18 +342,24 @@ async fn heartbeat<Q: Queue, H: Handler>(
             .change_visibility(&message.receipt_handle, extend_to)
             .await
         {
-            Ok(()) => tracing::debug!(
-                target: "sqs_dlq::consumer",
-                message_id = %message.message_id,
-                beats,
-                "visibility extended"
-            ),
-            Err(error) => tracing::warn!(
-                target: "sqs_dlq::consumer",
-                message_id = %message.message_id,
-                %error,
-                "heartbeat could not extend the visibility"
-            ),
+            Ok(()) => {
+                shared.meter.heartbeat(true);
+                tracing::debug!(
+                    target: "sqs_dlq::consumer",
+                    message_id = %message.message_id,
+                    beats,
+                    "visibility extended"
+                )
+            }
+            Err(error) => {
+                shared.meter.heartbeat(false);
+                tracing::warn!(
+                    target: "sqs_dlq::consumer",
+                    message_id = %message.message_id,
+                    %error,
+                    "heartbeat could not extend the visibility"
+                )
+            }
         }
     }
 }
