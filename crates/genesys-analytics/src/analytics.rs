@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 
-use crate::correlate::Correlation;
+use crate::correlation::Correlation;
 use crate::error::AnalyticsError;
 use crate::model::{AnalyticsConversation, ConversationPage};
 use crate::query::ConversationQuery;

@@ -7,17 +7,17 @@
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
-use genesys_auth::{ApiRequest, GenesysClient, encode_path_segment};
-use serde::de::DeserializeOwned;
+use genesys_auth::{Endpoint, GenesysClient, GenesysError};
 
 use crate::analytics::{Analytics, RESULT_CAP, paginate};
-use crate::correlate::{self, CorrelateOptions, Correlation};
-use crate::decode::decode;
-use crate::endpoints;
-use crate::error::{AnalyticsError, QueryError};
-use crate::jobs::{
-    DataAvailability, JobId, JobResultsPage, JobStatus, JobSubmission, JobWait, SubmittedJob,
+use crate::correlate::{self, CorrelateOptions};
+use crate::correlation::Correlation;
+use crate::endpoints::{
+    CancelDetailsJob, ConversationDetails, ConversationDetailsQuery, CreateDetailsJob,
+    DetailsJobResults, DetailsJobStatus, DetailsJobsAvailability,
 };
+use crate::error::{AnalyticsError, QueryError};
+use crate::jobs::{DataAvailability, JobId, JobResultsPage, JobStatus, JobWait, SubmittedJob};
 use crate::model::{AnalyticsConversation, ConversationPage};
 use crate::query::ConversationQuery;
 
@@ -92,21 +92,28 @@ impl AnalyticsClient {
         correlate::run(self, conversation_ids, options).await
     }
 
-    /// Sends `request` and decodes a 2xx body as `T` (anything else is a typed error).
-    async fn call<T: DeserializeOwned>(
-        &self,
-        endpoint: &'static str,
-        request: ApiRequest,
-    ) -> Result<T, AnalyticsError> {
-        let answer = self.client.send(request).await?;
-        decode(endpoint, &answer.body)
+    /// Sends `endpoint` through the client and decodes its 2xx answer; a body that is not the
+    /// expected JSON is [`AnalyticsError::InvalidResponse`] naming the operation's path.
+    async fn call<E: Endpoint>(&self, endpoint: &E) -> Result<E::Response, AnalyticsError> {
+        match self.client.call(endpoint).await {
+            Ok(answer) => Ok(answer),
+            Err(GenesysError::Decode {
+                body_snippet,
+                source,
+                ..
+            }) => Err(AnalyticsError::InvalidResponse {
+                endpoint: E::OPERATION.path,
+                body_snippet,
+                source,
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// How far the jobs API's data is complete (`GET …/details/jobs/availability`): results for
     /// times after [`DataAvailability::data_availability_date`] are partial.
     pub async fn data_availability(&self) -> Result<DataAvailability, AnalyticsError> {
-        let request = ApiRequest::get(endpoints::JOBS_AVAILABILITY);
-        self.call(endpoints::JOBS_AVAILABILITY, request).await
+        self.call(&DetailsJobsAvailability).await
     }
 
     /// Asks for the data availability date, then submits `query` as an async job
@@ -121,8 +128,7 @@ impl AnalyticsClient {
         let availability = self.data_availability().await?;
         let available_until = availability.data_availability_date;
         let interval_end = query.interval().end();
-        let request = ApiRequest::post(endpoints::JOBS).json(&query.job_body())?;
-        let submitted: JobSubmission = self.call(endpoints::JOBS, request).await?;
+        let submitted = self.call(&CreateDetailsJob::new(query)).await?;
         if submitted.job_id.trim().is_empty() {
             return Err(AnalyticsError::MissingJobId);
         }
@@ -142,14 +148,12 @@ impl AnalyticsClient {
 
     /// The job's current state (one request).
     pub async fn job_status(&self, job: &JobId) -> Result<JobStatus, AnalyticsError> {
-        let path = endpoints::job(&encode_path_segment(job.as_str())?);
-        self.call(endpoints::JOB, ApiRequest::get(path)).await
+        self.call(&DetailsJobStatus::new(job)?).await
     }
 
     /// Cancels a job (`DELETE …/details/jobs/{id}`).
     pub async fn cancel_job(&self, job: &JobId) -> Result<(), AnalyticsError> {
-        let path = endpoints::job(&encode_path_segment(job.as_str())?);
-        self.client.send(ApiRequest::delete(path)).await?;
+        self.call(&CancelDetailsJob::new(job)?).await?;
         Ok(())
     }
 
@@ -214,10 +218,9 @@ impl AnalyticsClient {
         cursor: Option<&str>,
         page_size: Option<u32>,
     ) -> Result<JobResultsPage, AnalyticsError> {
-        let path = endpoints::job_results(&encode_path_segment(job.as_str())?);
-        let mut request = ApiRequest::get(path);
+        let mut endpoint = DetailsJobResults::new(job)?;
         if let Some(cursor) = cursor {
-            request = request.query(&[("cursor", cursor)]);
+            endpoint = endpoint.cursor(cursor);
         }
         if let Some(size) = page_size {
             if size == 0 {
@@ -227,9 +230,9 @@ impl AnalyticsClient {
                 }
                 .into());
             }
-            request = request.query(&[("pageSize", size)]);
+            endpoint = endpoint.page_size(size);
         }
-        self.call(endpoints::JOB_RESULTS, request).await
+        self.call(&endpoint).await
     }
 }
 
@@ -248,8 +251,7 @@ enum ResultsCursor {
 #[async_trait]
 impl Analytics for AnalyticsClient {
     async fn query(&self, query: &ConversationQuery) -> Result<ConversationPage, AnalyticsError> {
-        let request = ApiRequest::post(endpoints::QUERY).json(query)?;
-        self.call(endpoints::QUERY, request).await
+        self.call(&ConversationDetailsQuery::new(query)).await
     }
 
     fn query_all(
@@ -263,11 +265,10 @@ impl Analytics for AnalyticsClient {
         &self,
         conversation_id: &str,
     ) -> Result<Option<AnalyticsConversation>, AnalyticsError> {
-        let path = endpoints::details(&encode_path_segment(conversation_id)?);
-        match self.client.send(ApiRequest::get(path)).await {
-            Ok(answer) => decode(endpoints::DETAILS, &answer.body).map(Some),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e.into()),
+        match self.call(&ConversationDetails::new(conversation_id)?).await {
+            Ok(conversation) => Ok(Some(conversation)),
+            Err(e) if e.request_error().is_some_and(GenesysError::is_not_found) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

@@ -2,6 +2,8 @@
 
 use serde::de::DeserializeOwned;
 
+use genesys_auth::{ApiResponse, GenesysError};
+
 use crate::error::AnalyticsError;
 
 /// How much of a bad body an error keeps.
@@ -27,34 +29,21 @@ pub(crate) fn decode<T: DeserializeOwned>(
     })
 }
 
-/// Parses one page of a conversation details query. Public so callers holding a body from
-/// elsewhere (a log, a proxy) get the same tolerant parsing; never panics.
-pub fn parse_conversation_page(body: &[u8]) -> Result<crate::ConversationPage, AnalyticsError> {
-    decode(crate::endpoints::QUERY, body)
+/// Decodes a 2xx answer of an endpoint as `T`, an empty body included (an error: the answer
+/// was cut short, unlike [`ApiResponse::json`]'s `null`). The error is
+/// [`GenesysError::Decode`] with this crate's snippet; the client names the endpoint in
+/// [`AnalyticsError::InvalidResponse`].
+pub(crate) fn strict_json<T: DeserializeOwned>(answer: &ApiResponse) -> Result<T, GenesysError> {
+    serde_json::from_slice(&answer.body).map_err(|source| GenesysError::Decode {
+        status: answer.status,
+        body_snippet: snippet(&answer.body),
+        source,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ConversationPage;
-    use proptest::prelude::*;
-    use serde_json::{Value, json};
-
-    #[test]
-    fn non_json_wrong_types_and_truncation_are_typed() {
-        let e = parse_conversation_page(b"<html>502 Bad Gateway</html>").unwrap_err();
-        assert!(
-            matches!(e, AnalyticsError::InvalidResponse { ref body_snippet, .. } if body_snippet.starts_with("<html>"))
-        );
-        assert!(!e.is_truncated());
-        let e =
-            parse_conversation_page(br#"{"conversations": [{"conversationId": "a"#).unwrap_err();
-        assert!(e.is_truncated(), "{e}");
-        let e = parse_conversation_page(br#"{"totalHits": "7"}"#).unwrap_err();
-        assert!(matches!(e, AnalyticsError::InvalidResponse { .. }));
-        assert!(parse_conversation_page(b"").unwrap_err().is_truncated());
-        assert!(parse_conversation_page(br#"{"totalHits": 1} trailing"#).is_err());
-    }
 
     #[test]
     fn snippets_are_bounded_and_lossy() {
@@ -64,81 +53,5 @@ mod tests {
         let s = snippet(&body);
         assert!(s.starts_with("aaa"));
         assert!(s.len() <= 256 + 3);
-    }
-
-    fn arb_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            "[a-zA-Z0-9:.\\-TZ]{0,30}".prop_map(Value::String),
-            Just(json!("2026-11-01T10:00:00.000Z")),
-            Just(json!("inbound")),
-        ];
-        leaf.prop_recursive(5, 96, 8, |inner| {
-            let keys = prop_oneof![
-                Just("conversations".to_owned()),
-                Just("totalHits".to_owned()),
-                Just("conversationId".to_owned()),
-                Just("conversationStart".to_owned()),
-                Just("conversationEnd".to_owned()),
-                Just("originatingDirection".to_owned()),
-                Just("divisionIds".to_owned()),
-                Just("participants".to_owned()),
-                Just("purpose".to_owned()),
-                Just("sessions".to_owned()),
-                Just("mediaType".to_owned()),
-                Just("segments".to_owned()),
-                Just("segmentType".to_owned()),
-                Just("disconnectType".to_owned()),
-                "[a-z]{1,8}",
-            ];
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::btree_map(keys, inner, 0..8)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn the_page_parser_never_panics_on_any_json(value in arb_json()) {
-            let body = serde_json::to_vec(&value).unwrap();
-            match parse_conversation_page(&body) {
-                Ok(page) => {
-                    // what parsed is consistent with the input
-                    let obj = value.as_object().unwrap();
-                    prop_assert_eq!(page.total_hits, obj.get("totalHits").and_then(Value::as_u64));
-                    let n = obj.get("conversations").and_then(Value::as_array).map_or(0, Vec::len);
-                    prop_assert_eq!(page.conversations.len(), n);
-                }
-                Err(e) => {
-                    let typed = matches!(e, AnalyticsError::InvalidResponse { .. });
-                    prop_assert!(typed, "unexpected error {:?}", e);
-                }
-            }
-        }
-
-        #[test]
-        fn the_page_parser_never_panics_on_any_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {
-            let _ = parse_conversation_page(&body);
-        }
-
-        #[test]
-        fn the_page_parser_never_panics_on_cut_answers(cut in 0usize..400) {
-            let full = serde_json::to_vec(&json!({"conversations": [{"conversationId": "a",
-                "conversationStart": "2026-11-01T10:00:00.000Z", "participants": [{"purpose": "customer",
-                "sessions": [{"mediaType": "message", "segments": [{"segmentType": "interact"}]}]}]}],
-                "totalHits": 1})).unwrap();
-            let cut = cut.min(full.len());
-            let parsed: Result<ConversationPage, _> = parse_conversation_page(&full[..cut]);
-            if cut < full.len() {
-                prop_assert!(parsed.is_err());
-            } else {
-                prop_assert!(parsed.is_ok());
-            }
-        }
     }
 }

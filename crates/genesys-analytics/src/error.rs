@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use genesys_auth::GenesysError;
 
-use crate::jobs::JobState;
+use crate::job_state::JobState;
 
 /// A query or setting refused before anything was sent. Fix the input and call again.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

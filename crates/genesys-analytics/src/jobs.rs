@@ -13,36 +13,8 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use crate::error::AnalyticsError;
+use crate::job_state::JobState;
 use crate::model::{AnalyticsConversation, null_as_default};
-use crate::tolerant::tolerant_enum;
-
-tolerant_enum! {
-    /// Where an async job is.
-    pub enum JobState {
-        /// Waiting to start.
-        Queued => "QUEUED",
-        /// Running.
-        Pending => "PENDING",
-        /// Failed; see the error message.
-        Failed => "FAILED",
-        /// Cancelled.
-        Cancelled => "CANCELLED",
-        /// Done: results can be read.
-        Fulfilled => "FULFILLED",
-        /// Results are gone.
-        Expired => "EXPIRED",
-    }
-}
-
-impl JobState {
-    /// Whether the job can no longer change state.
-    pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            Self::Failed | Self::Cancelled | Self::Fulfilled | Self::Expired
-        )
-    }
-}
 
 /// The id of an async job.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,11 +39,13 @@ impl fmt::Display for JobId {
     }
 }
 
-/// The answer to a job submission.
+/// The answer to a job submission (`POST …/details/jobs`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct JobSubmission {
-    pub(crate) job_id: String,
+#[non_exhaustive]
+pub struct JobSubmission {
+    /// The new job's id.
+    pub job_id: String,
 }
 
 /// The state of a job, as `GET …/details/jobs/{id}` tells it.
@@ -257,6 +231,8 @@ where
         let delay = wait.backoff.delay(polls, previous, &mut rand::rng());
         previous = Some(delay);
         tracing::debug!(job_id = %job, state = %current.state, polls, delay_ms = delay.as_millis() as u64, "analytics job not ready");
+        // A poll interval, not a retry: a failed status request ends the wait above (`?`; the
+        // client already retried it), and a job that is still running is not a failure.
         tokio::time::sleep(delay.min(deadline - now)).await;
     }
 }

@@ -70,11 +70,13 @@
 mod analytics;
 mod client;
 mod correlate;
+mod correlation;
 mod decode;
 #[cfg(feature = "sqs-dlq")]
 pub mod dlq;
-mod endpoints;
+pub mod endpoints;
 mod error;
+mod job_state;
 mod jobs;
 mod model;
 mod query;
@@ -82,14 +84,13 @@ mod tolerant;
 
 pub use analytics::{Analytics, RESULT_CAP};
 pub use client::AnalyticsClient;
-pub use correlate::{
-    CorrelateOptions, CorrelateOptionsBuilder, Correlation, CorrelationFailure, CorrelationWindow,
-    IdOutcome,
-};
-pub use decode::parse_conversation_page;
+pub use correlate::{CorrelateOptions, CorrelateOptionsBuilder, CorrelationWindow};
+pub use correlation::{Correlation, CorrelationFailure, IdOutcome};
+pub use endpoints::parse_conversation_page;
 pub use error::{AnalyticsError, QueryError};
+pub use job_state::JobState;
 pub use jobs::{
-    DataAvailability, JobId, JobResultsPage, JobState, JobStatus, JobWait, SubmittedJob,
+    DataAvailability, JobId, JobResultsPage, JobStatus, JobSubmission, JobWait, SubmittedJob,
 };
 pub use model::{
     AnalyticsConversation, ConversationPage, Direction, DisconnectType, MediaType, MessageType,

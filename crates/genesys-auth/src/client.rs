@@ -17,6 +17,7 @@ use url::Url;
 use crate::api_error::ApiError;
 use crate::body::{BodyError, read_limited};
 use crate::credentials::ClientCredentials;
+use crate::endpoint::Endpoint;
 use crate::error::GenesysError;
 use crate::give_up::give_up;
 use crate::metric_names::{
@@ -27,15 +28,9 @@ use crate::provider::ClientCredentialsProvider;
 use crate::region::{Region, validate_base};
 use crate::request::{ApiRequest, ApiResponse};
 use crate::token::{AccessToken, TokenProvider};
-
-/// Default connect timeout (10 s).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default whole-request timeout, body included (60 s).
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Default limit of a response body (16 MiB).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-/// The `User-Agent` sent: crate name and version.
-pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+use crate::transport::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT, http_client,
+};
 
 /// The client every Genesys call goes through:
 /// pace (shared [`Pacer`]) → bearer ([`TokenProvider`]) → send with timeouts → classify →
@@ -121,6 +116,18 @@ impl GenesysClient {
         body: &B,
     ) -> Result<T, GenesysError> {
         self.send(ApiRequest::post(path).json(body)?).await?.json()
+    }
+
+    /// Sends one [`Endpoint`] through the pipeline ([`send`](Self::send): the same pacing,
+    /// bearer, retries and typed errors) and decodes its 2xx answer with
+    /// [`Endpoint::decode`].
+    pub async fn call<E: Endpoint + ?Sized>(
+        &self,
+        endpoint: &E,
+    ) -> Result<E::Response, GenesysError> {
+        let request = endpoint.request()?;
+        let answer = self.send(request).await?;
+        endpoint.decode(&answer)
     }
 
     /// Sends a request through the pipeline and returns the 2xx answer.
@@ -433,26 +440,6 @@ fn transport(e: reqwest::Error) -> GenesysError {
     } else {
         GenesysError::Transport { source: e }
     }
-}
-
-/// The pooled HTTP client: rustls with the platform's roots plus `extra_roots`, certificate
-/// verification always on, timeouts, and the crate's User-Agent.
-pub(crate) fn http_client(
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    extra_roots: Vec<reqwest::Certificate>,
-) -> Result<reqwest::Client, GenesysError> {
-    let mut builder = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(connect_timeout)
-        .timeout(request_timeout)
-        .redirect(reqwest::redirect::Policy::none());
-    if !extra_roots.is_empty() {
-        builder = builder.tls_certs_merge(extra_roots);
-    }
-    builder
-        .build()
-        .map_err(|source| GenesysError::Transport { source })
 }
 
 impl fmt::Debug for GenesysClient {

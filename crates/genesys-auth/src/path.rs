@@ -43,6 +43,38 @@ pub fn encode_path_segment(raw: &str) -> Result<String, GenesysError> {
     Ok(utf8_percent_encode(raw, SEGMENT).to_string())
 }
 
+/// One URL path segment, already percent-encoded by [`encode_path_segment`]: the form in which
+/// endpoint types (see [`crate::Endpoint`]) hold the ids that go into their paths, so that a
+/// path built from them needs no further checks.
+///
+/// ```
+/// use genesys_auth::PathSegment;
+/// let id = PathSegment::new("a/b")?;
+/// assert_eq!(id.as_str(), "a%2Fb");
+/// assert_eq!(format!("/api/v2/conversations/{id}"), "/api/v2/conversations/a%2Fb");
+/// # Ok::<(), genesys_auth::GenesysError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PathSegment(String);
+
+impl PathSegment {
+    /// Encodes `raw` (see [`encode_path_segment`] for what is refused).
+    pub fn new(raw: &str) -> Result<Self, GenesysError> {
+        encode_path_segment(raw).map(Self)
+    }
+
+    /// The encoded segment.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PathSegment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Checks a request path built by a caller: it must start with `/`, and contain no query,
 /// fragment, control character, whitespace, or `.`/`..` segment.
 pub(crate) fn validate_request_path(path: &str) -> Result<(), GenesysError> {

@@ -86,8 +86,8 @@ impl ClientCredentialsProvider {
             policy: None,
             min_margin: DEFAULT_MIN_REFRESH_MARGIN,
             fraction: DEFAULT_REFRESH_FRACTION,
-            connect_timeout: crate::client::DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: crate::client::DEFAULT_REQUEST_TIMEOUT,
+            connect_timeout: crate::transport::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: crate::transport::DEFAULT_REQUEST_TIMEOUT,
             token_requests: None,
         }
     }
@@ -379,9 +379,11 @@ impl ClientCredentialsProviderBuilder {
         }
         let http = match self.http {
             Some(http) => http,
-            None => {
-                crate::client::http_client(self.connect_timeout, self.request_timeout, Vec::new())?
-            }
+            None => crate::transport::http_client(
+                self.connect_timeout,
+                self.request_timeout,
+                Vec::new(),
+            )?,
         };
         Ok(ClientCredentialsProvider {
             inner: Arc::new(Inner {

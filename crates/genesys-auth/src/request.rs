@@ -89,15 +89,14 @@ impl ApiRequest {
     }
 
     /// A JSON body (`Content-Type: application/json`).
-    pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Result<Self, GenesysError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| {
-            GenesysError::InvalidInput(format!("the body cannot be serialized: {e}"))
-        })?;
-        self.body = Some((
-            Bytes::from(bytes),
-            HeaderValue::from_static("application/json"),
-        ));
-        Ok(self)
+    pub fn json<B: Serialize + ?Sized>(self, body: &B) -> Result<Self, GenesysError> {
+        Ok(self.json_body(JsonBody::new(body)?))
+    }
+
+    /// A JSON body serialized before (`Content-Type: application/json`).
+    pub fn json_body(mut self, body: JsonBody) -> Self {
+        self.body = Some((body.0, HeaderValue::from_static("application/json")));
+        self
     }
 
     /// A body of any type.
@@ -167,6 +166,35 @@ impl fmt::Debug for ApiRequest {
             .field("retry_policy", &self.retry_policy.is_some())
             .field("at_most_once", &self.at_most_once)
             .field("refetch_unparsable", &self.refetch_unparsable)
+            .finish()
+    }
+}
+
+/// A request body serialized as JSON, ready to send (see [`ApiRequest::json_body`] and
+/// [`crate::Endpoint::body`]).
+#[derive(Clone)]
+pub struct JsonBody(Bytes);
+
+impl JsonBody {
+    /// Serializes `body`; a value JSON cannot represent (a map with non-string keys...) is
+    /// [`GenesysError::InvalidInput`].
+    pub fn new<B: Serialize + ?Sized>(body: &B) -> Result<Self, GenesysError> {
+        serde_json::to_vec(body)
+            .map(|bytes| Self(Bytes::from(bytes)))
+            .map_err(|e| GenesysError::InvalidInput(format!("the body cannot be serialized: {e}")))
+    }
+
+    /// The serialized bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JsonBody {
+    /// Only the length (a body may carry user data).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonBody")
+            .field("bytes", &self.0.len())
             .finish()
     }
 }

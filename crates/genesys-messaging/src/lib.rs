@@ -68,6 +68,7 @@
 //! - No download or storage of media: the verifier only checks that a URL is safe and alive.
 
 pub mod archive;
+pub mod endpoints;
 mod error;
 #[cfg(feature = "guest-ws")]
 pub mod guest;

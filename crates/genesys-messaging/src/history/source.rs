@@ -4,18 +4,16 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use genesys_auth::{
-    ApiRequest, GenesysClient, GenesysError, StaticToken, TokenProvider, encode_path_segment,
-};
+use genesys_auth::{GenesysClient, PathSegment, StaticToken, TokenProvider};
 use secrecy::SecretString;
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use super::order::TimeOrder;
 use super::record::HistoryRecord;
+use crate::endpoints::{ConversationMessages, GuestMessages, MessageDetailsBulk, MessageRef};
 use crate::error::MessagingError;
-use crate::models::{EntityList, MessageData, WebMessagingMessage};
+use crate::models::{MessageData, WebMessagingMessage};
 
 /// Path of the guest history.
 pub const WEB_MESSAGING_MESSAGES_PATH: &str = "/api/v2/webmessaging/messages";
@@ -59,16 +57,6 @@ pub trait HistorySource: Send + Sync + 'static {
     fn natural_order(&self) -> TimeOrder;
     /// Fetches 1-based page `page` of `page_size` messages.
     async fn fetch_page(&self, page: u32, page_size: u32) -> Result<RawPage, MessagingError>;
-}
-
-/// Sends a history read through the client's one retry loop. A page whose body is not
-/// whole JSON (truncated) is fetched again by the client itself ([`ApiRequest::refetch_unparsable`]), under
-/// the same policy and attempt count as its 429s and 5xx: no second layer of retries here.
-async fn read<T: serde::de::DeserializeOwned>(
-    client: &GenesysClient,
-    request: ApiRequest,
-) -> Result<T, GenesysError> {
-    client.send(request.refetch_unparsable()).await?.json()
 }
 
 /// The guest side: `GET /api/v2/webmessaging/messages` with the guest session's JWT.
@@ -152,19 +140,17 @@ impl HistorySource for GuestSession {
     }
 
     async fn fetch_page(&self, page: u32, page_size: u32) -> Result<RawPage, MessagingError> {
-        let query = [
-            ("pageSize", page_size.to_string()),
-            ("pageNumber", page.to_string()),
-        ];
-        let list: EntityList<Value> = read(
-            &self.client,
-            ApiRequest::get(WEB_MESSAGING_MESSAGES_PATH).query(&query),
-        )
-        .await
-        .map_err(|source| MessagingError::Page {
-            page,
-            source: Box::new(source),
-        })?;
+        // A cut-short page is fetched again by the client itself (the endpoint asks for
+        // `refetch_unparsable`), under the same policy and attempt count as its 429s and 5xx:
+        // no second layer of retries here.
+        let list = self
+            .client
+            .call(&GuestMessages::new(page, page_size))
+            .await
+            .map_err(|source| MessagingError::Page {
+                page,
+                source: Box::new(source),
+            })?;
         Ok(RawPage::new(list.entities, list.page_count, list.total))
     }
 }
@@ -176,7 +162,7 @@ impl HistorySource for GuestSession {
 pub struct ConversationHistory {
     client: GenesysClient,
     conversation_id: String,
-    encoded_id: String,
+    encoded_id: PathSegment,
     ids: OnceCell<Arc<Vec<String>>>,
 }
 
@@ -188,27 +174,6 @@ impl fmt::Debug for ConversationHistory {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct ConversationAnswer {
-    #[serde(default)]
-    participants: Vec<ParticipantAnswer>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ParticipantAnswer {
-    #[serde(default)]
-    messages: Vec<MessageRef>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MessageRef {
-    #[serde(default)]
-    message_id: Option<String>,
-    #[serde(default)]
-    message_time: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 impl ConversationHistory {
     /// The history of `conversation_id`, read with the client's own (OAuth) identity.
     pub fn new(
@@ -216,7 +181,7 @@ impl ConversationHistory {
         conversation_id: impl Into<String>,
     ) -> Result<Self, MessagingError> {
         let conversation_id = conversation_id.into();
-        let encoded_id = encode_path_segment(&conversation_id)
+        let encoded_id = PathSegment::new(&conversation_id)
             .map_err(|e| MessagingError::InvalidId(Box::new(e)))?;
         Ok(Self {
             client: client.clone(),
@@ -230,13 +195,13 @@ impl ConversationHistory {
     pub async fn message_ids(&self) -> Result<Arc<Vec<String>>, MessagingError> {
         self.ids
             .get_or_try_init(|| async {
-                let path = format!("/api/v2/conversations/messages/{}", self.encoded_id);
-                let answer: ConversationAnswer = read(&self.client, ApiRequest::get(path.as_str()))
-                    .await
-                    .map_err(|source| MessagingError::Conversation {
+                let endpoint = ConversationMessages::for_segment(self.encoded_id.clone());
+                let answer = self.client.call(&endpoint).await.map_err(|source| {
+                    MessagingError::Conversation {
                         conversation_id: self.conversation_id.clone(),
                         source: Box::new(source),
-                    })?;
+                    }
+                })?;
                 let mut refs: Vec<MessageRef> = answer
                     .participants
                     .into_iter()
@@ -286,17 +251,15 @@ impl HistorySource for ConversationHistory {
                 Some(total as u64),
             ));
         }
-        let path = format!(
-            "/api/v2/conversations/messages/{}/messages/bulk",
-            self.encoded_id
-        );
-        let list: EntityList<Value> =
-            async { read(&self.client, ApiRequest::post(path.as_str()).json(chunk)?).await }
-                .await
-                .map_err(|source| MessagingError::Page {
-                    page,
-                    source: Box::new(source),
-                })?;
+        let endpoint = MessageDetailsBulk::for_segment(self.encoded_id.clone(), chunk);
+        let list = self
+            .client
+            .call(&endpoint)
+            .await
+            .map_err(|source| MessagingError::Page {
+                page,
+                source: Box::new(source),
+            })?;
         Ok(RawPage::new(
             list.entities,
             Some(page_count),

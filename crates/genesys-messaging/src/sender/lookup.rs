@@ -4,35 +4,10 @@
 //! participant's `messages[]` are its message communications, and `Message.id` is the
 //! communication id the send endpoint takes.
 
-use genesys_auth::{GenesysClient, encode_path_segment};
-use serde::Deserialize;
+use genesys_auth::GenesysClient;
 
+use crate::endpoints::{Conversation, GetConversation};
 use crate::error::MessagingError;
-
-#[derive(Debug, Deserialize)]
-struct ConversationAnswer {
-    #[serde(default)]
-    participants: Vec<ParticipantAnswer>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ParticipantAnswer {
-    #[serde(default)]
-    purpose: Option<String>,
-    #[serde(default)]
-    user_id: Option<String>,
-    #[serde(default)]
-    messages: Vec<CommunicationAnswer>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CommunicationAnswer {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    state: Option<String>,
-}
 
 /// The communication id of the agent side of a message conversation: the last message
 /// communication, not disconnected, of a participant with purpose `agent` (and, with `user_id`,
@@ -50,24 +25,21 @@ pub async fn agent_communication_id(
     conversation_id: &str,
     user_id: Option<&str>,
 ) -> Result<String, MessagingError> {
-    let path = format!(
-        "/api/v2/conversations/{}",
-        encode_path_segment(conversation_id).map_err(|e| MessagingError::InvalidId(Box::new(e)))?
-    );
-    let answer: ConversationAnswer =
-        client
-            .get_json(&path, &[])
-            .await
-            .map_err(|source| MessagingError::Conversation {
-                conversation_id: conversation_id.to_owned(),
-                source: Box::new(source),
-            })?;
+    let endpoint = GetConversation::new(conversation_id)
+        .map_err(|e| MessagingError::InvalidId(Box::new(e)))?;
+    let answer = client
+        .call(&endpoint)
+        .await
+        .map_err(|source| MessagingError::Conversation {
+            conversation_id: conversation_id.to_owned(),
+            source: Box::new(source),
+        })?;
     pick(answer, user_id).ok_or_else(|| MessagingError::NoAgentCommunication {
         conversation_id: conversation_id.to_owned(),
     })
 }
 
-fn pick(answer: ConversationAnswer, user_id: Option<&str>) -> Option<String> {
+fn pick(answer: Conversation, user_id: Option<&str>) -> Option<String> {
     answer
         .participants
         .into_iter()
@@ -83,7 +55,7 @@ fn pick(answer: ConversationAnswer, user_id: Option<&str>) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn answer(json: &str) -> ConversationAnswer {
+    fn answer(json: &str) -> Conversation {
         serde_json::from_str(json).unwrap()
     }
 

@@ -5,6 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+#[cfg(test)]
+use genesys_auth::Endpoint as _;
+use genesys_auth::{GenesysClient, GenesysError};
+
+use crate::endpoints::{SendAgentMessage, SendAgentlessMessage, SendInboundOpenMessage};
 use crate::error::MessagingError;
 use crate::models::MessengerType;
 
@@ -294,10 +299,7 @@ impl OutboundMessage {
 
     /// The request path (ids percent-encoded), query and JSON body.
     pub(crate) fn request(&self) -> Result<SendRequest, MessagingError> {
-        let enc = |raw: &str| {
-            genesys_auth::encode_path_segment(raw)
-                .map_err(|e| MessagingError::InvalidId(Box::new(e)))
-        };
+        let invalid_id = |e| MessagingError::InvalidId(Box::new(e));
         match self {
             Self::Agent {
                 conversation_id,
@@ -305,17 +307,14 @@ impl OutboundMessage {
                 body,
                 ..
             } => {
-                let path = format!(
-                    "/api/v2/conversations/messages/{}/communications/{}/messages",
-                    enc(conversation_id)?,
-                    enc(communication_id)?
-                );
                 let body =
                     serde_json::to_value(body).map_err(|e| MessagingError::InvalidConfig {
                         setting: "message body",
                         reason: e.to_string(),
                     })?;
-                Ok(SendRequest::new(path, body))
+                SendAgentMessage::new(conversation_id, communication_id, body)
+                    .map(SendRequest::Agent)
+                    .map_err(invalid_id)
             }
             Self::OpenInbound {
                 integration_id,
@@ -326,10 +325,6 @@ impl OutboundMessage {
                 message_id,
                 prefetch_conversation_id,
             } => {
-                let path = format!(
-                    "/api/v2/conversations/messages/{}/inbound/open/message",
-                    enc(integration_id)?
-                );
                 let mut from = json!({"id": from_id, "idType": "Opaque"});
                 if let Some(n) = nickname {
                     from["nickname"] = json!(n);
@@ -342,11 +337,12 @@ impl OutboundMessage {
                     },
                     "text": text,
                 });
-                let mut request = SendRequest::new(path, body);
+                let mut endpoint =
+                    SendInboundOpenMessage::new(integration_id, body).map_err(invalid_id)?;
                 if *prefetch_conversation_id {
-                    request.query.push(("prefetchConversationId", "true"));
+                    endpoint = endpoint.prefetch_conversation_id();
                 }
-                Ok(request)
+                Ok(SendRequest::OpenInbound(endpoint))
             }
             Self::Agentless {
                 from_address,
@@ -362,29 +358,66 @@ impl OutboundMessage {
                     "textBody": text,
                     "useExistingActiveConversation": use_existing_active_conversation,
                 });
-                Ok(SendRequest::new(
-                    "/api/v2/conversations/messages/agentless".to_owned(),
-                    body,
-                ))
+                Ok(SendRequest::Agentless(SendAgentlessMessage::new(body)))
             }
         }
     }
 }
 
-/// What goes on the wire for one message.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct SendRequest {
-    pub path: String,
-    pub query: Vec<(&'static str, &'static str)>,
-    pub body: Value,
+/// What goes on the wire for one message: one of the send endpoints.
+#[derive(Debug, Clone)]
+pub(crate) enum SendRequest {
+    /// `postConversationsMessageCommunicationMessages`.
+    Agent(SendAgentMessage),
+    /// `postConversationsMessageInboundOpenMessage`.
+    OpenInbound(SendInboundOpenMessage),
+    /// `postConversationsMessagesAgentless`.
+    Agentless(SendAgentlessMessage),
 }
 
 impl SendRequest {
-    fn new(path: String, body: Value) -> Self {
-        Self {
-            path,
-            query: Vec::new(),
-            body,
+    /// Retried only when the platform provably did not get it.
+    pub(crate) fn at_most_once(self) -> Self {
+        match self {
+            Self::Agent(e) => Self::Agent(e.at_most_once()),
+            Self::OpenInbound(e) => Self::OpenInbound(e.at_most_once()),
+            Self::Agentless(e) => Self::Agentless(e.at_most_once()),
+        }
+    }
+
+    /// Sends it through the client's pipeline; the answer as JSON.
+    pub(crate) async fn send(&self, client: &GenesysClient) -> Result<Value, GenesysError> {
+        match self {
+            Self::Agent(e) => client.call(e).await,
+            Self::OpenInbound(e) => client.call(e).await,
+            Self::Agentless(e) => client.call(e).await,
+        }
+    }
+
+    #[cfg(test)]
+    fn path(&self) -> String {
+        match self {
+            Self::Agent(e) => e.path(),
+            Self::OpenInbound(e) => e.path(),
+            Self::Agentless(e) => e.path(),
+        }
+    }
+
+    #[cfg(test)]
+    fn query(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::Agent(e) => e.query(),
+            Self::OpenInbound(e) => e.query(),
+            Self::Agentless(e) => e.query(),
+        }
+    }
+
+    #[cfg(test)]
+    fn body(&self) -> &Value {
+        match self {
+            Self::Agent(e) => e.body_json(),
+            Self::OpenInbound(e) => e.body_json(),
+            Self::Agentless(e) => e.body_json(),
         }
     }
 }
@@ -440,9 +473,10 @@ mod tests {
 
     #[test]
     fn paths_encode_ids_and_bodies_follow_the_api() {
-        let SendRequest { path, body, .. } = OutboundMessage::agent_text("c/1", "m?2", "hi")
+        let r = OutboundMessage::agent_text("c/1", "m?2", "hi")
             .request()
             .unwrap();
+        let (path, body) = (r.path(), r.body().clone());
         assert_eq!(
             path,
             "/api/v2/conversations/messages/c%2F1/communications/m%3F2/messages"
@@ -453,11 +487,11 @@ mod tests {
                 .request()
                 .is_err()
         );
-        let SendRequest { path, query, body } =
-            OutboundMessage::open_inbound_text("int-1", "user-9", "hello")
-                .external_message_id("ext-1")
-                .request()
-                .unwrap();
+        let r = OutboundMessage::open_inbound_text("int-1", "user-9", "hello")
+            .external_message_id("ext-1")
+            .request()
+            .unwrap();
+        let (path, query, body) = (r.path(), r.query(), r.body().clone());
         assert_eq!(
             path,
             "/api/v2/conversations/messages/int-1/inbound/open/message"
@@ -481,10 +515,13 @@ mod tests {
             .prefetch_conversation_id()
             .request()
             .unwrap();
-        assert_eq!(prefetch.query, vec![("prefetchConversationId", "true")]);
+        assert_eq!(
+            prefetch.query(),
+            vec![("prefetchConversationId", "true".to_owned())]
+        );
         // One id per message, kept for every attempt.
         let m = OutboundMessage::open_inbound_text("i", "u", "x");
-        let id = |m: &OutboundMessage| m.request().unwrap().body["channel"]["messageId"].clone();
+        let id = |m: &OutboundMessage| m.request().unwrap().body()["channel"]["messageId"].clone();
         assert_eq!(id(&m), id(&m));
         assert_ne!(
             id(&m),
@@ -499,7 +536,8 @@ mod tests {
     #[test]
     fn agentless_messages_follow_the_api() {
         let m = OutboundMessage::agentless_text("int-1", "+15550100", MessengerType::Sms, "hi");
-        let SendRequest { path, body, .. } = m.request().unwrap();
+        let r = m.request().unwrap();
+        let (path, body) = (r.path(), r.body().clone());
         assert_eq!(path, "/api/v2/conversations/messages/agentless");
         assert_eq!(
             body,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use genesys_auth::{ApiRequest, GenesysClient, GenesysError};
+use genesys_auth::{GenesysClient, GenesysError};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -424,24 +424,21 @@ async fn send_one(
     order_key: String,
     retry_uncertain: bool,
 ) -> Result<SentMessage, MessagingError> {
-    let wire = message.request()?;
-    let mut request = ApiRequest::post(wire.path)
-        .query(&wire.query)
-        .json(&wire.body)
-        .map_err(|e| MessagingError::Send(Box::new(e)))?;
+    let mut request = message.request()?;
     if !retry_uncertain {
         request = request.at_most_once();
     }
-    let response = client
-        .send(request)
-        .await
-        .map_err(|e| send_error(e, retry_uncertain))?;
-    // A 2xx whose body cannot be read was still delivered: report the answer as unexpected.
-    let answer: Value = response
-        .json()
-        .map_err(|e| MessagingError::UnexpectedAnswer {
-            detail: format!("the message was accepted but the answer is unreadable: {e}"),
-        })?;
+    let answer: Value = match request.send(client).await {
+        Ok(answer) => answer,
+        // A 2xx whose body cannot be read was still delivered: report the answer as unexpected.
+        // (Sends never ask the pipeline to re-fetch, so a `Decode` here is the answer's own.)
+        Err(e @ GenesysError::Decode { .. }) => {
+            return Err(MessagingError::UnexpectedAnswer {
+                detail: format!("the message was accepted but the answer is unreadable: {e}"),
+            });
+        }
+        Err(e) => return Err(send_error(e, retry_uncertain)),
+    };
     let id = answer
         .get("id")
         .and_then(Value::as_str)
