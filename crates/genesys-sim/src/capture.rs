@@ -20,7 +20,7 @@ use axum::body::{Body, Bytes};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::state::lock;
+use crate::sync::lock;
 
 /// The environment variable naming the capture directory.
 pub const CAPTURE_DIR_ENV: &str = "GENESYS_SIM_CAPTURE_DIR";

@@ -58,11 +58,14 @@
 //! No WebSocket guest sessions (the guest JWTs are handed out by the handle), no notifications,
 //! no TLS, no persistence, no permissions model beyond "a valid token", HTTP/1.1 only.
 
+mod builder;
 mod capture;
 mod config;
+mod conn;
 mod dataset;
 mod error;
 mod ids;
+mod job;
 mod limits;
 mod pipeline;
 mod ratelimit;
@@ -70,9 +73,11 @@ mod routes;
 mod server;
 mod state;
 mod stats;
+mod sync;
 
 pub use capture::CAPTURE_DIR_ENV;
-pub use config::{Faults, HistoryOrder, SimOrgBuilder};
+pub use builder::SimOrgBuilder;
+pub use config::{Faults, HistoryOrder};
 pub use dataset::SimConversation;
 pub use error::SimError;
 pub use limits::{BucketHeaders, LimitModel};

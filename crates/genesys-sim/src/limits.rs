@@ -68,7 +68,7 @@ impl LimitModel {
                     )))
                 }
             }
-            LimitModel::TokenBucket { rate, burst, .. } => crate::config::check_rate(rate, burst),
+            LimitModel::TokenBucket { rate, burst, .. } => check_rate(rate, burst),
         }
     }
 }
@@ -323,5 +323,15 @@ mod tests {
             assert!(model.validate().is_err(), "{model:?}");
         }
         assert!(LimitModel::None.validate().is_ok());
+    }
+}
+
+pub(crate) fn check_rate(rate: f64, burst: u32) -> Result<(), SimError> {
+    if rate.is_finite() && rate > 0.0 && burst >= 1 {
+        Ok(())
+    } else {
+        Err(SimError::InvalidConfig(format!(
+            "rate limit needs rate > 0 and burst >= 1 (got {rate}, {burst})"
+        )))
     }
 }

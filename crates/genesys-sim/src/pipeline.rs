@@ -15,8 +15,9 @@ use rand::Rng;
 
 use crate::error::GenesysError;
 use crate::ratelimit::Admission;
-use crate::server::ConnKill;
-use crate::state::{SimState, lock};
+use crate::conn::ConnKill;
+use crate::state::SimState;
+use crate::sync::lock;
 
 /// The platform's `request.bytes.max`.
 pub(crate) const MAX_BODY_BYTES: usize = 512_000;

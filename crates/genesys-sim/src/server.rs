@@ -5,7 +5,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use hyper::body::Incoming;
@@ -13,29 +13,16 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio::task::{JoinHandle, JoinSet};
 use tower::ServiceExt as _;
 
-use crate::config::{Faults, SimConfig, SimOrgBuilder, check_share};
+use crate::config::{Faults, SimConfig, check_share};
+use crate::conn::ConnKill;
 use crate::dataset::{Dataset, SimConversation};
 use crate::error::SimError;
-use crate::state::{SimState, lock};
+use crate::state::SimState;
+use crate::sync::lock;
 use crate::stats::SimStats;
-
-/// Per-connection switch a request can pull to drop its connection without an answer.
-#[derive(Debug, Default)]
-pub(crate) struct ConnKill {
-    fired: AtomicBool,
-    notify: Notify,
-}
-
-impl ConnKill {
-    pub fn fire(&self) {
-        self.fired.store(true, Ordering::SeqCst);
-        self.notify.notify_one();
-    }
-}
 
 /// The TCP stream, which on drop after [`ConnKill::fire`] closes with an RST (zero linger).
 struct SimIo {
@@ -96,11 +83,6 @@ impl Drop for SimOrg {
 }
 
 impl SimOrg {
-    /// A builder with every default (see [`SimOrgBuilder`]).
-    pub fn builder() -> SimOrgBuilder {
-        SimOrgBuilder::default()
-    }
-
     pub(crate) async fn start(mut config: SimConfig) -> Result<Self, SimError> {
         config.faults.validate()?;
         check_share("out_of_order_share", config.out_of_order_share)?;

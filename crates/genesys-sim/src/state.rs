@@ -9,11 +9,12 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
+use crate::sync::lock;
 use crate::config::{Faults, SimConfig};
 use crate::dataset::Dataset;
 use crate::ids::hash;
 use crate::limits::Limits;
-use crate::routes::jobs::Job;
+use crate::job::Job;
 use crate::stats::{SentMessage, SimStats};
 
 /// Settings that tests may change while the org runs.
@@ -48,11 +49,6 @@ pub(crate) struct SimState {
     pub outbox: Mutex<Outbox>,
     pub jobs: Mutex<HashMap<String, Job>>,
     pub counter: AtomicU64,
-}
-
-/// Locks a mutex, recovering the data if a holder panicked (the state stays usable).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SimState {

@@ -4,8 +4,9 @@ use axum::extract::State;
 use axum::response::Response;
 use http::StatusCode;
 
-use super::{AppState, json};
-use crate::state::{SimState, lock};
+use super::shared::{AppState, json};
+use crate::state::SimState;
+use crate::sync::lock;
 use crate::stats::SimStats;
 
 /// A consistent copy of the counters and the outbox.

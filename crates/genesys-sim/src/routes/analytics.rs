@@ -23,7 +23,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
-use super::{AppState, json, parse_json, require_oauth};
+use super::shared::{AppState, json, parse_json, require_oauth};
 use crate::dataset::{Conv, iso};
 use crate::error::{ApiResult, GenesysError};
 use crate::state::SimState;

@@ -15,10 +15,11 @@ use chrono::Utc;
 use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
 
-use super::{AppState, json, parse_json, query, require_oauth};
+use super::shared::{AppState, json, parse_json, query, require_oauth};
 use crate::dataset::{Conv, iso};
 use crate::error::{ApiResult, GenesysError};
-use crate::state::{SimState, lock};
+use crate::state::SimState;
+use crate::sync::lock;
 use crate::stats::SentMessage;
 
 /// Most ids in one bulk request.

@@ -35,9 +35,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use super::{AppState, bearer, query};
+use super::shared::{AppState, bearer, query};
 use crate::error::GenesysError;
-use crate::state::lock;
+use crate::sync::lock;
 
 const MAX_SESSIONS: usize = 20_000;
 const MAX_MESSAGES_PER_SESSION: usize = 10_000;

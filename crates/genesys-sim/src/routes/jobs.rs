@@ -12,47 +12,21 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::analytics::{DetailsQuery, conversation_json};
-use super::{AppState, int_param, json, parse_json, query, require_oauth};
+use super::shared::{AppState, int_param, json, parse_json, query, require_oauth};
 use crate::dataset::iso;
+use crate::job::Job;
 use crate::error::{ApiResult, GenesysError};
-use crate::state::lock;
+use crate::sync::lock;
 
 /// Default and largest page of job results.
 const DEFAULT_RESULTS_PAGE: u64 = 1_000;
 const MAX_RESULTS_PAGE: u64 = 10_000;
-
-/// A submitted job.
-#[derive(Debug)]
-pub(crate) struct Job {
-    submitted: Instant,
-    submitted_at: DateTime<Utc>,
-    fail: bool,
-    cancelled: bool,
-    results: Vec<u32>,
-}
-
-impl Job {
-    fn state(&self, delay: std::time::Duration) -> &'static str {
-        let elapsed = self.submitted.elapsed();
-        if self.cancelled {
-            "CANCELLED"
-        } else if elapsed < delay / 2 {
-            "QUEUED"
-        } else if elapsed < delay {
-            "PENDING"
-        } else if self.fail {
-            "FAILED"
-        } else {
-            "FULFILLED"
-        }
-    }
-}
 
 pub(crate) async fn submit(
     State(state): State<AppState>,

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, Uri, header};
 
-use super::{AppState, query};
+use super::shared::{AppState, query};
 
 fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = format!(

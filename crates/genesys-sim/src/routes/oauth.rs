@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
-use super::{AppState, json};
-use crate::state::lock;
+use super::shared::{AppState, json};
+use crate::sync::lock;
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     json(

@@ -4,7 +4,7 @@ use axum::extract::State;
 use http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
 
-use super::{AppState, bearer, int_param, query};
+use super::shared::{AppState, bearer, int_param, query};
 use crate::config::{HistoryOrder, SimConfig};
 use crate::error::{ApiResult, GenesysError};
 
@@ -55,7 +55,7 @@ pub(crate) fn history_page(
             })
         })
         .collect();
-    Ok(super::json(
+    Ok(super::shared::json(
         StatusCode::OK,
         &json!({
             "entities": entities,
