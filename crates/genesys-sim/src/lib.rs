@@ -75,8 +75,8 @@ mod state;
 mod stats;
 mod sync;
 
-pub use capture::CAPTURE_DIR_ENV;
 pub use builder::SimOrgBuilder;
+pub use capture::CAPTURE_DIR_ENV;
 pub use config::{Faults, HistoryOrder};
 pub use dataset::SimConversation;
 pub use error::SimError;

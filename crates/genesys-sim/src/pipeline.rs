@@ -13,9 +13,9 @@ use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
 use rand::Rng;
 
+use crate::conn::ConnKill;
 use crate::error::GenesysError;
 use crate::ratelimit::Admission;
-use crate::conn::ConnKill;
 use crate::state::SimState;
 use crate::sync::lock;
 

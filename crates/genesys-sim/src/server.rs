@@ -21,8 +21,8 @@ use crate::conn::ConnKill;
 use crate::dataset::{Dataset, SimConversation};
 use crate::error::SimError;
 use crate::state::SimState;
-use crate::sync::lock;
 use crate::stats::SimStats;
+use crate::sync::lock;
 
 /// The TCP stream, which on drop after [`ConnKill::fire`] closes with an RST (zero linger).
 struct SimIo {

@@ -9,13 +9,13 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Instant;
 
-use crate::sync::lock;
 use crate::config::{Faults, SimConfig};
 use crate::dataset::Dataset;
 use crate::ids::hash;
-use crate::limits::Limits;
 use crate::job::Job;
+use crate::limits::Limits;
 use crate::stats::{SentMessage, SimStats};
+use crate::sync::lock;
 
 /// Settings that tests may change while the org runs.
 #[derive(Debug)]

@@ -6,8 +6,8 @@ use http::StatusCode;
 
 use super::shared::{AppState, json};
 use crate::state::SimState;
-use crate::sync::lock;
 use crate::stats::SimStats;
+use crate::sync::lock;
 
 /// A consistent copy of the counters and the outbox.
 pub(crate) fn snapshot(state: &SimState) -> SimStats {

@@ -19,8 +19,8 @@ use super::shared::{AppState, json, parse_json, query, require_oauth};
 use crate::dataset::{Conv, iso};
 use crate::error::{ApiResult, GenesysError};
 use crate::state::SimState;
-use crate::sync::lock;
 use crate::stats::SentMessage;
+use crate::sync::lock;
 
 /// Most ids in one bulk request.
 pub(crate) const MAX_BULK_IDS: usize = 1_000;

@@ -20,8 +20,8 @@ use tokio::time::Instant;
 use super::analytics::{DetailsQuery, conversation_json};
 use super::shared::{AppState, int_param, json, parse_json, query, require_oauth};
 use crate::dataset::iso;
-use crate::job::Job;
 use crate::error::{ApiResult, GenesysError};
+use crate::job::Job;
 use crate::sync::lock;
 
 /// Default and largest page of job results.

@@ -100,4 +100,3 @@ async fn method_not_allowed(method: http::Method, uri: Uri) -> GenesysError {
         format!("HTTP {method} is not supported by {}.", uri.path()),
     )
 }
-

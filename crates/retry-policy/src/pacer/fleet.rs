@@ -1,4 +1,4 @@
-//! The shared backend of a [`Pacer`]: one pace for every process of a fleet, kept in Redis (or
+//! The shared backend of a [`Pacer`](crate::Pacer): one pace for every process of a fleet, kept in Redis (or
 //! Valkey).
 //!
 //! - **GCRA in one Lua script** (`lua/acquire.lua`), loaded once and called with EVALSHA
@@ -10,8 +10,8 @@
 //!   the analytics jobs'); one acquire takes a slot in all of them or in none. Keys carry a
 //!   namespace in a hash tag (`{namespace}:pacer:SCOPE:tat`), so a Redis Cluster keeps them
 //!   in one slot.
-//! - **What the server says is shared:** a 429's pause ([`Pacer::on_rate_limited`]) and a
-//!   rate learned from the `inin-ratelimit-*` headers ([`Pacer::observe`]) are written to the
+//! - **What the server says is shared:** a 429's pause ([`Pacer::on_rate_limited`](crate::Pacer::on_rate_limited)) and a
+//!   rate learned from the `inin-ratelimit-*` headers ([`Pacer::observe`](crate::Pacer::observe)) are written to the
 //!   first scope; every process obeys them at its next acquire.
 //! - **Redis down or slow** (each call bounded by [`RedisPacerBuilder::timeout`]): the pacer
 //!   falls back to its local pace, a share of the first scope's limit (the limit divided by
@@ -28,7 +28,6 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::Instant;
 
-use super::Pacer;
 use crate::redact::url as redact_url;
 
 const ACQUIRE_LUA: &str = include_str!("lua/acquire.lua");
@@ -97,7 +96,7 @@ pub enum SharedPacerError {
     NoRuntime,
 }
 
-/// Settings of a pacer shared through Redis: see [`Pacer::redis`].
+/// Settings of a pacer shared through Redis: see [`Pacer::redis`](crate::Pacer::redis).
 #[must_use]
 pub struct RedisPacerBuilder {
     url: SecretString,
@@ -193,9 +192,9 @@ impl RedisPacerBuilder {
         self
     }
 
-    /// The pacer. Connects lazily: Redis need not be up yet (until it is, the local share
-    /// applies). Must run inside a tokio runtime.
-    pub fn build(self) -> Result<Pacer, SharedPacerError> {
+    /// What the pacer is built from ([`RedisPacerBuilder::build`], next to the pacer): the
+    /// local rate and burst, and the Redis side. Connects lazily.
+    pub(super) fn into_remote(self) -> Result<(f64, u32, Remote), SharedPacerError> {
         let Some(first) = self.scopes.first().cloned() else {
             return Err(SharedPacerError::NoScope);
         };
@@ -276,7 +275,7 @@ impl RedisPacerBuilder {
             errors: AtomicU64::new(0),
             written_rate: Mutex::new(None),
         };
-        Ok(Pacer::with_remote(local_rate, first.burst, remote))
+        Ok((local_rate, first.burst, remote))
     }
 }
 

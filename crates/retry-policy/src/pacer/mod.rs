@@ -744,6 +744,16 @@ fn limiter(rate: f64, burst: NonZeroU32, clock: TokioClock, drained: bool) -> Op
     Some(Arc::new(limiter))
 }
 
+#[cfg(feature = "redis")]
+impl RedisPacerBuilder {
+    /// The pacer. Connects lazily: Redis need not be up yet (until it is, the local share
+    /// applies). Must run inside a tokio runtime.
+    pub fn build(self) -> Result<Pacer, SharedPacerError> {
+        let (local_rate, burst, remote) = self.into_remote()?;
+        Ok(Pacer::with_remote(local_rate, burst, remote))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

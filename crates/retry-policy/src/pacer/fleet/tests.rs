@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::headers::RateLimitInfo;
+use crate::pacer::Pacer;
 
 fn redis_url() -> Option<String> {
     match std::env::var("GENESYS_TEST_REDIS_URL") {
