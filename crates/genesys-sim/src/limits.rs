@@ -222,6 +222,16 @@ impl Limits {
     }
 }
 
+pub(crate) fn check_rate(rate: f64, burst: u32) -> Result<(), SimError> {
+    if rate.is_finite() && rate > 0.0 && burst >= 1 {
+        Ok(())
+    } else {
+        Err(SimError::InvalidConfig(format!(
+            "rate limit needs rate > 0 and burst >= 1 (got {rate}, {burst})"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,15 +333,5 @@ mod tests {
             assert!(model.validate().is_err(), "{model:?}");
         }
         assert!(LimitModel::None.validate().is_ok());
-    }
-}
-
-pub(crate) fn check_rate(rate: f64, burst: u32) -> Result<(), SimError> {
-    if rate.is_finite() && rate > 0.0 && burst >= 1 {
-        Ok(())
-    } else {
-        Err(SimError::InvalidConfig(format!(
-            "rate limit needs rate > 0 and burst >= 1 (got {rate}, {burst})"
-        )))
     }
 }
