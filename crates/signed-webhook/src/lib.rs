@@ -38,6 +38,10 @@ mod secret;
 mod verify;
 
 #[cfg(feature = "client")]
+mod attempt;
+#[cfg(feature = "client")]
+mod http;
+#[cfg(feature = "client")]
 mod post;
 
 pub use scheme::{
@@ -50,6 +54,8 @@ pub use verify::{
 };
 
 #[cfg(feature = "client")]
-pub use post::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, PostError, WebhookClient, WebhookClientBuilder,
-};
+pub use attempt::{Attempt, AttemptError, AttemptHook, HookError};
+#[cfg(feature = "client")]
+pub use http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpSettings};
+#[cfg(feature = "client")]
+pub use post::{BuildError, Delivered, PostError, WebhookClient, WebhookClientBuilder};
