@@ -100,6 +100,71 @@ impl HttpSettings {
     }
 }
 
+/// Adds [`HttpSettings`]' setters (`timeout`, `connect_timeout`, `add_root_certificate`,
+/// `user_agent`) to a builder, forwarding each to its field `$field`: an [`HttpSettings`], or
+/// another builder that has these setters (such as [`WebhookClientBuilder`](crate::WebhookClientBuilder)).
+/// Every client builder of the toolkit takes its HTTP settings through this one definition, so
+/// a setting added to [`HttpSettings`] reaches all of them. The two literals are the builder's
+/// defaults, for the docs.
+///
+/// ```
+/// use std::time::Duration;
+/// use signed_webhook::HttpSettings;
+///
+/// /// Settings of a probe.
+/// pub struct ProbeBuilder {
+///     http: HttpSettings,
+/// }
+///
+/// impl ProbeBuilder {
+///     signed_webhook::http_settings_setters!(http, timeout = "30 s", connect_timeout = "5 s");
+///
+///     /// The client.
+///     pub fn build(self) -> Result<reqwest::Client, reqwest::Error> {
+///         self.http.build_client()
+///     }
+/// }
+///
+/// let probe = ProbeBuilder { http: HttpSettings::new() }
+///     .timeout(Duration::from_secs(3))
+///     .user_agent("probe/1")
+///     .build()
+///     .unwrap();
+/// # let _ = probe;
+/// ```
+#[macro_export]
+macro_rules! http_settings_setters {
+    ($field:ident, timeout = $timeout:literal, connect_timeout = $connect:literal) => {
+        #[doc = concat!("Whole-request timeout (default ", $timeout, ").")]
+        pub fn timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.$field = self.$field.timeout(timeout);
+            self
+        }
+
+        #[doc = concat!("Connect timeout (default ", $connect, ").")]
+        pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+            self.$field = self.$field.connect_timeout(timeout);
+            self
+        }
+
+        /// Trusts one more root certificate (a corporate TLS-inspecting proxy, a private CA),
+        /// in addition to the platform's roots. Certificate verification cannot be turned off.
+        pub fn add_root_certificate(mut self, root: $crate::__private::Certificate) -> Self {
+            self.$field = self.$field.add_root_certificate(root);
+            self
+        }
+
+        /// The `User-Agent` header sent.
+        pub fn user_agent(
+            mut self,
+            agent: impl ::std::convert::Into<::std::string::String>,
+        ) -> Self {
+            self.$field = self.$field.user_agent(agent);
+            self
+        }
+    };
+}
+
 impl fmt::Debug for HttpSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpSettings")

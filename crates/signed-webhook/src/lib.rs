@@ -57,5 +57,12 @@ pub use verify::{
 pub use attempt::{Attempt, AttemptError, AttemptHook, HookError};
 #[cfg(feature = "client")]
 pub use http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpSettings};
+/// What [`http_settings_setters!`] names in the code it adds; not an API.
+#[cfg(feature = "client")]
+#[doc(hidden)]
+pub mod __private {
+    pub use reqwest::Certificate;
+}
+
 #[cfg(feature = "client")]
 pub use post::{BuildError, Delivered, PostError, WebhookClient, WebhookClientBuilder};

@@ -330,11 +330,14 @@ impl WebhookClientBuilder {
         self
     }
 
-    /// Timeouts, extra roots and user agent of the HTTP client.
+    /// Timeouts, extra roots and user agent of the HTTP client, all at once (the setters below
+    /// change one each).
     pub fn http(mut self, settings: HttpSettings) -> Self {
         self.http = settings;
         self
     }
+
+    crate::http_settings_setters!(http, timeout = "30 s", connect_timeout = "5 s");
 
     /// Builds the client (rustls, platform roots plus the added ones, no redirects).
     pub fn build(self) -> Result<WebhookClient, BuildError> {
@@ -390,7 +393,7 @@ mod tests {
         WebhookClient::builder()
             .signer(Signer::new(SecretString::from(secret)).unwrap())
             .retry_policy(policy(attempts))
-            .http(HttpSettings::new().timeout(Duration::from_secs(5)))
+            .timeout(Duration::from_secs(5))
             .build()
             .unwrap()
     }
