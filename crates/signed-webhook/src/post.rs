@@ -411,6 +411,25 @@ mod tests {
         }
     }
 
+    /// Answers POSTs with `answer`: only those with `Authorization: Bearer <bearer>` when a
+    /// bearer is given, and only the first `times` when given.
+    async fn answer(
+        server: &MockServer,
+        bearer: Option<&str>,
+        answer: ResponseTemplate,
+        times: Option<u64>,
+    ) {
+        let mut mock = Mock::given(method("POST"));
+        if let Some(token) = bearer {
+            mock = mock.and(header("authorization", format!("Bearer {token}").as_str()));
+        }
+        let mut mock = mock.respond_with(answer);
+        if let Some(n) = times {
+            mock = mock.up_to_n_times(n);
+        }
+        mock.mount(server).await;
+    }
+
     fn header_of(r: &Request, name: &str) -> String {
         r.headers.get(name).unwrap().to_str().unwrap().to_owned()
     }
@@ -418,11 +437,7 @@ mod tests {
     #[tokio::test]
     async fn posts_signed_and_retries_5xx_up_to_the_policy() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(503))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
+        answer(&server, None, ResponseTemplate::new(503), Some(1)).await;
         Mock::given(method("POST"))
             .and(header("idempotency-key", "k-1"))
             .respond_with(ResponseTemplate::new(202))
@@ -452,10 +467,8 @@ mod tests {
     #[tokio::test]
     async fn gives_up_after_the_policys_attempts_and_not_on_4xx() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(500).set_body_string("down"))
-            .mount(&server)
-            .await;
+        let down = ResponseTemplate::new(500).set_body_string("down");
+        answer(&server, None, down, None).await;
         let err = client("k", 3)
             .post(&url(&server), Bytes::new(), &[], |_, _, _| {})
             .await
@@ -473,10 +486,7 @@ mod tests {
         assert_eq!(server.received_requests().await.unwrap().len(), 3);
 
         let refusing = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(401))
-            .mount(&refusing)
-            .await;
+        answer(&refusing, None, ResponseTemplate::new(401), None).await;
         let err = client("k", 3)
             .post(&url(&refusing), Bytes::new(), &[], |_, _, _| {})
             .await
@@ -545,22 +555,9 @@ mod tests {
     #[tokio::test]
     async fn a_401_refreshes_the_bearer_once_inside_the_same_loop() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(header("authorization", "Bearer stale"))
-            .respond_with(ResponseTemplate::new(401))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(header("authorization", "Bearer fresh"))
-            .respond_with(ResponseTemplate::new(503))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(header("authorization", "Bearer fresh"))
-            .respond_with(ResponseTemplate::new(200))
-            .mount(&server)
-            .await;
+        answer(&server, Some("stale"), ResponseTemplate::new(401), None).await;
+        answer(&server, Some("fresh"), ResponseTemplate::new(503), Some(1)).await;
+        answer(&server, Some("fresh"), ResponseTemplate::new(200), None).await;
         let hook = Replay::new(3, &["stale", "fresh"]);
         let mut waits = Vec::new();
         let delivered = client("whsec", 4)
@@ -603,10 +600,8 @@ mod tests {
     #[tokio::test]
     async fn a_second_401_is_final_and_the_hook_still_hears_of_it() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(401).set_body_string("who are you"))
-            .mount(&server)
-            .await;
+        let refusal = ResponseTemplate::new(401).set_body_string("who are you");
+        answer(&server, None, refusal, None).await;
         let hook = Replay::new(0, &["a", "b", "c"]);
         let err = client("whsec", 5)
             .post_with(
@@ -633,15 +628,8 @@ mod tests {
         // policy's attempts, not an extra one.
         for attempts in [1, 2, 4] {
             let server = MockServer::start().await;
-            Mock::given(method("POST"))
-                .and(header("authorization", "Bearer stale"))
-                .respond_with(ResponseTemplate::new(401))
-                .mount(&server)
-                .await;
-            Mock::given(method("POST"))
-                .respond_with(ResponseTemplate::new(502))
-                .mount(&server)
-                .await;
+            answer(&server, Some("stale"), ResponseTemplate::new(401), None).await;
+            answer(&server, None, ResponseTemplate::new(502), None).await;
             let hook = Replay::new(0, &["stale", "fresh"]);
             let err = client("whsec", attempts)
                 .post_with(
