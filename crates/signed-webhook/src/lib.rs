@@ -20,6 +20,11 @@
 //! assert!(verifier.verify(&headers, b"tampered").is_err());
 //! ```
 //!
+//! Sending: [`WebhookClient`] (feature `client`) signs every attempt anew and retries in
+//! retry-policy's driver; [`WebhookClient::post_with`] takes an [`AttemptHook`] for headers that
+//! change per attempt (an attempt counter, a bearer refreshed once after a 401), and
+//! [`HttpSettings`] is the one set of client settings (timeouts, extra roots, user agent).
+//!
 //! # The scheme
 //! `X-Signature-256: sha256=<lowercase hex of HMAC-SHA256(secret, "{timestamp}.{body}")>` and
 //! `X-Signature-Timestamp: <unix seconds>`; a receiver refuses a timestamp more than the

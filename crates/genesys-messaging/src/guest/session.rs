@@ -510,7 +510,9 @@ impl Shared {
 ///   ([`GuestSession::jwt`]), and when the connection drops reconnects through
 ///   `retry_policy::retry_with`, resumes with the same token, and writes again every message
 ///   the server had not acknowledged (they carry their `customMessageId`, so a duplicate is
-///   recognisable).
+///   recognisable). The whole outage, re-sends included, is one run of the reconnect policy
+///   ([`GuestConfigBuilder::reconnect`]); when it gives up, [`GuestSession::next_event`] yields
+///   [`GuestError::ResendFailed`] or [`GuestError::ReconnectFailed`] and the session ends.
 /// - A frame it cannot read is an `Err` from [`GuestSession::next_event`]; the session goes on.
 pub struct GuestSession {
     commands: mpsc::Sender<Command>,
