@@ -29,76 +29,11 @@
 //! It knows nothing of Genesys Cloud: conversation lookups come in through [`Correlator`],
 //! replays go out through [`ReplayTarget`].
 
-pub mod category;
-pub mod correlate;
-pub mod dead_letter;
-pub mod diagnosis;
-pub mod memory;
-pub mod queue;
-pub mod queue_stats;
-pub mod redact;
-pub mod replay;
-pub mod report;
-pub mod sqs;
-
-pub use category::{Basis, Category, Classification, classify, code_category, code_reason};
-pub use correlate::{CorrelateError, Correlation, CorrelationOutcome, Correlator, correlate_all};
-pub use dead_letter::{
-    DeadLetter, DlqAttributes, ErrorCode, EventBridgeEvent, EventDetail, EventMetadata,
-    ExhaustedRetryCondition, MAX_SUMMARY_EVENT_IDS, ParseError,
-};
-pub use diagnosis::{Diagnosis, DiagnosisBuilder, DiagnosisError, DiagnosisOutcome, EntryProblem};
-pub use memory::{InjectedFailure, MemoryQueue, MemoryQueueBuilder, Operation};
-pub use queue::{
-    AttributeValue, Attributes, BatchEntryFailure, BatchOutcome, OutgoingMessage, Queue,
-    QueueDepth, QueueError, ReceiveOptions, ReceivedMessage,
-};
-pub use queue_stats::RequestStats;
-pub use replay::{
-    Accepted, BearerError, BearerSource, FailedReplay, HttpTarget, HttpTargetBuilder, QueueTarget,
-    Rejected, Replay, ReplayBuilder, ReplayError, ReplayLetterError, ReplayReport, ReplayTarget,
-    ReplayedMessage, SkipReason, SkippedMessage,
-};
-pub use report::{
-    FileReportWriter, MemoryReportWriter, REPORT_SCHEMA_VERSION, ReportRecord, ReportWriter,
-    RootCauseReport,
-};
-pub use sqs::{QueueSettings, SqsQueue};
-
 pub mod consumer;
-pub mod handler;
-pub mod idempotency;
-#[cfg(feature = "redis")]
-pub mod idempotency_redis;
+pub mod dead_letter;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod metric_names;
-pub mod metrics;
+pub mod queue;
+pub mod redact;
 pub mod trace_context;
-
-pub use consumer::{
-    Consumer, ConsumerBuilder, ConsumerError, DrainOutcome, RunSummary, StopReason,
-};
-pub use handler::{BoxError, Decode, DecodeError, Delivery, Handler, HandlerError, Json};
-pub use idempotency::{
-    Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore, MemoryIdempotencyStore,
-};
-#[cfg(feature = "redis")]
-pub use idempotency_redis::RedisIdempotencyStore;
-pub use metrics::{CounterSnapshot, DeadLetterReason};
-#[cfg(feature = "http")]
-mod http_body;
-#[cfg(feature = "http")]
-pub mod ingest;
-#[cfg(feature = "http")]
-pub mod server;
-#[cfg(feature = "http")]
-mod signature;
-#[cfg(feature = "http")]
-pub use ingest::{IngestError, WebhookIngest, WebhookIngestBuilder};
-#[cfg(feature = "http")]
-pub use server::{HttpServer, HttpServerBuilder, ServeSummary, ServerShutdown, ServerStats};
-#[cfg(feature = "http")]
-pub use signature::{RECOMMENDED_SECRET_BYTES, WeakSecret};
-#[cfg(feature = "http")]
-pub mod receiver;
-#[cfg(feature = "http")]
-pub use receiver::{DeadLetterReceiver, DeadLetterReceiverBuilder, ReceiverError};

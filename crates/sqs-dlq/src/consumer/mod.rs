@@ -76,7 +76,7 @@
 //! receive, which resets the period. [`RunSummary::stop_reason`] says why a run ended.
 //!
 //! # Draining
-//! A [`MemoryQueue`](crate::MemoryQueue) dies with the process: what it still holds at exit is
+//! A [`MemoryQueue`](crate::queue::MemoryQueue) dies with the process: what it still holds at exit is
 //! lost. With [`drain_on_shutdown`](ConsumerBuilder::drain_on_shutdown) the shutdown token
 //! does not stop receiving at once: the run keeps receiving and handling until the queue is
 //! idle (the same check as above, with no period: no handler running, nothing received since
@@ -90,6 +90,20 @@
 //! The heartbeat extends visibility without bound; SQS itself caps one receive at 12 hours.
 //! Visibility changes (backoff, release) are batched too and may leave up to one flush interval
 //! later.
+
+pub(crate) mod handler;
+pub(crate) mod idempotency;
+#[cfg(feature = "redis")]
+pub(crate) mod idempotency_redis;
+pub(crate) mod metrics;
+
+pub use handler::{BoxError, Decode, DecodeError, Delivery, Handler, HandlerError, Json};
+pub use idempotency::{
+    Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore, MemoryIdempotencyStore,
+};
+#[cfg(feature = "redis")]
+pub use idempotency_redis::RedisIdempotencyStore;
+pub use metrics::{CounterSnapshot, DeadLetterReason};
 
 mod acker;
 mod dead_letter_copy;
@@ -108,9 +122,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::handler::Handler;
-use crate::idempotency::IdempotencyStore;
-use crate::metrics::{ConsumerMetrics, CounterSnapshot, Meter};
+use crate::consumer::metrics::{ConsumerMetrics, Meter};
 use crate::queue::{
     MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError, ReceiveOptions,
 };
@@ -462,7 +474,7 @@ impl<Q: Queue, H: Handler> ConsumerBuilder<Q, H> {
     /// queue is idle (no handler running, nothing received since the last check, and nothing
     /// visible, in flight or delayed), for at most `limit`; then stop gracefully as usual.
     /// A message waiting out its retry backoff is waited for. For queues whose messages die
-    /// with the process ([`MemoryQueue`](crate::MemoryQueue)); an SQS queue keeps its messages,
+    /// with the process ([`MemoryQueue`](crate::queue::MemoryQueue)); an SQS queue keeps its messages,
     /// so there a plain shutdown loses nothing. Stop the producers first: a message sent
     /// after the drain ended stays on the queue. Off by default.
     /// [`RunSummary::drain`] says how it ended. See [Draining](self#draining).

@@ -1,4 +1,4 @@
-//! The [`Handler`] a [`Consumer`](crate::Consumer) runs for each message, the [`Decode`] step
+//! The [`Handler`] a [`Consumer`](crate::consumer::Consumer) runs for each message, the [`Decode`] step
 //! that turns a body into the handler's payload, and the [`HandlerError`] that says whether a
 //! failure is worth retrying.
 

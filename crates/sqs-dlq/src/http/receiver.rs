@@ -53,7 +53,7 @@
 //!    `body_timeout`), and all such bodies together hold at most
 //!    [`DeadLetterReceiverBuilder::unauthenticated_body_budget`] bytes (default 16 MiB; past
 //!    it 503 `busy` with `Retry-After: 1`). Serve the router with
-//!    [`crate::server::HttpServer`] for the connection-level limits (header timeout,
+//!    [`crate::http::server::HttpServer`] for the connection-level limits (header timeout,
 //!    connection cap, bounded shutdown).
 //! 3. **Shape** (JSON, else 400). Accepted:
 //!    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
@@ -103,27 +103,21 @@ use crate::dead_letter::{
     ATTR_ERROR_CODE, ATTR_ERROR_MESSAGE, ATTR_EXHAUSTED_RETRY_CONDITION, ATTR_RETRY_ATTEMPTS,
     ATTR_RULE_ARN, ATTR_TARGET_ARN, DeadLetter,
 };
-use crate::http_body::{self, BodyError};
+use crate::http::body::{self, BodyError};
 use crate::queue::{AttributeValue, Attributes};
-use crate::replay::{Replay, ReplayLetterError, SkipReason};
-use crate::signature;
+use crate::dead_letter::replay::{Replay, ReplayLetterError, SkipReason};
+use crate::http::signature::{self, DEFAULT_TIMESTAMP_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use metrics::{Outcome, ReceiverMetrics};
 
-/// Header carrying `sha256=<hex HMAC>`.
-pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
-/// Header carrying the signing time (Unix seconds) in the timestamped scheme.
-pub const SIGNATURE_TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 /// Header carrying the DLQ message id.
 pub const MESSAGE_ID_HEADER: &str = "x-dlq-message-id";
 /// Default body limit: 256 KiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+pub const DEFAULT_RECEIVER_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Default time for a body to arrive whole: 5 s.
-pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(5);
+pub const DEFAULT_RECEIVER_BODY_DEADLINE: Duration = Duration::from_secs(5);
 /// Default bytes that bodies not yet authenticated may hold together: 16 MiB (64 bodies at the
 /// default size limit).
 pub const DEFAULT_UNAUTHENTICATED_BODY_BUDGET: usize = 16 * 1024 * 1024;
-/// Default window for `X-Signature-Timestamp`: 5 minutes either way (as the ingest's).
-pub const DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
 
 /// Attribute headers and the EventBridge attribute each carries.
 pub const ATTRIBUTE_HEADERS: [(&str, &str); 6] = [
@@ -147,7 +141,7 @@ pub enum ReceiverError {
     NoAuthentication,
     /// A secret is empty or whitespace only: anyone could authenticate with it.
     #[error(transparent)]
-    WeakSecret(#[from] crate::signature::WeakSecret),
+    WeakSecret(#[from] crate::http::signature::WeakSecret),
 }
 
 /// The `X-Signature-256` value for `body` under `secret` (HMAC-SHA256 of the raw body), for
@@ -155,7 +149,7 @@ pub enum ReceiverError {
 /// this way can be replayed; prefer [`timestamped_signature`].
 ///
 /// ```
-/// let v = sqs_dlq::receiver::signature(b"secret", b"{}");
+/// let v = sqs_dlq::http::signature(b"secret", b"{}");
 /// assert!(v.starts_with("sha256=") && v.len() == 71);
 /// ```
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
@@ -169,10 +163,10 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 /// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
 /// let ts = now.as_secs() as i64;
 /// let headers = [
-///     (sqs_dlq::receiver::SIGNATURE_TIMESTAMP_HEADER, ts.to_string()),
+///     (sqs_dlq::http::TIMESTAMP_HEADER, ts.to_string()),
 ///     (
-///         sqs_dlq::receiver::SIGNATURE_HEADER,
-///         sqs_dlq::receiver::timestamped_signature(b"secret", ts, b"{}"),
+///         sqs_dlq::http::SIGNATURE_HEADER,
+///         sqs_dlq::http::timestamped_signature(b"secret", ts, b"{}"),
 ///     ),
 /// ];
 /// assert!(headers[1].1.starts_with("sha256="));
@@ -191,12 +185,12 @@ impl DeadLetterReceiver {
         DeadLetterReceiverBuilder {
             replay: Arc::new(replay),
             path: "/".to_owned(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_bytes: DEFAULT_RECEIVER_MAX_BODY_BYTES,
             hmac_secrets: Vec::new(),
             bearer_secrets: Vec::new(),
-            timestamp_tolerance: DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE,
+            timestamp_tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
             body_only_signatures: false,
-            body_deadline: DEFAULT_BODY_DEADLINE,
+            body_deadline: DEFAULT_RECEIVER_BODY_DEADLINE,
             unauthenticated_body_budget: DEFAULT_UNAUTHENTICATED_BODY_BUDGET,
             metrics: ReceiverMetrics,
         }
@@ -262,7 +256,7 @@ impl DeadLetterReceiverBuilder {
         self
     }
     /// How far `X-Signature-Timestamp` may be from the receiver's clock, either way (default
-    /// 5 minutes, [`DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE`]). Older or later signatures get 401
+    /// 5 minutes, [`DEFAULT_TIMESTAMP_TOLERANCE`]). Older or later signatures get 401
     /// `signature_expired`. Whole seconds count: under one second means the same second.
     pub fn signature_timestamp_tolerance(mut self, tolerance: Duration) -> Self {
         self.timestamp_tolerance = tolerance;
@@ -282,7 +276,7 @@ impl DeadLetterReceiverBuilder {
     }
 
     /// Time for a body to arrive whole once its headers are in (default 5 s,
-    /// [`DEFAULT_BODY_DEADLINE`]); slower bodies get 408 `body_timeout` and are dropped. A
+    /// [`DEFAULT_RECEIVER_BODY_DEADLINE`]); slower bodies get 408 `body_timeout` and are dropped. A
     /// bearer request is authenticated on its headers before the body is read; a signed one
     /// can only be checked once the body is in, so this deadline bounds how long an
     /// unauthenticated client can make the receiver hold its bytes.
@@ -327,7 +321,7 @@ impl DeadLetterReceiverBuilder {
                 body_only: self.body_only_signatures,
             },
             body_deadline: self.body_deadline,
-            budget: http_body::BodyBudget::new(self.unauthenticated_body_budget),
+            budget: body::BodyBudget::new(self.unauthenticated_body_budget),
             metrics: self.metrics,
         });
         Ok(Router::new().route(&path, post(receive)).with_state(state))
@@ -343,7 +337,7 @@ struct ReceiverState {
     bearer_digests: Vec<[u8; 32]>,
     signature_policy: signature::Policy,
     body_deadline: Duration,
-    budget: http_body::BodyBudget,
+    budget: body::BodyBudget,
     metrics: ReceiverMetrics,
 }
 
@@ -401,13 +395,13 @@ impl IntoResponse for Refusal {
                 StatusCode::UNAUTHORIZED,
                 "signature_timestamp_missing",
                 format!(
-                    "send {SIGNATURE_TIMESTAMP_HEADER} (Unix seconds) with {SIGNATURE_HEADER} = sha256=HMAC(\"{{timestamp}}.{{body}}\")"
+                    "send {TIMESTAMP_HEADER} (Unix seconds) with {SIGNATURE_HEADER} = sha256=HMAC(\"{{timestamp}}.{{body}}\")"
                 ),
             ),
             Refusal::SignatureExpired => (
                 StatusCode::UNAUTHORIZED,
                 "signature_expired",
-                format!("{SIGNATURE_TIMESTAMP_HEADER} is outside the accepted window"),
+                format!("{TIMESTAMP_HEADER} is outside the accepted window"),
             ),
             Refusal::AuthInvalid => (
                 StatusCode::UNAUTHORIZED,
@@ -529,7 +523,7 @@ async fn accept(
     // request is authenticated (or refused) here, and a signature with a missing, malformed or
     // stale timestamp is refused here.
     let pending = authenticate_headers(state, headers)?;
-    let limits = http_body::ReadLimits {
+    let limits = body::ReadLimits {
         max_bytes: limit,
         deadline: Some(state.body_deadline),
         // Only bodies whose sender is still unknown count against the shared budget.
@@ -538,7 +532,7 @@ async fn accept(
             Pending::Signature { .. } => Some(&state.budget),
         },
     };
-    let mut read = http_body::read_body(headers, body, limits)
+    let mut read = body::read_body(headers, body, limits)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => Refusal::TooLarge(limit),
@@ -670,7 +664,7 @@ fn letter_from(raw: &str, value: Value, headers: &HeaderMap) -> Result<DeadLette
     };
     let id = match message_id {
         Some(id) => id,
-        None => crate::dead_letter::parse_event(&body)
+        None => crate::dead_letter::event::parse_event(&body)
             .map(|e| e.id)
             .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string()),
     };
@@ -744,7 +738,7 @@ mod tests {
     #[test]
     fn an_empty_or_blank_secret_is_refused() {
         let replay =
-            || Replay::builder(crate::QueueTarget::new(crate::MemoryQueue::new("t"))).build();
+            || Replay::builder(crate::dead_letter::QueueTarget::new(crate::queue::MemoryQueue::new("t"))).build();
         for blank in ["", "   "] {
             let hmac = DeadLetterReceiver::builder(replay())
                 .hmac_secret(SecretString::from(blank))

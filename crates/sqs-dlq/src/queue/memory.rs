@@ -64,7 +64,7 @@ use crate::queue::{
     MAX_MESSAGE_ATTRIBUTES, MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME,
     OutgoingMessage, Queue, QueueDepth, QueueError, ReceiveOptions, ReceivedMessage,
 };
-use crate::queue_stats::{Op, RequestCounter, RequestStats};
+use crate::queue::stats::{Op, RequestCounter, RequestStats};
 use state::{HandleError, State, StoredMessage};
 
 /// The visibility timeout of a new queue unless set otherwise (as in SQS).

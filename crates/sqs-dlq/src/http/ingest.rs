@@ -40,7 +40,7 @@
 //!    gets the bytes as sent); otherwise 400.
 //! 4. **Queue**: `SendMessage` with the body and the forwarded headers as message attributes.
 //!    Success → `202 {"messageId": "..."}`. A throttled, unreachable, missing or full queue
-//!    (a [`crate::MemoryQueue`] past its `max_messages` / `max_bytes`) → 503 with
+//!    (a [`crate::queue::MemoryQueue`] past its `max_messages` / `max_bytes`) → 503 with
 //!    `Retry-After: 1`, so the sender retries and nothing is accepted that the queue cannot
 //!    keep; a message the queue refuses as invalid → 400.
 //!
@@ -53,7 +53,7 @@
 //! duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
 //! `{"error": "<code>", "message": "<text>"}`.
 //!
-//! Serve it with [`crate::server::HttpServer`] rather than `axum::serve` for the
+//! Serve it with [`crate::http::server::HttpServer`] rather than `axum::serve` for the
 //! connection-level limits: a header-read timeout, a connection cap answered with 503, keep-alive
 //! limits and a shutdown that cannot hang.
 //!
@@ -72,26 +72,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use secrecy::SecretString;
 
-use crate::http_body::{self, BodyError};
+use crate::http::body::{self, BodyError};
 use crate::queue::{
     AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
 };
-use crate::signature;
+use crate::http::signature::{self, DEFAULT_TIMESTAMP_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::trace_context::{TRACEPARENT, is_valid_traceparent};
 
-/// Header carrying `sha256=<hex HMAC>`.
-pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
-/// Header carrying the Unix time (seconds) the sender signed at.
-pub const TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 /// Default body limit: 256 KiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
-/// Default signature timestamp tolerance: 5 minutes.
-pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
+pub const DEFAULT_INGEST_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Default deadline for answering: 4 s (senders such as Genesys Cloud wait 5 s).
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+pub const DEFAULT_INGEST_DEADLINE: Duration = Duration::from_secs(4);
 /// Default bytes that bodies being read and checked may hold together: 16 MiB (64 bodies at
 /// the default size limit; thousands of ordinary webhooks).
-pub const DEFAULT_BODY_BUDGET: usize = 16 * 1024 * 1024;
+pub const DEFAULT_INGEST_BODY_BUDGET: usize = 16 * 1024 * 1024;
 
 /// The `X-Signature-256` value (`sha256=<hex>`) for `body` signed at `timestamp` (Unix seconds)
 /// with `secret`: the HMAC-SHA256 of `"{timestamp}.{body}"`.
@@ -110,7 +104,7 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 pub enum IngestError {
     /// A signing secret is empty or whitespace only: anyone could sign with it.
     #[error(transparent)]
-    WeakSecret(#[from] crate::signature::WeakSecret),
+    WeakSecret(#[from] crate::http::signature::WeakSecret),
 }
 
 /// Builds the ingest [`Router`]; start with [`WebhookIngest::builder`].
@@ -124,11 +118,11 @@ impl WebhookIngest {
         WebhookIngestBuilder {
             queue: Arc::new(queue),
             path: "/".to_owned(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_bytes: DEFAULT_INGEST_MAX_BODY_BYTES,
             secrets: Vec::new(),
             tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
-            deadline: DEFAULT_DEADLINE,
-            body_budget: DEFAULT_BODY_BUDGET,
+            deadline: DEFAULT_INGEST_DEADLINE,
+            body_budget: DEFAULT_INGEST_BODY_BUDGET,
             forward_headers: Vec::new(),
         }
     }
@@ -197,7 +191,7 @@ impl WebhookIngestBuilder {
     }
 
     /// Bytes that bodies being read, checked and queued may hold together (default 16 MiB,
-    /// [`DEFAULT_BODY_BUDGET`]). Past it a request is answered 503 `busy` with
+    /// [`DEFAULT_INGEST_BODY_BUDGET`]). Past it a request is answered 503 `busy` with
     /// `Retry-After: 1` instead of being buffered, so a flood of large bodies (signed with a
     /// plausible header, or sent to an ingest without a secret) cannot grow the process
     /// beyond it, whatever the number of connections.
@@ -229,7 +223,7 @@ impl WebhookIngestBuilder {
             secrets: self.secrets,
             tolerance: self.tolerance,
             deadline: self.deadline,
-            budget: http_body::BodyBudget::new(self.body_budget),
+            budget: body::BodyBudget::new(self.body_budget),
             forward_headers: self.forward_headers,
         });
         Ok(Router::new().route(&path, post(ingest)).with_state(state))
@@ -242,7 +236,7 @@ struct IngestState {
     secrets: Vec<SecretString>,
     tolerance: Duration,
     deadline: Duration,
-    budget: http_body::BodyBudget,
+    budget: body::BodyBudget,
     forward_headers: Vec<HeaderName>,
 }
 
@@ -397,11 +391,11 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
     // The budget is held until the message is queued (the request's end): what the ingest
     // buffers at once is bounded whatever the number of connections. The request deadline
     // around this read is what bounds its time.
-    let limits = http_body::ReadLimits {
+    let limits = body::ReadLimits {
         budget: Some(&state.budget),
-        ..http_body::ReadLimits::size(limit)
+        ..body::ReadLimits::size(limit)
     };
-    let read = http_body::read_body(headers, body, limits)
+    let read = body::read_body(headers, body, limits)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => Rejection::TooLarge { limit },
@@ -523,7 +517,7 @@ mod tests {
     #[test]
     fn an_empty_or_blank_secret_is_refused_and_a_short_one_accepted() {
         for blank in ["", " ", "\t\n"] {
-            let built = WebhookIngest::builder(crate::MemoryQueue::new("q"))
+            let built = WebhookIngest::builder(crate::queue::MemoryQueue::new("q"))
                 .signing_secret(SecretString::from(blank))
                 .router();
             assert!(
@@ -532,13 +526,13 @@ mod tests {
             );
         }
         // rotation: one blank secret among good ones is still refused
-        let built = WebhookIngest::builder(crate::MemoryQueue::new("q"))
+        let built = WebhookIngest::builder(crate::queue::MemoryQueue::new("q"))
             .signing_secret(SecretString::from("a-perfectly-good-secret-of-32-bytes!"))
             .signing_secret(SecretString::from(""))
             .router();
         assert!(built.is_err());
         assert!(
-            WebhookIngest::builder(crate::MemoryQueue::new("q"))
+            WebhookIngest::builder(crate::queue::MemoryQueue::new("q"))
                 .signing_secret(SecretString::from("short"))
                 .router()
                 .is_ok()

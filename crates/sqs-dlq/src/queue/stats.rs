@@ -5,8 +5,8 @@
 //! and [`SqsQueue`] count every call they make (or, for the in-memory queue, every call SQS
 //! would have received) by operation; [`RequestStats`] is a snapshot of those counters.
 //!
-//! [`MemoryQueue`]: crate::MemoryQueue
-//! [`SqsQueue`]: crate::SqsQueue
+//! [`MemoryQueue`]: crate::queue::MemoryQueue
+//! [`SqsQueue`]: crate::queue::SqsQueue
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -69,11 +69,14 @@ pub(crate) enum Op {
     DeleteBatch,
     ChangeVisibilityBatch,
     GetAttributes,
+    /// Only the SQS backend resolves queues by name.
+    #[cfg_attr(not(feature = "sqs"), allow(dead_code))]
     GetQueueUrl,
 }
 
 impl Op {
-    /// The `messaging.operation.name` of the call.
+    /// The `messaging.operation.name` of the call (the SQS backend's metrics label).
+    #[cfg(feature = "sqs")]
     pub(crate) fn operation_name(self) -> &'static str {
         match self {
             Op::Receive => "receive",

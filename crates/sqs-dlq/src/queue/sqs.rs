@@ -55,14 +55,14 @@ use aws_sdk_sqs::types::{
 };
 use bytes::Bytes;
 
-use crate::memory::{validate_outgoing, validate_receive};
+use crate::queue::memory::{validate_outgoing, validate_receive};
 use crate::metric_names as names;
 use crate::queue::{
     AttributeValue, Attributes, BatchEntryFailure, BatchOutcome, MAX_BATCH_ENTRIES,
     MAX_VISIBILITY_TIMEOUT, OutgoingMessage, Queue, QueueDepth, QueueError, ReceiveOptions,
     ReceivedMessage,
 };
-use crate::queue_stats::{Op, RequestCounter, RequestStats};
+use crate::queue::stats::{Op, RequestCounter, RequestStats};
 
 /// An SQS queue. Cheap to clone: clones share the client and the request counters.
 #[derive(Debug, Clone)]

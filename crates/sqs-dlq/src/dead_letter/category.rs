@@ -25,7 +25,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dead_letter::{DlqAttributes, ErrorCode};
+use super::attributes::{DlqAttributes, ErrorCode};
 
 /// Why a delivery failed, in terms of what to do next.
 ///

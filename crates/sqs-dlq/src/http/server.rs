@@ -1,5 +1,5 @@
-//! A hardened HTTP/1.1 server for the crate's routers ([`crate::WebhookIngest`],
-//! [`crate::DeadLetterReceiver`]) or any axum [`Router`]: the connection-level defences
+//! A hardened HTTP/1.1 server for the crate's routers ([`crate::http::WebhookIngest`],
+//! [`crate::http::DeadLetterReceiver`]) or any axum [`Router`]: the connection-level defences
 //! `axum::serve` leaves out, set on hyper's own connection builder.
 //!
 //! ```no_run

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::idempotency::{Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore};
+use crate::consumer::idempotency::{Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore};
 
 const COMPLETE_LUA: &str = r"
 local v = redis.call('GET', KEYS[1])
