@@ -41,7 +41,7 @@ use rand::Rng;
 use retry_policy::{Backoff, Pacer, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::json;
-use sqs_dlq::{Diagnosis, FileReportWriter, HttpTarget, MemoryQueue, Queue, Replay};
+use sqs_dlq::{dead_letter::Diagnosis, dead_letter::FileReportWriter, dead_letter::HttpTarget, queue::MemoryQueue, queue::Queue, dead_letter::Replay};
 
 /// Run every job of the toolkit once against an embedded simulated org, offline.
 #[derive(Debug, Parser)]

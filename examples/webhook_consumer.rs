@@ -58,11 +58,8 @@ use genesys_examples::reports::{ConsumerReport, millis};
 use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, Jitter};
 use secrecy::SecretString;
-use sqs_dlq::metrics::CounterSnapshot;
-use sqs_dlq::{
-    Consumer, IdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore, StopReason,
-    WebhookIngest,
-};
+use sqs_dlq::consumer::CounterSnapshot;
+use sqs_dlq::{consumer::Consumer, consumer::IdempotencyStore, consumer::MemoryIdempotencyStore, consumer::RedisIdempotencyStore, consumer::StopReason, http::WebhookIngest};
 use tokio_util::sync::CancellationToken;
 
 /// Take webhooks over HTTP into a queue and consume them idempotently into a JSON-lines file.
@@ -152,7 +149,7 @@ struct Args {
 
     /// Time the ingest has to read a webhook and put it on the queue, in milliseconds; past it
     /// the answer is 503 (senders such as Genesys Cloud wait 5 s).
-    #[arg(long, default_value_t = sqs_dlq::ingest::DEFAULT_DEADLINE.as_millis() as u64)]
+    #[arg(long, default_value_t = sqs_dlq::http::DEFAULT_INGEST_DEADLINE.as_millis() as u64)]
     ingest_deadline_ms: u64,
 
     #[command(flatten)]

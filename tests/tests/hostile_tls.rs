@@ -24,7 +24,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::SecretString;
 use serde_json::Value;
-use sqs_dlq::{Attributes, DeadLetter, HttpTarget, ReplayTarget};
+use sqs_dlq::{queue::Attributes, dead_letter::DeadLetter, dead_letter::HttpTarget, dead_letter::ReplayTarget};
 
 const CA: &[u8] = include_bytes!("../fixtures/tls/ca.pem");
 const SERVER_CERT: &[u8] = include_bytes!("../fixtures/tls/server.pem");

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sqs_dlq::{
-    Consumer, Delivery, Handler, HandlerError, MemoryQueue, OutgoingMessage, Queue, ReceiveOptions,
+    consumer::Consumer, consumer::Delivery, consumer::Handler, consumer::HandlerError,
+    queue::MemoryQueue, queue::OutgoingMessage, queue::Queue, queue::ReceiveOptions,
 };
 use tokio_util::sync::CancellationToken;
 

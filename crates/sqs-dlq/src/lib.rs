@@ -1,10 +1,21 @@
-//! Amazon SQS queues for services that must not lose a message: a [`Queue`] trait with two
-//! backends ([`SqsQueue`] on `aws-sdk-sqs`, [`MemoryQueue`] with SQS semantics), EventBridge dead
-//! letters parsed and categorized ([`DeadLetter`], [`Category`]), non-destructive [`Diagnosis`]
-//! reports, [`Replay`], and a [`Consumer`] with retries, DLQ routing and idempotency.
+//! Amazon SQS queues for services that must not lose a message, in four rooms:
+//!
+//! | module | what | needs |
+//! |---|---|---|
+//! | [`queue`] | the [`Queue`](queue::Queue) trait, [`MemoryQueue`](queue::MemoryQueue) with SQS semantics, `SqsQueue` on `aws-sdk-sqs`, request counters, and (`test-util`) the backend contract suite | `sqs` for `SqsQueue` |
+//! | [`dead_letter`] | EventBridge dead letters parsed ([`DeadLetter`](dead_letter::DeadLetter)) and categorized, non-destructive [`Diagnosis`](dead_letter::Diagnosis) reports, [`Replay`](dead_letter::Replay) to a queue or (`replay-http`) an HTTP endpoint | `replay-http` for `HttpTarget` |
+//! | [`consumer`] | a [`Consumer`](consumer::Consumer) runtime with retries, DLQ routing and idempotency | `redis` for the shared idempotency store |
+//! | `http` | signed webhook ingest, a dead-letter receiver, a hardened HTTP/1.1 server | `http` |
+//!
+//! Each public item has one path, under its room (`sqs_dlq::queue::MemoryQueue`,
+//! `sqs_dlq::dead_letter::Replay`); [`metric_names`], [`trace_context`] and [`redact`] are
+//! shared by every room. With `--no-default-features` the crate builds with no AWS SDK, no
+//! HTTP client and no HTTP server: the in-memory queue, the dead-letter parser, diagnosis,
+//! replay to a queue and the consumer.
 //!
 //! ```
-//! use sqs_dlq::{Category, DeadLetter, MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
+//! use sqs_dlq::dead_letter::{Category, DeadLetter};
+//! use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,10 +35,12 @@
 //! ```
 //!
 //! No message ever leaves a queue unless it was handled, copied to a dead-letter queue with its
-//! reason attached, or accepted by a replay target. See the crate README for the full tour.
+//! reason attached, or accepted by a replay target. See the crate README for the full tour and
+//! the feature flags.
 //!
-//! It knows nothing of Genesys Cloud: conversation lookups come in through [`Correlator`],
-//! replays go out through [`ReplayTarget`].
+//! It knows nothing of Genesys Cloud: conversation lookups come in through
+//! [`Correlator`](dead_letter::Correlator), replays go out through
+//! [`ReplayTarget`](dead_letter::ReplayTarget).
 
 pub mod consumer;
 pub mod dead_letter;

@@ -15,10 +15,13 @@ use rand::{Rng, SeedableRng};
 use retry_policy::{Backoff, Jitter};
 use sqs_dlq::consumer::codes;
 use sqs_dlq::{
-    BatchOutcome, Claim, ClaimToken, Completion, Consumer, ConsumerError, Delivery, Handler,
-    HandlerError, IdempotencyError, IdempotencyStore, InjectedFailure, Json,
-    MemoryIdempotencyStore, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth, QueueError,
-    ReceiveOptions, ReceivedMessage, RunSummary,
+    consumer::Claim, consumer::ClaimToken, consumer::Completion, consumer::Consumer,
+    consumer::ConsumerError, consumer::Delivery, consumer::Handler, consumer::HandlerError,
+    consumer::IdempotencyError, consumer::IdempotencyStore, consumer::Json,
+    consumer::MemoryIdempotencyStore, consumer::RunSummary, queue::BatchOutcome,
+    queue::InjectedFailure, queue::MemoryQueue, queue::Operation, queue::OutgoingMessage,
+    queue::Queue, queue::QueueDepth, queue::QueueError, queue::ReceiveOptions,
+    queue::ReceivedMessage,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

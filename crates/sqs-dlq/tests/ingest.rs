@@ -10,10 +10,11 @@ use axum::body::Body;
 use axum::http::{HeaderName, Request, StatusCode};
 use bytes::Bytes;
 use secrecy::SecretString;
-use sqs_dlq::ingest::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use sqs_dlq::http::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 use sqs_dlq::{
-    BatchOutcome, InjectedFailure, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth,
-    QueueError, ReceiveOptions, ReceivedMessage, WebhookIngest,
+    http::WebhookIngest, queue::BatchOutcome, queue::InjectedFailure, queue::MemoryQueue,
+    queue::Operation, queue::OutgoingMessage, queue::Queue, queue::QueueDepth, queue::QueueError,
+    queue::ReceiveOptions, queue::ReceivedMessage,
 };
 use tower::ServiceExt;
 

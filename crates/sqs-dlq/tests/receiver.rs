@@ -17,8 +17,10 @@ use dlq_support::fixture;
 use retry_policy::{Backoff, Jitter, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use sqs_dlq::receiver::{signature, timestamped_signature};
-use sqs_dlq::{DeadLetterReceiver, HttpTarget, ReceiverError, Replay};
+use sqs_dlq::http::{signature, timestamped_signature};
+use sqs_dlq::{
+    dead_letter::HttpTarget, dead_letter::Replay, http::DeadLetterReceiver, http::ReceiverError,
+};
 use tower::ServiceExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -12,8 +12,9 @@ use axum::http::{Request, StatusCode};
 use dlq_support::{conversation, letter_message};
 use sqs_dlq::trace_context::TRACEPARENT;
 use sqs_dlq::{
-    Consumer, Delivery, Handler, HandlerError, HttpTarget, MemoryQueue, Queue, Replay,
-    WebhookIngest,
+    consumer::Consumer, consumer::Delivery, consumer::Handler, consumer::HandlerError,
+    dead_letter::HttpTarget, dead_letter::Replay, http::WebhookIngest, queue::MemoryQueue,
+    queue::Queue,
 };
 use tower::ServiceExt;
 use wiremock::matchers::{header, method};

@@ -269,7 +269,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{InjectedFailure, MemoryQueue, Operation, OutgoingMessage, ReceiveOptions};
+    use crate::queue::{InjectedFailure, MemoryQueue, Operation, OutgoingMessage, ReceiveOptions};
 
     async fn received(queue: &MemoryQueue, n: usize) -> Vec<String> {
         let messages = (0..n)

@@ -21,7 +21,9 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::consumer::idempotency::{Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore};
+use crate::consumer::idempotency::{
+    Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore,
+};
 
 const COMPLETE_LUA: &str = r"
 local v = redis.call('GET', KEYS[1])
@@ -42,9 +44,9 @@ return 0
 /// namespace. See the module docs for the protocol.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), sqs_dlq::IdempotencyError> {
+/// # async fn demo() -> Result<(), sqs_dlq::consumer::IdempotencyError> {
 /// use std::time::Duration;
-/// use sqs_dlq::RedisIdempotencyStore;
+/// use sqs_dlq::consumer::RedisIdempotencyStore;
 ///
 /// let store = RedisIdempotencyStore::new(
 ///     "redis://127.0.0.1:6379".into(),

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sqs_dlq::{Consumer, Delivery, Handler, HandlerError, MemoryQueue, MemoryIdempotencyStore};
+//! use sqs_dlq::{consumer::Consumer, consumer::Delivery, consumer::Handler, consumer::HandlerError, queue::MemoryQueue, consumer::MemoryIdempotencyStore};
 //! use tokio_util::sync::CancellationToken;
 //!
 //! struct Print;

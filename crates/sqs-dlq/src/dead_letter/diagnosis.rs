@@ -79,8 +79,8 @@ pub struct DiagnosisOutcome {
 /// Reads a dead-letter queue and writes a root cause report. Built with [`Diagnosis::builder`].
 ///
 /// ```no_run
-/// # async fn run(queue: sqs_dlq::MemoryQueue) -> Result<(), Box<dyn std::error::Error>> {
-/// use sqs_dlq::{Diagnosis, FileReportWriter};
+/// # async fn run(queue: sqs_dlq::queue::MemoryQueue) -> Result<(), Box<dyn std::error::Error>> {
+/// use sqs_dlq::{dead_letter::Diagnosis, dead_letter::FileReportWriter};
 ///
 /// let outcome = Diagnosis::builder(queue)
 ///     .max_messages(1_000)

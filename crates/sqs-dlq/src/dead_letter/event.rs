@@ -13,8 +13,8 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dead_letter::category::{Category, Classification, classify};
 use super::attributes::{DlqAttributes, ErrorCode};
+use crate::dead_letter::category::{Category, Classification, classify};
 use crate::queue::{Attributes, ReceivedMessage};
 
 /// An Amazon EventBridge event, as Genesys Cloud publishes it.
@@ -429,6 +429,11 @@ pub fn canonical_uuid(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dead_letter::attributes::{
+        ATTR_ERROR_CODE, ATTR_EXHAUSTED_RETRY_CONDITION, ATTR_RETRY_ATTEMPTS,
+        ExhaustedRetryCondition,
+    };
+    use crate::queue::AttributeValue;
 
     const CONV: &str = "5f1c7a3e-9b2d-4c1a-8e3f-0a1b2c3d4e5f";
 

@@ -13,8 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::event::DeadLetter;
 use super::replay::{
-    ATTEMPT_COUNT_HEADER, Accepted, EVENT_ID_HEADER, REPLAY_SOURCE, REPLAY_SOURCE_HEADER,
-    Rejected, ReplayError, ReplayTarget,
+    ATTEMPT_COUNT_HEADER, Accepted, EVENT_ID_HEADER, REPLAY_SOURCE, REPLAY_SOURCE_HEADER, Rejected,
+    ReplayError, ReplayTarget,
 };
 
 /// Where an [`HttpTarget`] gets the bearer token of each POST, for targets whose tokens expire

@@ -28,11 +28,11 @@ use retry_policy::{Pacer, RetryPolicy};
 use serde::{Deserialize, Serialize};
 
 use crate::dead_letter::category::Category;
-use crate::dead_letter::event::DeadLetter;
 use crate::dead_letter::drain::{Drain, QueueCall, release};
+use crate::dead_letter::event::DeadLetter;
 use crate::queue::{
-    AttributeValue, MAX_MESSAGE_ATTRIBUTES, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME,
-    OutgoingMessage, Queue, QueueError,
+    AttributeValue, MAX_MESSAGE_ATTRIBUTES, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, OutgoingMessage,
+    Queue, QueueError,
 };
 
 /// Header carrying the attempt number (`RETRY_ATTEMPTS` + attempt of this replay).
@@ -405,8 +405,8 @@ pub enum ReplayLetterError {
 /// Replays dead letters to a [`ReplayTarget`]. Built with [`Replay::builder`].
 ///
 /// ```no_run
-/// # async fn run(dlq: sqs_dlq::MemoryQueue) -> Result<(), Box<dyn std::error::Error>> {
-/// use sqs_dlq::{Category, HttpTarget, Replay};
+/// # async fn run(dlq: sqs_dlq::queue::MemoryQueue) -> Result<(), Box<dyn std::error::Error>> {
+/// use sqs_dlq::{dead_letter::Category, dead_letter::HttpTarget, dead_letter::Replay};
 ///
 /// let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
 /// let report = Replay::builder(target).only(Category::RateLimited).build().run(&dlq).await?;

@@ -24,10 +24,10 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::dead_letter::category::{Basis, Category, code_reason};
-use crate::dead_letter::correlate::CorrelationOutcome;
 use super::attributes::ErrorCode;
 use super::event::{DeadLetter, ParseError};
+use crate::dead_letter::category::{Basis, Category, code_reason};
+use crate::dead_letter::correlate::CorrelationOutcome;
 use crate::queue::AttributeValue;
 
 /// Version of the report's JSON schema.
@@ -158,7 +158,7 @@ pub struct ReportRecord {
     pub correlated: Option<Value>,
     /// Why correlation failed.
     pub correlation_error: Option<String>,
-    /// What the error code means (see [`crate::dead_letter::category::code_reason`]), when there is a code
+    /// What the error code means (see [`crate::dead_letter::code_reason`]), when there is a code
     /// (from the attributes, or from the body of a failure record).
     pub error_code_reason: Option<String>,
     /// Why the body is not an EventBridge event (a failure record is its own kind,

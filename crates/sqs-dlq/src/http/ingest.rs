@@ -5,7 +5,7 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use secrecy::SecretString;
-//! use sqs_dlq::{MemoryQueue, WebhookIngest};
+//! use sqs_dlq::{queue::MemoryQueue, http::WebhookIngest};
 //!
 //! # async fn serve() -> std::io::Result<()> {
 //! let queue = MemoryQueue::new("webhooks");
@@ -53,7 +53,7 @@
 //! duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
 //! `{"error": "<code>", "message": "<text>"}`.
 //!
-//! Serve it with [`crate::http::server::HttpServer`] rather than `axum::serve` for the
+//! Serve it with [`crate::http::HttpServer`] rather than `axum::serve` for the
 //! connection-level limits: a header-read timeout, a connection cap answered with 503, keep-alive
 //! limits and a shutdown that cannot hang.
 //!
@@ -73,10 +73,12 @@ use axum::routing::post;
 use secrecy::SecretString;
 
 use crate::http::body::{self, BodyError};
+use crate::http::signature::{
+    self, DEFAULT_TIMESTAMP_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 use crate::queue::{
     AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
 };
-use crate::http::signature::{self, DEFAULT_TIMESTAMP_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::trace_context::{TRACEPARENT, is_valid_traceparent};
 
 /// Default body limit: 256 KiB.
@@ -91,7 +93,7 @@ pub const DEFAULT_INGEST_BODY_BUDGET: usize = 16 * 1024 * 1024;
 /// with `secret`: the HMAC-SHA256 of `"{timestamp}.{body}"`.
 ///
 /// ```
-/// let value = sqs_dlq::ingest::sign(b"secret", 1_700_000_000, br#"{"a":1}"#);
+/// let value = sqs_dlq::http::sign(b"secret", 1_700_000_000, br#"{"a":1}"#);
 /// assert!(value.starts_with("sha256=") && value.len() == 7 + 64);
 /// ```
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {

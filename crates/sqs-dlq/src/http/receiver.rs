@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use secrecy::SecretString;
-//! use sqs_dlq::{DeadLetterReceiver, HttpTarget, Replay};
+//! use sqs_dlq::{http::DeadLetterReceiver, dead_letter::HttpTarget, dead_letter::Replay};
 //!
 //! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 //! let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
@@ -53,7 +53,7 @@
 //!    `body_timeout`), and all such bodies together hold at most
 //!    [`DeadLetterReceiverBuilder::unauthenticated_body_budget`] bytes (default 16 MiB; past
 //!    it 503 `busy` with `Retry-After: 1`). Serve the router with
-//!    [`crate::http::server::HttpServer`] for the connection-level limits (header timeout,
+//!    [`crate::http::HttpServer`] for the connection-level limits (header timeout,
 //!    connection cap, bounded shutdown).
 //! 3. **Shape** (JSON, else 400). Accepted:
 //!    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
@@ -99,14 +99,16 @@ use subtle::ConstantTimeEq;
 
 mod metrics;
 
+use crate::dead_letter::replay::{Replay, ReplayLetterError, SkipReason};
 use crate::dead_letter::{
     ATTR_ERROR_CODE, ATTR_ERROR_MESSAGE, ATTR_EXHAUSTED_RETRY_CONDITION, ATTR_RETRY_ATTEMPTS,
     ATTR_RULE_ARN, ATTR_TARGET_ARN, DeadLetter,
 };
 use crate::http::body::{self, BodyError};
+use crate::http::signature::{
+    self, DEFAULT_TIMESTAMP_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 use crate::queue::{AttributeValue, Attributes};
-use crate::dead_letter::replay::{Replay, ReplayLetterError, SkipReason};
-use crate::http::signature::{self, DEFAULT_TIMESTAMP_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use metrics::{Outcome, ReceiverMetrics};
 
 /// Header carrying the DLQ message id.
@@ -737,8 +739,12 @@ mod tests {
 
     #[test]
     fn an_empty_or_blank_secret_is_refused() {
-        let replay =
-            || Replay::builder(crate::dead_letter::QueueTarget::new(crate::queue::MemoryQueue::new("t"))).build();
+        let replay = || {
+            Replay::builder(crate::dead_letter::QueueTarget::new(
+                crate::queue::MemoryQueue::new("t"),
+            ))
+            .build()
+        };
         for blank in ["", "   "] {
             let hmac = DeadLetterReceiver::builder(replay())
                 .hmac_secret(SecretString::from(blank))

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sqs_dlq::server::{HttpServer, ServerShutdown};
+//! use sqs_dlq::http::{HttpServer, ServerShutdown};
 //!
 //! # async fn run(router: axum::Router) -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;

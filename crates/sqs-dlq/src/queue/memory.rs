@@ -34,9 +34,9 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use sqs_dlq::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
+//! use sqs_dlq::{queue::MemoryQueue, queue::OutgoingMessage, queue::Queue, queue::ReceiveOptions};
 //!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sqs_dlq::QueueError> {
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sqs_dlq::queue::QueueError> {
 //! let dlq = MemoryQueue::new("orders-dlq");
 //! let queue = MemoryQueue::builder("orders")
 //!     .visibility_timeout(Duration::from_secs(30))
@@ -59,12 +59,12 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::queue::stats::{Op, RequestCounter, RequestStats};
 use crate::queue::{
     AttributeValue, BatchEntryFailure, BatchOutcome, MAX_BATCH_ENTRIES, MAX_DELAY,
     MAX_MESSAGE_ATTRIBUTES, MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME,
     OutgoingMessage, Queue, QueueDepth, QueueError, ReceiveOptions, ReceivedMessage,
 };
-use crate::queue::stats::{Op, RequestCounter, RequestStats};
 use state::{HandleError, State, StoredMessage};
 
 /// The visibility timeout of a new queue unless set otherwise (as in SQS).

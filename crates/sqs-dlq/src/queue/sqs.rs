@@ -26,9 +26,9 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sqs_dlq::{OutgoingMessage, Queue, ReceiveOptions, SqsQueue};
+//! use sqs_dlq::{queue::OutgoingMessage, queue::Queue, queue::ReceiveOptions, queue::SqsQueue};
 //!
-//! # async fn run() -> Result<(), sqs_dlq::QueueError> {
+//! # async fn run() -> Result<(), sqs_dlq::queue::QueueError> {
 //! // By name (GetQueueUrl) or by URL; the client comes from the AWS config chain.
 //! let queue = SqsQueue::connect("orders").await?;
 //! queue.send(OutgoingMessage::new(r#"{"id":1}"#)).await?;
@@ -55,14 +55,14 @@ use aws_sdk_sqs::types::{
 };
 use bytes::Bytes;
 
-use crate::queue::memory::{validate_outgoing, validate_receive};
 use crate::metric_names as names;
+use crate::queue::memory::{validate_outgoing, validate_receive};
+use crate::queue::stats::{Op, RequestCounter, RequestStats};
 use crate::queue::{
     AttributeValue, Attributes, BatchEntryFailure, BatchOutcome, MAX_BATCH_ENTRIES,
     MAX_VISIBILITY_TIMEOUT, OutgoingMessage, Queue, QueueDepth, QueueError, ReceiveOptions,
     ReceivedMessage,
 };
-use crate::queue::stats::{Op, RequestCounter, RequestStats};
 
 /// An SQS queue. Cheap to clone: clones share the client and the request counters.
 #[derive(Debug, Clone)]

@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use sqs_dlq::{AttributeValue, Attributes, OutgoingMessage, Queue, ReceivedMessage};
+use sqs_dlq::{
+    queue::AttributeValue, queue::Attributes, queue::OutgoingMessage, queue::Queue,
+    queue::ReceivedMessage,
+};
 
 /// What a fixture expects.
 #[derive(Debug, Clone, Deserialize)]
