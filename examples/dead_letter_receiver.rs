@@ -49,7 +49,8 @@ use genesys_examples::telemetry;
 use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, RetryPolicy};
 use secrecy::SecretString;
-use sqs_dlq::{dead_letter::Category, http::DeadLetterReceiver, dead_letter::HttpTarget, dead_letter::Replay};
+use sqs_dlq::dead_letter::{Category, HttpTarget, Replay};
+use sqs_dlq::http::DeadLetterReceiver;
 
 /// Receive dead letters over HTTP and replay them to a target.
 #[derive(Debug, Parser)]

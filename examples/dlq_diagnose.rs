@@ -36,7 +36,10 @@ use genesys_examples::mode::{self, Mode};
 use genesys_examples::queues::RecipeQueue;
 use genesys_examples::{dead_letters, logging, progress};
 use retry_policy::{Pacer, RetryPolicy};
-use sqs_dlq::{dead_letter::Diagnosis, dead_letter::FileReportWriter, dead_letter::MemoryReportWriter, queue::Queue, dead_letter::ReportWriter, dead_letter::RootCauseReport};
+use sqs_dlq::dead_letter::{
+    Diagnosis, FileReportWriter, MemoryReportWriter, ReportWriter, RootCauseReport,
+};
+use sqs_dlq::queue::Queue;
 
 /// Diagnose an EventBridge dead-letter queue: categories, correlated conversations, a report.
 #[derive(Debug, Parser)]

@@ -28,7 +28,8 @@ use genesys_examples::servers::ReplayTargetServer;
 use genesys_examples::{dead_letters, logging, progress};
 use retry_policy::{Backoff, Pacer, RetryPolicy};
 use secrecy::SecretString;
-use sqs_dlq::{dead_letter::Category, dead_letter::HttpTarget, queue::Queue, dead_letter::QueueTarget, dead_letter::Replay, dead_letter::ReplayTarget};
+use sqs_dlq::dead_letter::{Category, HttpTarget, QueueTarget, Replay, ReplayTarget};
+use sqs_dlq::queue::Queue;
 
 /// Replay dead letters to an HTTP endpoint or a queue; delete only what was delivered.
 #[derive(Debug, Parser)]

@@ -59,7 +59,10 @@ use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, Jitter};
 use secrecy::SecretString;
 use sqs_dlq::consumer::CounterSnapshot;
-use sqs_dlq::{consumer::Consumer, consumer::IdempotencyStore, consumer::MemoryIdempotencyStore, consumer::RedisIdempotencyStore, consumer::StopReason, http::WebhookIngest};
+use sqs_dlq::consumer::{
+    Consumer, IdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore, StopReason,
+};
+use sqs_dlq::http::WebhookIngest;
 use tokio_util::sync::CancellationToken;
 
 /// Take webhooks over HTTP into a queue and consume them idempotently into a JSON-lines file.

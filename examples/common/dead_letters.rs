@@ -204,7 +204,8 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqs_dlq::{dead_letter::Category, dead_letter::DeadLetter, queue::ReceivedMessage};
+    use sqs_dlq::dead_letter::{Category, DeadLetter};
+    use sqs_dlq::queue::ReceivedMessage;
 
     fn letters(count: usize) -> Vec<DeadLetter> {
         let ids = vec!["5f1c7a3e-9b2d-4c1a-8e3f-0a1b2c3d4e5f".to_owned()];

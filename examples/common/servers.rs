@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use secrecy::SecretString;
 use serde::Serialize;
-use sqs_dlq::{http::HttpServer, http::ServerShutdown};
+use sqs_dlq::http::{HttpServer, ServerShutdown};
 
 /// A server running on a task (sqs-dlq's hardened `HttpServer`); stopped on drop.
 #[derive(Debug)]

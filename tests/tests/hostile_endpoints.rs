@@ -29,7 +29,10 @@ use genesys_messaging::media::{BlockReason, MediaStatus, MediaVerifier};
 use retry_policy::RetryPolicy;
 use secrecy::SecretString;
 use serde_json::Value;
-use sqs_dlq::{queue::AttributeValue, queue::Attributes, dead_letter::DeadLetter, http::DeadLetterReceiver, consumer::Decode, consumer::Json, queue::MemoryQueue, dead_letter::ParseError, dead_letter::QueueTarget, queue::ReceivedMessage, dead_letter::Replay, http::WebhookIngest};
+use sqs_dlq::consumer::{Decode, Json};
+use sqs_dlq::dead_letter::{DeadLetter, ParseError, QueueTarget, Replay};
+use sqs_dlq::http::{DeadLetterReceiver, WebhookIngest};
+use sqs_dlq::queue::{AttributeValue, Attributes, MemoryQueue, ReceivedMessage};
 use tower::ServiceExt;
 
 // --- a recording Genesys stand-in ---------------------------------------------------------
@@ -398,7 +401,10 @@ async fn an_overflowing_retry_attempts_saturates_in_the_attempt_header_sent() {
         axum::routing::post(move |request: Request| {
             let record = Arc::clone(&record);
             async move {
-                if let Some(v) = request.headers().get(sqs_dlq::dead_letter::ATTEMPT_COUNT_HEADER) {
+                if let Some(v) = request
+                    .headers()
+                    .get(sqs_dlq::dead_letter::ATTEMPT_COUNT_HEADER)
+                {
                     record
                         .lock()
                         .unwrap()
@@ -414,7 +420,9 @@ async fn an_overflowing_retry_attempts_saturates_in_the_attempt_header_sent() {
     let target = sqs_dlq::dead_letter::HttpTarget::builder(format!("http://{addr}/events"))
         .build()
         .unwrap();
-    let replay = sqs_dlq::dead_letter::Replay::builder(target).force(true).build();
+    let replay = sqs_dlq::dead_letter::Replay::builder(target)
+        .force(true)
+        .build();
     let event = r#"{"version":"0","id":"e-1","detail-type":"t","source":"s","account":"1","time":"2026-11-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}"#;
     let mut attributes = Attributes::new();
     attributes.insert(

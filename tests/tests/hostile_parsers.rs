@@ -23,7 +23,9 @@ use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use sqs_dlq::{http::DeadLetterReceiver, queue::MemoryQueue, dead_letter::QueueTarget, dead_letter::Replay, http::WebhookIngest};
+use sqs_dlq::dead_letter::{QueueTarget, Replay};
+use sqs_dlq::http::{DeadLetterReceiver, WebhookIngest};
+use sqs_dlq::queue::MemoryQueue;
 use tower::ServiceExt;
 
 fn arb_json() -> impl Strategy<Value = Value> {

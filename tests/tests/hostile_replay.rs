@@ -17,7 +17,9 @@ use genesys_messaging::archive::{ArchiveBatch, ArchiveSink, WebhookArchive};
 use genesys_messaging::{Direction, WebMessagingMessage};
 use retry_policy::{Backoff, RetryPolicy};
 use secrecy::SecretString;
-use sqs_dlq::{http::DeadLetterReceiver, queue::MemoryQueue, dead_letter::QueueTarget, dead_letter::Replay, http::WebhookIngest};
+use sqs_dlq::dead_letter::{QueueTarget, Replay};
+use sqs_dlq::http::{DeadLetterReceiver, WebhookIngest};
+use sqs_dlq::queue::MemoryQueue;
 use tower::ServiceExt;
 
 const SECRET: &str = "replay-test-secret";
@@ -86,8 +88,7 @@ async fn receiver_refuses_replays_outside_the_window_and_altered_timestamps() {
     ))
     .unwrap();
     let body = fixture["body"].as_str().unwrap();
-    let sign =
-        |ts| sqs_dlq::http::timestamped_signature(SECRET.as_bytes(), ts, body.as_bytes());
+    let sign = |ts| sqs_dlq::http::timestamped_signature(SECRET.as_bytes(), ts, body.as_bytes());
     let t = now();
     let old = t - 360;
     assert_eq!(
@@ -123,10 +124,7 @@ async fn receiver_refuses_replays_outside_the_window_and_altered_timestamps() {
         StatusCode::UNAUTHORIZED,
         "a genuine delivery passes authentication"
     );
-    assert_eq!(
-        TOLERANCE,
-        sqs_dlq::http::DEFAULT_TIMESTAMP_TOLERANCE
-    );
+    assert_eq!(TOLERANCE, sqs_dlq::http::DEFAULT_TIMESTAMP_TOLERANCE);
 }
 
 #[tokio::test]

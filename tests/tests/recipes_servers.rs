@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use recipes_support::{Server, command, moto_endpoint, temp_dir};
 use serde_json::{Value, json};
-use sqs_dlq::{queue::Queue, queue::QueueSettings, queue::SqsQueue};
+use sqs_dlq::queue::{Queue, QueueSettings, SqsQueue};
 
 const SECRET: &str = "receiver-test-secret";
 

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sqs_dlq::{queue::Queue, queue::QueueSettings, queue::ReceiveOptions, queue::SqsQueue};
+use sqs_dlq::queue::{Queue, QueueSettings, ReceiveOptions, SqsQueue};
 use tokio::process::{Child, Command};
 
 /// Messages the work queue may hold before the senders wait.

@@ -14,14 +14,13 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use retry_policy::{Backoff, Jitter};
 use sqs_dlq::consumer::codes;
-use sqs_dlq::{
-    consumer::Claim, consumer::ClaimToken, consumer::Completion, consumer::Consumer,
-    consumer::ConsumerError, consumer::Delivery, consumer::Handler, consumer::HandlerError,
-    consumer::IdempotencyError, consumer::IdempotencyStore, consumer::Json,
-    consumer::MemoryIdempotencyStore, consumer::RunSummary, queue::BatchOutcome,
-    queue::InjectedFailure, queue::MemoryQueue, queue::Operation, queue::OutgoingMessage,
-    queue::Queue, queue::QueueDepth, queue::QueueError, queue::ReceiveOptions,
-    queue::ReceivedMessage,
+use sqs_dlq::consumer::{
+    Claim, ClaimToken, Completion, Consumer, ConsumerError, Delivery, Handler, HandlerError,
+    IdempotencyError, IdempotencyStore, Json, MemoryIdempotencyStore, RunSummary,
+};
+use sqs_dlq::queue::{
+    BatchOutcome, InjectedFailure, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth,
+    QueueError, ReceiveOptions, ReceivedMessage,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

@@ -12,11 +12,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use retry_policy::Backoff;
 use sqs_dlq::consumer::StopReason;
-use sqs_dlq::{
-    consumer::Consumer, consumer::ConsumerBuilder, consumer::Delivery, consumer::DrainOutcome,
-    consumer::Handler, consumer::HandlerError, consumer::Json, consumer::RunSummary,
-    queue::BatchOutcome, queue::InjectedFailure, queue::MemoryQueue, queue::Operation,
-    queue::OutgoingMessage, queue::Queue, queue::QueueDepth, queue::QueueError,
+use sqs_dlq::consumer::{
+    Consumer, ConsumerBuilder, Delivery, DrainOutcome, Handler, HandlerError, Json, RunSummary,
+};
+use sqs_dlq::queue::{
+    BatchOutcome, InjectedFailure, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth,
+    QueueError,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

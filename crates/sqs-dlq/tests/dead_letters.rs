@@ -6,10 +6,8 @@ mod dlq_support;
 
 use dlq_support::fixtures;
 use proptest::prelude::*;
-use sqs_dlq::{
-    dead_letter::Category, dead_letter::DeadLetter, dead_letter::ErrorCode, queue::AttributeValue,
-    queue::Attributes, queue::ReceivedMessage,
-};
+use sqs_dlq::dead_letter::{Category, DeadLetter, ErrorCode};
+use sqs_dlq::queue::{AttributeValue, Attributes, ReceivedMessage};
 
 #[test]
 fn every_fixture_gets_its_expected_category() {

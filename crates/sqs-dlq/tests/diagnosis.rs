@@ -12,12 +12,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dlq_support::{conversation, fixtures, letter_message, seed};
-use sqs_dlq::{
-    dead_letter::CorrelateError, dead_letter::Correlation, dead_letter::Correlator,
-    dead_letter::Diagnosis, dead_letter::DiagnosisError, dead_letter::FileReportWriter,
-    dead_letter::MemoryReportWriter, dead_letter::ReportWriter, dead_letter::RootCauseReport,
-    queue::MemoryQueue, queue::Queue,
+use sqs_dlq::dead_letter::{
+    CorrelateError, Correlation, Correlator, Diagnosis, DiagnosisError, FileReportWriter,
+    MemoryReportWriter, ReportWriter, RootCauseReport,
 };
+use sqs_dlq::queue::{MemoryQueue, Queue};
 
 struct FailingWriter;
 

@@ -10,11 +10,11 @@ use axum::body::Body;
 use axum::http::{HeaderName, Request, StatusCode};
 use bytes::Bytes;
 use secrecy::SecretString;
+use sqs_dlq::http::WebhookIngest;
 use sqs_dlq::http::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
-use sqs_dlq::{
-    http::WebhookIngest, queue::BatchOutcome, queue::InjectedFailure, queue::MemoryQueue,
-    queue::Operation, queue::OutgoingMessage, queue::Queue, queue::QueueDepth, queue::QueueError,
-    queue::ReceiveOptions, queue::ReceivedMessage,
+use sqs_dlq::queue::{
+    BatchOutcome, InjectedFailure, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth,
+    QueueError, ReceiveOptions, ReceivedMessage,
 };
 use tower::ServiceExt;
 

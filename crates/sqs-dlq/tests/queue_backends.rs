@@ -97,7 +97,7 @@ mod memory_only {
     use std::sync::Arc;
 
     use super::*;
-    use sqs_dlq::{queue::InjectedFailure, queue::Operation, queue::QueueError};
+    use sqs_dlq::queue::{InjectedFailure, Operation, QueueError};
 
     const VIS: Duration = Duration::from_secs(30);
 

@@ -17,10 +17,9 @@ use dlq_support::fixture;
 use retry_policy::{Backoff, Jitter, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use sqs_dlq::dead_letter::{HttpTarget, Replay};
+use sqs_dlq::http::{DeadLetterReceiver, ReceiverError};
 use sqs_dlq::http::{signature, timestamped_signature};
-use sqs_dlq::{
-    dead_letter::HttpTarget, dead_letter::Replay, http::DeadLetterReceiver, http::ReceiverError,
-};
 use tower::ServiceExt;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -11,11 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dlq_support::{conversation, fixture, letter_message};
 use retry_policy::{Backoff, Jitter, Pacer, RetryPolicy};
-use sqs_dlq::{
-    dead_letter::Category, dead_letter::HttpTarget, dead_letter::QueueTarget, dead_letter::Replay,
-    dead_letter::SkipReason, queue::BatchEntryFailure, queue::BatchOutcome, queue::MemoryQueue,
-    queue::OutgoingMessage, queue::Queue, queue::QueueDepth, queue::QueueError,
-    queue::ReceiveOptions, queue::ReceivedMessage,
+use sqs_dlq::dead_letter::{Category, HttpTarget, QueueTarget, Replay, SkipReason};
+use sqs_dlq::queue::{
+    BatchEntryFailure, BatchOutcome, MemoryQueue, OutgoingMessage, Queue, QueueDepth, QueueError,
+    ReceiveOptions, ReceivedMessage,
 };
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

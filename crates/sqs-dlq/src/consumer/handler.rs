@@ -197,7 +197,7 @@ impl<'a> Delivery<'a> {
 /// after a backoff, [`HandlerError::Permanent`] → dead-lettered with the reason.
 ///
 /// ```
-/// use sqs_dlq::{consumer::Delivery, consumer::Handler, consumer::HandlerError, consumer::Json};
+/// use sqs_dlq::consumer::{Delivery, Handler, HandlerError, Json};
 ///
 /// #[derive(serde::Deserialize)]
 /// struct CallCompleted { #[serde(rename = "contactId")] contact_id: String, #[serde(rename = "callId")] call_id: String }

@@ -2,7 +2,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sqs_dlq::{consumer::Consumer, consumer::Delivery, consumer::Handler, consumer::HandlerError, queue::MemoryQueue, consumer::MemoryIdempotencyStore};
+//! use sqs_dlq::consumer::{Consumer, Delivery, Handler, HandlerError, MemoryIdempotencyStore};
+//! use sqs_dlq::queue::MemoryQueue;
 //! use tokio_util::sync::CancellationToken;
 //!
 //! struct Print;

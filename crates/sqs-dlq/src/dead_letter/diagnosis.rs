@@ -80,7 +80,7 @@ pub struct DiagnosisOutcome {
 ///
 /// ```no_run
 /// # async fn run(queue: sqs_dlq::queue::MemoryQueue) -> Result<(), Box<dyn std::error::Error>> {
-/// use sqs_dlq::{dead_letter::Diagnosis, dead_letter::FileReportWriter};
+/// use sqs_dlq::dead_letter::{Diagnosis, FileReportWriter};
 ///
 /// let outcome = Diagnosis::builder(queue)
 ///     .max_messages(1_000)

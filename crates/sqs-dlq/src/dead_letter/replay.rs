@@ -406,7 +406,7 @@ pub enum ReplayLetterError {
 ///
 /// ```no_run
 /// # async fn run(dlq: sqs_dlq::queue::MemoryQueue) -> Result<(), Box<dyn std::error::Error>> {
-/// use sqs_dlq::{dead_letter::Category, dead_letter::HttpTarget, dead_letter::Replay};
+/// use sqs_dlq::dead_letter::{Category, HttpTarget, Replay};
 ///
 /// let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
 /// let report = Replay::builder(target).only(Category::RateLimited).build().run(&dlq).await?;

@@ -5,7 +5,8 @@
 //! ```no_run
 //! use std::time::Duration;
 //! use secrecy::SecretString;
-//! use sqs_dlq::{queue::MemoryQueue, http::WebhookIngest};
+//! use sqs_dlq::queue::MemoryQueue;
+//! use sqs_dlq::http::WebhookIngest;
 //!
 //! # async fn serve() -> std::io::Result<()> {
 //! let queue = MemoryQueue::new("webhooks");

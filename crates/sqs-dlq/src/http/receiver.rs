@@ -3,7 +3,8 @@
 //!
 //! ```no_run
 //! use secrecy::SecretString;
-//! use sqs_dlq::{http::DeadLetterReceiver, dead_letter::HttpTarget, dead_letter::Replay};
+//! use sqs_dlq::http::DeadLetterReceiver;
+//! use sqs_dlq::dead_letter::{HttpTarget, Replay};
 //!
 //! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 //! let target = HttpTarget::builder("https://events.example.com/genesys").build()?;

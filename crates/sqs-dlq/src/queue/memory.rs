@@ -34,7 +34,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use sqs_dlq::{queue::MemoryQueue, queue::OutgoingMessage, queue::Queue, queue::ReceiveOptions};
+//! use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sqs_dlq::queue::QueueError> {
 //! let dlq = MemoryQueue::new("orders-dlq");

@@ -26,7 +26,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sqs_dlq::{queue::OutgoingMessage, queue::Queue, queue::ReceiveOptions, queue::SqsQueue};
+//! use sqs_dlq::queue::{OutgoingMessage, Queue, ReceiveOptions, SqsQueue};
 //!
 //! # async fn run() -> Result<(), sqs_dlq::queue::QueueError> {
 //! // By name (GetQueueUrl) or by URL; the client comes from the AWS config chain.

@@ -4,10 +4,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use sqs_dlq::{
-    queue::AttributeValue, queue::Attributes, queue::OutgoingMessage, queue::Queue,
-    queue::ReceivedMessage,
-};
+use sqs_dlq::queue::{AttributeValue, Attributes, OutgoingMessage, Queue, ReceivedMessage};
 
 /// What a fixture expects.
 #[derive(Debug, Clone, Deserialize)]
