@@ -214,7 +214,7 @@ impl fmt::Display for ExhaustedRetryCondition {
 
 /// The attributes EventBridge attaches to a dead letter, typed. Each is optional: a message
 /// that did not come from EventBridge (or was moved by hand) may lack any of them. The raw
-/// attributes stay available on [`DeadLetter::attributes`].
+/// attributes stay available on [`DeadLetter::attributes`](super::DeadLetter::attributes).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct DlqAttributes {

@@ -1,22 +1,4 @@
-//! [`Diagnosis`]: read a dead-letter queue, categorize and correlate every message, write a
-//! [`RootCauseReport`], and leave the queue as it was unless told to acknowledge.
-//!
-//! How it avoids the tutorial's defects:
-//! - **Non-destructive by default.** Received messages are held invisible while the run lasts
-//!   (so one run never sees the same message twice through normal receives) and released
-//!   (visibility 0) once the report is written, or when the run fails.
-//! - **Each message counted once.** Messages are tracked by message id: if a message comes back
-//!   during the run (its visibility timeout ran out), it updates the receipt handle of the
-//!   record already held instead of adding a second one.
-//! - **Acknowledge deletes only after the report is stored.** With
-//!   [`DiagnosisBuilder::acknowledge`], messages are deleted only after
-//!   [`ReportWriter::write_report`] returned `Ok`; a failing writer deletes nothing and releases
-//!   everything.
-//! - **One queue client, batched calls, batched correlation.**
-//!
-//! Receiving a message increments its `ApproximateReceiveCount` (an SQS fact): a DLQ normally
-//! has no redrive policy of its own, so that changes nothing, but do not diagnose a queue whose
-//! redrive policy would move messages on after a few receives.
+//! [`Diagnosis`] and what it needs (its documentation is on the type).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,6 +72,26 @@ pub struct DiagnosisOutcome {
 /// println!("{}", outcome.report.to_markdown());
 /// # Ok(()) }
 /// ```
+///
+/// [`Diagnosis`]: read a dead-letter queue, categorize and correlate every message, write a
+/// [`RootCauseReport`], and leave the queue as it was unless told to acknowledge.
+///
+/// How it avoids the tutorial's defects:
+/// - **Non-destructive by default.** Received messages are held invisible while the run lasts
+///   (so one run never sees the same message twice through normal receives) and released
+///   (visibility 0) once the report is written, or when the run fails.
+/// - **Each message counted once.** Messages are tracked by message id: if a message comes back
+///   during the run (its visibility timeout ran out), it updates the receipt handle of the
+///   record already held instead of adding a second one.
+/// - **Acknowledge deletes only after the report is stored.** With
+///   [`DiagnosisBuilder::acknowledge`], messages are deleted only after
+///   [`ReportWriter::write_report`] returned `Ok`; a failing writer deletes nothing and releases
+///   everything.
+/// - **One queue client, batched calls, batched correlation.**
+///
+/// Receiving a message increments its `ApproximateReceiveCount` (an SQS fact): a DLQ normally
+/// has no redrive policy of its own, so that changes nothing, but do not diagnose a queue whose
+/// redrive policy would move messages on after a few receives.
 pub struct Diagnosis<Q> {
     queue: Q,
     max_messages: Option<usize>,

@@ -1,12 +1,4 @@
-//! EventBridge dead letters: the event envelope, the DLQ attributes EventBridge attaches, and a
-//! parser that never drops a message.
-//!
-//! When a rule target cannot be reached, EventBridge puts the event, unchanged, into the
-//! target's SQS dead-letter queue and adds the message attributes `ERROR_CODE`,
-//! `ERROR_MESSAGE`, `RULE_ARN`, `TARGET_ARN`, `RETRY_ATTEMPTS` and
-//! `EXHAUSTED_RETRY_CONDITION`. [`DeadLetter`] keeps all of it: the raw body byte for byte,
-//! the raw attributes, the typed attributes, and the parsed event or the reason it could not be
-//! parsed.
+//! [`DeadLetter`] and what it needs (its documentation is on the type).
 
 use std::time::SystemTime;
 
@@ -206,6 +198,16 @@ pub fn parse_event(body: &str) -> Result<EventBridgeEvent, ParseError> {
 
 /// One dead letter: the SQS message it came in, the EventBridge attributes, and the event (or
 /// why the body is not one). Built from every message, whatever its body: nothing is dropped.
+///
+/// EventBridge dead letters: the event envelope, the DLQ attributes EventBridge attaches, and a
+/// parser that never drops a message.
+///
+/// When a rule target cannot be reached, EventBridge puts the event, unchanged, into the
+/// target's SQS dead-letter queue and adds the message attributes `ERROR_CODE`,
+/// `ERROR_MESSAGE`, `RULE_ARN`, `TARGET_ARN`, `RETRY_ATTEMPTS` and
+/// `EXHAUSTED_RETRY_CONDITION`. [`DeadLetter`] keeps all of it: the raw body byte for byte,
+/// the raw attributes, the typed attributes, and the parsed event or the reason it could not be
+/// parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
     message_id: String,
@@ -327,7 +329,7 @@ impl DeadLetter {
         self.event().and_then(|e| e.detail.topic_name.as_deref())
     }
 
-    /// The failure category and how it was decided (see [`crate::category`]). A failure record
+    /// The failure category and how it was decided (see [`Category`]). A failure record
     /// ([`ParseError::FailureSummary`]) carries its error in the body: it is used when the
     /// message attributes have none.
     pub fn classification(&self) -> Classification {

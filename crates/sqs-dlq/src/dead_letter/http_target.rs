@@ -1,6 +1,4 @@
-//! [`HttpTarget`] (feature `replay-http`): replays dead letters as POSTs of their original
-//! body, with `X-Attempt-Count`, `X-Replay-Source` and `X-Event-Id`, backing off on 429/5xx
-//! through the retry driver, and signing each POST when given a signing secret.
+//! [`HttpTarget`] and what it needs (its documentation is on the type).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -96,6 +94,10 @@ enum Bearer {
 /// Replays to an HTTP endpoint. Built with [`HttpTarget::builder`]. User info in the URL
 /// (`http://user:password@host/…`) is sent as HTTP Basic authentication and never shown:
 /// `Debug`, [`ReplayTarget::describe`] and errors print the URL through [`crate::redact::url`].
+///
+/// [`HttpTarget`] (feature `replay-http`): replays dead letters as POSTs of their original
+/// body, with `X-Attempt-Count`, `X-Replay-Source` and `X-Event-Id`, backing off on 429/5xx
+/// through the retry driver, and signing each POST when given a signing secret.
 #[derive(Clone)]
 pub struct HttpTarget {
     client: reqwest::Client,

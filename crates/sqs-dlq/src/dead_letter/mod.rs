@@ -12,7 +12,7 @@
 //! - `report`: the versioned [`RootCauseReport`] and its writers;
 //! - `diagnosis` and `replay`: the two jobs built on the drain step.
 //!
-//! [`HttpTarget`] (reqwest) needs the `replay-http` feature; everything else here builds with
+//! `HttpTarget` (reqwest) needs the `replay-http` feature; everything else here builds with
 //! no HTTP client.
 
 pub(crate) mod attributes;

@@ -1,23 +1,4 @@
-//! [`Replay`]: deliver dead letters again, to an HTTP endpoint ([`HttpTarget`]) or back to a
-//! source queue ([`QueueTarget`]), and remove from the DLQ only what the target accepted.
-//!
-//! - **A message leaves the DLQ only after the target accepted it**: a 2xx from the HTTP
-//!   target, or a per-entry success of `SendMessageBatch` on the source queue. Everything else
-//!   (skipped, rejected, not delivered) is released back to the DLQ at the end of the run.
-//! - **Unsafe categories are skipped unless forced** ([`Category::replay_safe`]), and so are
-//!   bodies that are not EventBridge events. [`ReplayBuilder::only`] narrows the run to some
-//!   categories.
-//! - **Dry run** receives and decides, sends nothing, deletes nothing, releases everything.
-//! - HTTP: the original body, unchanged, `Content-Type: application/json`,
-//!   `X-Attempt-Count: RETRY_ATTEMPTS + n` (n = 1 on the first POST of this replay, +1 on each
-//!   retry), `X-Replay-Source: sqs-dlq`, and `X-Event-Id` (the event id, for deduplication).
-//!   429, 408, 5xx and connection errors back off through [`RetryPolicy`] (Retry-After is
-//!   honoured); other 4xx and 3xx are final. One `reqwest::Client` serves every request.
-//! - Queue: `SendMessageBatch` in chunks of ten, one [`Pacer`] slot per call, then
-//!   `DeleteMessageBatch` of exactly the entries that were sent.
-//!
-//! Delivery is at-least-once: a target that timed out may have processed the event; targets
-//! should deduplicate on the event id.
+//! [`Replay`] and what it needs (its documentation is on the type).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -413,6 +394,27 @@ pub enum ReplayLetterError {
 /// println!("replayed {:?}, failed {:?}", report.replayed_ids(), report.failed_ids());
 /// # Ok(()) }
 /// ```
+///
+/// [`Replay`]: deliver dead letters again, to an HTTP endpoint (`HttpTarget`, feature `replay-http`) or back to a
+/// source queue ([`QueueTarget`]), and remove from the DLQ only what the target accepted.
+///
+/// - **A message leaves the DLQ only after the target accepted it**: a 2xx from the HTTP
+///   target, or a per-entry success of `SendMessageBatch` on the source queue. Everything else
+///   (skipped, rejected, not delivered) is released back to the DLQ at the end of the run.
+/// - **Unsafe categories are skipped unless forced** ([`Category::replay_safe`]), and so are
+///   bodies that are not EventBridge events. [`ReplayBuilder::only`] narrows the run to some
+///   categories.
+/// - **Dry run** receives and decides, sends nothing, deletes nothing, releases everything.
+/// - HTTP: the original body, unchanged, `Content-Type: application/json`,
+///   `X-Attempt-Count: RETRY_ATTEMPTS + n` (n = 1 on the first POST of this replay, +1 on each
+///   retry), `X-Replay-Source: sqs-dlq`, and `X-Event-Id` (the event id, for deduplication).
+///   429, 408, 5xx and connection errors back off through [`RetryPolicy`] (Retry-After is
+///   honoured); other 4xx and 3xx are final. One `reqwest::Client` serves every request.
+/// - Queue: `SendMessageBatch` in chunks of ten, one [`Pacer`] slot per call, then
+///   `DeleteMessageBatch` of exactly the entries that were sent.
+///
+/// Delivery is at-least-once: a target that timed out may have processed the event; targets
+/// should deduplicate on the event id.
 #[derive(Clone)]
 pub struct Replay {
     target: Arc<dyn ReplayTarget>,

@@ -1,20 +1,4 @@
-//! The root cause report a [`crate::dead_letter::Diagnosis`] writes: a JSON document with a stable,
-//! versioned schema, a Markdown summary, and the writers that store them.
-//!
-//! Schema (version [`REPORT_SCHEMA_VERSION`]); fields are only ever added, never renamed:
-//! ```text
-//! { "version": 1, "generated_at": RFC 3339, "queue": "...", "total": n, "acknowledged": bool,
-//!   "by_category": {"rate_limited": n, ...all six...}, "by_error_code": {...},
-//!   "by_topic": {...}, "by_target": {...},
-//!   "groups": [{"category", "error_code", "topic", "target", "count", "message_ids"}],
-//!   "correlation": {"requested", "found", "not_found", "failed", "without_conversation"},
-//!   "records": [{"message_id", "category", "category_basis", "replay_safe", "error_code",
-//!                "error_message", "rule_arn", "target_arn", "retry_attempts",
-//!                "exhausted_retry_condition", "receive_count", "event_id", "detail_type",
-//!                "topic", "source", "event_time", "conversation_id", "correlation",
-//!                "correlated", "parse_error", "attributes", "original_body"}] }
-//! ```
-//! `original_body` is the SQS body exactly as received, ready for a manual replay.
+//! [`RootCauseReport`] and what it needs (its documentation is on the type).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,6 +18,24 @@ use crate::queue::AttributeValue;
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// Diagnosis of a dead-letter queue.
+///
+/// The root cause report a [`crate::dead_letter::Diagnosis`] writes: a JSON document with a stable,
+/// versioned schema, a Markdown summary, and the writers that store them.
+///
+/// Schema (version [`REPORT_SCHEMA_VERSION`]); fields are only ever added, never renamed:
+/// ```text
+/// { "version": 1, "generated_at": RFC 3339, "queue": "...", "total": n, "acknowledged": bool,
+///   "by_category": {"rate_limited": n, ...all six...}, "by_error_code": {...},
+///   "by_topic": {...}, "by_target": {...},
+///   "groups": [{"category", "error_code", "topic", "target", "count", "message_ids"}],
+///   "correlation": {"requested", "found", "not_found", "failed", "without_conversation"},
+///   "records": [{"message_id", "category", "category_basis", "replay_safe", "error_code",
+///                "error_message", "rule_arn", "target_arn", "retry_attempts",
+///                "exhausted_retry_condition", "receive_count", "event_id", "detail_type",
+///                "topic", "source", "event_time", "conversation_id", "correlation",
+///                "correlated", "parse_error", "attributes", "original_body"}] }
+/// ```
+/// `original_body` is the SQS body exactly as received, ready for a manual replay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RootCauseReport {

@@ -1,66 +1,4 @@
-//! Webhook ingest (feature `http`): an axum [`Router`] that takes webhook POSTs (Genesys Cloud
-//! outbound webhooks, EventBridge API destinations, anything that POSTs JSON) and puts each body
-//! on a [`Queue`] before answering, so the sender's 5-second wait is never spent on processing.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use secrecy::SecretString;
-//! use sqs_dlq::queue::MemoryQueue;
-//! use sqs_dlq::http::WebhookIngest;
-//!
-//! # async fn serve() -> std::io::Result<()> {
-//! let queue = MemoryQueue::new("webhooks");
-//! let app = axum::Router::new().nest(
-//!     "/webhooks/genesys",
-//!     WebhookIngest::builder(queue)
-//!         .signing_secret(SecretString::from("shared-secret"))
-//!         .timestamp_tolerance(Duration::from_secs(300))
-//!         .forward_header(http::HeaderName::from_static("x-genesys-webhook-id"))
-//!         .router()
-//!         .expect("the secret is not empty"),
-//! );
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await
-//! # }
-//! ```
-//!
-//! # What a request goes through
-//! 1. **Size**: a `Content-Length` over the limit (default 256 KiB, the SQS message size most
-//!    senders assume) is refused at once with 413; a body that grows past it while streaming
-//!    gets 413 too. A body that breaks off while being read gets 400.
-//! 2. **Signature** (when a secret is set): `X-Signature-256: sha256=<hex>` must be the
-//!    HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"`, where `timestamp` is the
-//!    `X-Signature-Timestamp` header in Unix seconds and `body` the raw bytes. The timestamp must
-//!    be within the tolerance (default 5 minutes, either way) of the receiver's clock, so a
-//!    captured request cannot be replayed later. The comparison is constant-time. Several
-//!    secrets may be set for rotation; any of them verifies. Missing, malformed, stale or wrong
-//!    signatures get 401, and all but the wrong MAC are refused on the headers, before the body
-//!    is read. The MAC is checked before the body is parsed, so unauthenticated input is never
-//!    parsed. An empty or whitespace-only secret is refused when the router is built. [`sign`] computes the header value for senders.
-//! 3. **JSON**: the body must be one well-formed JSON value (it is not re-encoded: the queue
-//!    gets the bytes as sent); otherwise 400.
-//! 4. **Queue**: `SendMessage` with the body and the forwarded headers as message attributes.
-//!    Success → `202 {"messageId": "..."}`. A throttled, unreachable, missing or full queue
-//!    (a [`crate::queue::MemoryQueue`] past its `max_messages` / `max_bytes`) → 503 with
-//!    `Retry-After: 1`, so the sender retries and nothing is accepted that the queue cannot
-//!    keep; a message the queue refuses as invalid → 400.
-//!
-//! Bodies being read, checked and queued share a budget of bytes (default 16 MiB,
-//! [`WebhookIngestBuilder::body_budget`]); past it a request gets 503 `busy` with
-//! `Retry-After: 1` instead of being buffered.
-//!
-//! The whole request has a deadline (default 4 s, under the 5 s senders wait); past it the
-//! answer is 503 and the sender retries (a send that completes after the deadline may leave a
-//! duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
-//! `{"error": "<code>", "message": "<text>"}`.
-//!
-//! Serve it with [`crate::http::HttpServer`] rather than `axum::serve` for the
-//! connection-level limits: a header-read timeout, a connection cap answered with 503, keep-alive
-//! limits and a shutdown that cannot hang.
-//!
-//! # What it does not do
-//! TLS (put it behind your load balancer or `axum-server`), authentication other than the
-//! signature, deduplication (the consumer's idempotency store does that), or processing.
+//! [`WebhookIngest`] and what it needs (its documentation is on the type).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -111,6 +49,70 @@ pub enum IngestError {
 }
 
 /// Builds the ingest [`Router`]; start with [`WebhookIngest::builder`].
+///
+/// Webhook ingest (feature `http`): an axum [`Router`] that takes webhook POSTs (Genesys Cloud
+/// outbound webhooks, EventBridge API destinations, anything that POSTs JSON) and puts each body
+/// on a [`Queue`] before answering, so the sender's 5-second wait is never spent on processing.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use secrecy::SecretString;
+/// use sqs_dlq::queue::MemoryQueue;
+/// use sqs_dlq::http::WebhookIngest;
+///
+/// # async fn serve() -> std::io::Result<()> {
+/// let queue = MemoryQueue::new("webhooks");
+/// let app = axum::Router::new().nest(
+///     "/webhooks/genesys",
+///     WebhookIngest::builder(queue)
+///         .signing_secret(SecretString::from("shared-secret"))
+///         .timestamp_tolerance(Duration::from_secs(300))
+///         .forward_header(http::HeaderName::from_static("x-genesys-webhook-id"))
+///         .router()
+///         .expect("the secret is not empty"),
+/// );
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app).await
+/// # }
+/// ```
+///
+/// # What a request goes through
+/// 1. **Size**: a `Content-Length` over the limit (default 256 KiB, the SQS message size most
+///    senders assume) is refused at once with 413; a body that grows past it while streaming
+///    gets 413 too. A body that breaks off while being read gets 400.
+/// 2. **Signature** (when a secret is set): `X-Signature-256: sha256=<hex>` must be the
+///    HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"`, where `timestamp` is the
+///    `X-Signature-Timestamp` header in Unix seconds and `body` the raw bytes. The timestamp must
+///    be within the tolerance (default 5 minutes, either way) of the receiver's clock, so a
+///    captured request cannot be replayed later. The comparison is constant-time. Several
+///    secrets may be set for rotation; any of them verifies. Missing, malformed, stale or wrong
+///    signatures get 401, and all but the wrong MAC are refused on the headers, before the body
+///    is read. The MAC is checked before the body is parsed, so unauthenticated input is never
+///    parsed. An empty or whitespace-only secret is refused when the router is built. [`sign`] computes the header value for senders.
+/// 3. **JSON**: the body must be one well-formed JSON value (it is not re-encoded: the queue
+///    gets the bytes as sent); otherwise 400.
+/// 4. **Queue**: `SendMessage` with the body and the forwarded headers as message attributes.
+///    Success → `202 {"messageId": "..."}`. A throttled, unreachable, missing or full queue
+///    (a [`crate::queue::MemoryQueue`] past its `max_messages` / `max_bytes`) → 503 with
+///    `Retry-After: 1`, so the sender retries and nothing is accepted that the queue cannot
+///    keep; a message the queue refuses as invalid → 400.
+///
+/// Bodies being read, checked and queued share a budget of bytes (default 16 MiB,
+/// [`WebhookIngestBuilder::body_budget`]); past it a request gets 503 `busy` with
+/// `Retry-After: 1` instead of being buffered.
+///
+/// The whole request has a deadline (default 4 s, under the 5 s senders wait); past it the
+/// answer is 503 and the sender retries (a send that completes after the deadline may leave a
+/// duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
+/// `{"error": "<code>", "message": "<text>"}`.
+///
+/// Serve it with [`crate::http::HttpServer`] rather than `axum::serve` for the
+/// connection-level limits: a header-read timeout, a connection cap answered with 503, keep-alive
+/// limits and a shutdown that cannot hang.
+///
+/// # What it does not do
+/// TLS (put it behind your load balancer or `axum-server`), authentication other than the
+/// signature, deduplication (the consumer's idempotency store does that), or processing.
 #[derive(Debug)]
 pub struct WebhookIngest;
 

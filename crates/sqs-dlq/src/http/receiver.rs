@@ -1,88 +1,4 @@
-//! Dead-letter receiver (feature `http`): an axum [`Router`] that takes one dead letter per
-//! POST, checks it, and replays it through a [`Replay`] to the configured target.
-//!
-//! ```no_run
-//! use secrecy::SecretString;
-//! use sqs_dlq::http::DeadLetterReceiver;
-//! use sqs_dlq::dead_letter::{HttpTarget, Replay};
-//!
-//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
-//! let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
-//! let receiver = DeadLetterReceiver::builder(Replay::builder(target).build())
-//!     .path("/dead-letter")
-//!     .hmac_secret(SecretString::from("shared-secret"));
-//! let app = receiver.router()?;
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
-//! ```
-//!
-//! # A request's path
-//! 1. **Size**: a `Content-Length` over the limit (default 256 KiB) → 413 at once; a body
-//!    growing past it while streaming → 413.
-//! 2. **Authentication** (required: the builder refuses to build without a secret), either:
-//!    - `X-Signature-256: sha256=<hex>` with `X-Signature-Timestamp: <Unix seconds>`: the
-//!      HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"` (the raw bytes),
-//!      compared in constant time against every configured secret. The timestamp must be within
-//!      5 minutes of the receiver's clock, either way
-//!      ([`DeadLetterReceiverBuilder::signature_timestamp_tolerance`] changes the window), so a
-//!      captured request cannot be played again later, nor with its timestamp header changed.
-//!      This is the scheme [`crate::ingest`] uses; [`timestamped_signature`] computes the
-//!      header for senders. A copy replayed *inside* the window is replayed to the target
-//!      again: targets deduplicate on the event id (`X-Event-Id`).
-//!    - `Authorization: Bearer <secret>`, compared in constant time. **A bearer request can be
-//!      replayed**: the header does not change from one request to the next, so whoever
-//!      captures a request can send it again, at any time, and it is accepted. TLS in front of
-//!      the receiver (so nothing can be captured) and the secrecy of the bearer are the only
-//!      defense; prefer signatures where the sender can compute them.
-//!
-//!    Senders that cannot send a timestamp can be let in with
-//!    [`DeadLetterReceiverBuilder::body_only_signatures`]: the HMAC of the body alone
-//!    ([`signature`]). Such requests can be replayed like bearer requests; it is an opt-out,
-//!    not a default.
-//!
-//!    No credentials → 401 `auth_missing`; a signature without its timestamp → 401
-//!    `signature_timestamp_missing`; a timestamp outside the window → 401 `signature_expired`;
-//!    anything else that does not verify → 401 `auth_invalid`. Nothing is parsed before this
-//!    step.
-//!
-//!    **What is settled before the body is read**: a bearer is checked on the headers (a
-//!    valid one authenticates the request; a wrong one without a signature is refused), and
-//!    so are a signature's presence, form and timestamp. Only a well-formed, fresh signature
-//!    makes the receiver read a body it cannot yet trust, and then under two bounds: the body
-//!    must arrive within [`DeadLetterReceiverBuilder::body_deadline`] (default 5 s; 408
-//!    `body_timeout`), and all such bodies together hold at most
-//!    [`DeadLetterReceiverBuilder::unauthenticated_body_budget`] bytes (default 16 MiB; past
-//!    it 503 `busy` with `Retry-After: 1`). Serve the router with
-//!    [`crate::http::HttpServer`] for the connection-level limits (header timeout,
-//!    connection cap, bounded shutdown).
-//! 3. **Shape** (JSON, else 400). Accepted:
-//!    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
-//!      byte for byte. DLQ attributes may come in headers: `X-Dlq-Error-Code`,
-//!      `X-Dlq-Error-Message`, `X-Dlq-Rule-Arn`, `X-Dlq-Target-Arn`, `X-Dlq-Retry-Attempts`,
-//!      `X-Dlq-Exhausted-Retry-Condition`, and `X-Dlq-Message-Id`;
-//!    - *a wrapper* `{"event": <event object, or the event as a JSON string>,
-//!      "attributes": {"ERROR_CODE": "THROTTLING", "RETRY_ATTEMPTS": "3", ...},
-//!      "messageId": "..."}`; attribute values may also be SQS-typed objects
-//!      (`{"StringValue": "...", "DataType": "String"}` or `stringValue`/`dataType`). Pass the
-//!      event as a string to have it replayed byte for byte; an object is re-serialized;
-//!    - *an SQS message record* as AWS Lambda and forwarders pass it:
-//!      `{"messageId", "body": "<the event as a string>", "messageAttributes": {...}}`.
-//!
-//!    The event must be an EventBridge event → else 400.
-//! 4. **Replay** through [`Replay::replay_letter`] (its category policy applies: unsafe
-//!    categories are refused with 422 unless the `Replay` is forced; a raw event without
-//!    attributes is category `unknown`). Accepted → `200 {"status":"processed","attempt":n}`
-//!    with `n` the `X-Attempt-Count` the target accepted; refused or unreachable after retries →
-//!    `502 {"status":"failed","error":"replay_failed",...}`.
-//!
-//! Every error answer is JSON: `{"error": "<code>", "message": "<text>"}`. Every request is
-//! counted through the `metrics` facade by how it ended (`genesys.receiver.requests`, see
-//! [`crate::metric_names`]).
-//!
-//! # What it does not do
-//! TLS, queueing (a 502 tells the sender to keep its copy), deduplication (targets should
-//! deduplicate on the event id, sent as `X-Event-Id`).
+//! [`DeadLetterReceiver`] and what it needs (its documentation is on the type).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -179,6 +95,92 @@ pub fn timestamped_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> Stri
 }
 
 /// Builds the receiver's [`Router`]; start with [`DeadLetterReceiver::builder`].
+///
+/// Dead-letter receiver (feature `http`): an axum [`Router`] that takes one dead letter per
+/// POST, checks it, and replays it through a [`Replay`] to the configured target.
+///
+/// ```no_run
+/// use secrecy::SecretString;
+/// use sqs_dlq::http::DeadLetterReceiver;
+/// use sqs_dlq::dead_letter::{HttpTarget, Replay};
+///
+/// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+/// let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
+/// let receiver = DeadLetterReceiver::builder(Replay::builder(target).build())
+///     .path("/dead-letter")
+///     .hmac_secret(SecretString::from("shared-secret"));
+/// let app = receiver.router()?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(()) }
+/// ```
+///
+/// # A request's path
+/// 1. **Size**: a `Content-Length` over the limit (default 256 KiB) → 413 at once; a body
+///    growing past it while streaming → 413.
+/// 2. **Authentication** (required: the builder refuses to build without a secret), either:
+///    - `X-Signature-256: sha256=<hex>` with `X-Signature-Timestamp: <Unix seconds>`: the
+///      HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"` (the raw bytes),
+///      compared in constant time against every configured secret. The timestamp must be within
+///      5 minutes of the receiver's clock, either way
+///      ([`DeadLetterReceiverBuilder::signature_timestamp_tolerance`] changes the window), so a
+///      captured request cannot be played again later, nor with its timestamp header changed.
+///      This is the scheme [`WebhookIngest`](crate::http::WebhookIngest) uses; [`timestamped_signature`] computes the
+///      header for senders. A copy replayed *inside* the window is replayed to the target
+///      again: targets deduplicate on the event id (`X-Event-Id`).
+///    - `Authorization: Bearer <secret>`, compared in constant time. **A bearer request can be
+///      replayed**: the header does not change from one request to the next, so whoever
+///      captures a request can send it again, at any time, and it is accepted. TLS in front of
+///      the receiver (so nothing can be captured) and the secrecy of the bearer are the only
+///      defense; prefer signatures where the sender can compute them.
+///
+///    Senders that cannot send a timestamp can be let in with
+///    [`DeadLetterReceiverBuilder::body_only_signatures`]: the HMAC of the body alone
+///    ([`signature`]). Such requests can be replayed like bearer requests; it is an opt-out,
+///    not a default.
+///
+///    No credentials → 401 `auth_missing`; a signature without its timestamp → 401
+///    `signature_timestamp_missing`; a timestamp outside the window → 401 `signature_expired`;
+///    anything else that does not verify → 401 `auth_invalid`. Nothing is parsed before this
+///    step.
+///
+///    **What is settled before the body is read**: a bearer is checked on the headers (a
+///    valid one authenticates the request; a wrong one without a signature is refused), and
+///    so are a signature's presence, form and timestamp. Only a well-formed, fresh signature
+///    makes the receiver read a body it cannot yet trust, and then under two bounds: the body
+///    must arrive within [`DeadLetterReceiverBuilder::body_deadline`] (default 5 s; 408
+///    `body_timeout`), and all such bodies together hold at most
+///    [`DeadLetterReceiverBuilder::unauthenticated_body_budget`] bytes (default 16 MiB; past
+///    it 503 `busy` with `Retry-After: 1`). Serve the router with
+///    [`crate::http::HttpServer`] for the connection-level limits (header timeout,
+///    connection cap, bounded shutdown).
+/// 3. **Shape** (JSON, else 400). Accepted:
+///    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
+///      byte for byte. DLQ attributes may come in headers: `X-Dlq-Error-Code`,
+///      `X-Dlq-Error-Message`, `X-Dlq-Rule-Arn`, `X-Dlq-Target-Arn`, `X-Dlq-Retry-Attempts`,
+///      `X-Dlq-Exhausted-Retry-Condition`, and `X-Dlq-Message-Id`;
+///    - *a wrapper* `{"event": <event object, or the event as a JSON string>,
+///      "attributes": {"ERROR_CODE": "THROTTLING", "RETRY_ATTEMPTS": "3", ...},
+///      "messageId": "..."}`; attribute values may also be SQS-typed objects
+///      (`{"StringValue": "...", "DataType": "String"}` or `stringValue`/`dataType`). Pass the
+///      event as a string to have it replayed byte for byte; an object is re-serialized;
+///    - *an SQS message record* as AWS Lambda and forwarders pass it:
+///      `{"messageId", "body": "<the event as a string>", "messageAttributes": {...}}`.
+///
+///    The event must be an EventBridge event → else 400.
+/// 4. **Replay** through [`Replay::replay_letter`] (its category policy applies: unsafe
+///    categories are refused with 422 unless the `Replay` is forced; a raw event without
+///    attributes is category `unknown`). Accepted → `200 {"status":"processed","attempt":n}`
+///    with `n` the `X-Attempt-Count` the target accepted; refused or unreachable after retries →
+///    `502 {"status":"failed","error":"replay_failed",...}`.
+///
+/// Every error answer is JSON: `{"error": "<code>", "message": "<text>"}`. Every request is
+/// counted through the `metrics` facade by how it ended (`genesys.receiver.requests`, see
+/// [`crate::metric_names`]).
+///
+/// # What it does not do
+/// TLS, queueing (a 502 tells the sender to keep its copy), deduplication (targets should
+/// deduplicate on the event id, sent as `X-Event-Id`).
 #[derive(Debug)]
 pub struct DeadLetterReceiver;
 
