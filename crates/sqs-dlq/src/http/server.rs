@@ -10,6 +10,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use retry_policy::{Backoff, Jitter, RetryClass, RetryPolicy};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -45,6 +46,8 @@ const MAX_REFUSALS_IN_PROGRESS: usize = 512;
 const REFUSAL_DRAIN_TIME: Duration = Duration::from_millis(250);
 /// Bytes of a refused connection's request read and dropped, at most, while it closes.
 const MAX_REFUSAL_DRAIN: usize = 64 * 1024;
+/// How long the accept loop pauses after an accept error.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 /// How long writing a refusal may take.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -299,24 +302,36 @@ impl HttpServerBuilder {
         let mut conns: JoinSet<ConnEnd> = JoinSet::new();
         let mut ends = Ends::default();
 
+        // Accept errors (EMFILE/ENFILE and friends) pause the accept loop: the listener
+        // recovers once descriptors free up, and a busy loop would only burn the CPU meanwhile.
+        // The retry driver waits; a shutdown or a connection ending cuts the wait short.
+        let accept_policy = RetryPolicy::builder()
+            .max_attempts(u32::MAX)
+            .max_elapsed(Duration::MAX)
+            .backoff(Backoff::constant(ACCEPT_ERROR_PAUSE).jitter(Jitter::None))
+            .no_budget()
+            .build();
+
         // Accept until shutdown begins.
         loop {
             tokio::select! {
                 biased;
                 () = shutdown.begin.cancelled() => break,
                 Some(joined) = conns.join_next(), if !conns.is_empty() => ends.add(joined),
-                accepted = listener.accept() => {
+                accepted = retry_policy::retry_with(
+                    &accept_policy,
+                    |_| listener.accept(),
+                    |_: &io::Error| RetryClass::retry(),
+                    |error: &io::Error, _, _| {
+                        tracing::warn!(target: "sqs_dlq::server", %error, "accept failed");
+                    },
+                ) => {
                     let stream = match accepted {
                         Ok((stream, _peer)) => stream,
-                        Err(error) => {
-                            // EMFILE/ENFILE and friends: the listener recovers once descriptors
-                            // free up; a busy loop would only burn the CPU meanwhile.
-                            tracing::warn!(target: "sqs_dlq::server", %error, "accept failed");
-                            tokio::select! {
-                                () = tokio::time::sleep(Duration::from_millis(50)) => {}
-                                () = shutdown.begin.cancelled() => break,
-                            }
-                            continue;
+                        // The policy never gives up; a give-up would end the accept loop.
+                        Err(failed) => {
+                            tracing::error!(target: "sqs_dlq::server", error = %failed.last, "accept stopped");
+                            break;
                         }
                     };
                     let _ = stream.set_nodelay(true);
