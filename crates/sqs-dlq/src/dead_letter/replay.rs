@@ -80,6 +80,10 @@ pub enum ReplayError {
     #[cfg(feature = "replay-http")]
     #[error("the HTTP client could not be built: {0}")]
     Client(#[source] reqwest::Error),
+    /// The target's signing secret is empty or blank.
+    #[cfg(feature = "replay-http")]
+    #[error("the replay target's signing secret is refused: {0}")]
+    WeakSecret(#[source] signed_webhook::WeakSecret),
     /// Receiving from the DLQ failed; what was received and not delivered was released.
     #[error(
         "receiving from the dead-letter queue failed; {released} message(s) released: {source}"
