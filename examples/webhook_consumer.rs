@@ -30,7 +30,7 @@
 //! went idle) is handled by one more, draining, run (`ConsumerBuilder::drain_on_shutdown`, up to
 //! `--drain-secs`; further signals do not cut it, since it holds acknowledged webhooks).
 //!
-//! The ingest runs on sqs-dlq's hardened server (`sqs_dlq::server`): a header-read timeout
+//! The ingest runs on sqs-dlq's hardened server (`sqs_dlq::http::HttpServer`): a header-read timeout
 //! (`--header-read-timeout-ms`), a connection cap answered with 503 (`--max-connections`),
 //! keep-alive limits, and a shutdown that cannot hang: on Ctrl-C/SIGTERM it stops accepting,
 //! closes idle and half-open connections at once and gives requests in the ingest

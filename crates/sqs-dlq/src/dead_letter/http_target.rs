@@ -26,7 +26,7 @@ use super::replay::{
 /// ```
 /// use async_trait::async_trait;
 /// use secrecy::SecretString;
-/// use sqs_dlq::replay::{BearerError, BearerSource};
+/// use sqs_dlq::dead_letter::{BearerError, BearerSource};
 ///
 /// #[derive(Debug)]
 /// struct FromEnv;
