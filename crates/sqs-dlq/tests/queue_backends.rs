@@ -15,13 +15,14 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use sqs_dlq::queue::contract::{Pair, Timing, contract_tests, receive_n, short};
-use sqs_dlq::queue::{
-    AttributeValue, MemoryQueue, OutgoingMessage, Queue, QueueDepth, ReceiveOptions,
-};
 #[cfg(feature = "sqs")]
-use sqs_dlq::queue::{QueueSettings, SqsQueue};
+use bytes::Bytes;
+#[cfg(feature = "sqs")]
+use sqs_dlq::queue::contract::receive_n;
+use sqs_dlq::queue::contract::{Pair, Timing, contract_tests, short};
+#[cfg(feature = "sqs")]
+use sqs_dlq::queue::{AttributeValue, QueueSettings, SqsQueue};
+use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue, QueueDepth, ReceiveOptions};
 use tokio::time::{Instant, sleep};
 
 const MAX_RECEIVES: u32 = 2;
