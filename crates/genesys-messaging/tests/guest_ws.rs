@@ -577,3 +577,124 @@ async fn a_closed_session_s_token_provider_is_a_typed_auth_error() {
     let err = tokens.access_token().await.unwrap_err();
     assert!(matches!(err, AuthError::Provider { .. }), "{err:?}");
 }
+
+/// How many frames of each action a stand-in server saw so far: `(configureSession, onMessage)`.
+async fn sessions_and_messages(
+    seen: &mut tokio::sync::mpsc::UnboundedReceiver<Value>,
+) -> (u32, u32) {
+    // The last frames may still be on their way to the stand-in.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (mut sessions, mut messages) = (0, 0);
+    while let Ok(v) = seen.try_recv() {
+        sessions += u32::from(v["action"] == "configureSession");
+        messages += u32::from(v["action"] == "onMessage");
+    }
+    (sessions, messages)
+}
+
+/// The events of a session until it ends; fails after [`WAIT`].
+async fn events_until_the_end(session: &mut GuestSession) -> Vec<Result<GuestEvent, GuestError>> {
+    let mut events = Vec::new();
+    loop {
+        match tokio::time::timeout(WAIT, session.next_event()).await {
+            Ok(Some(event)) => events.push(event),
+            Ok(None) => return events,
+            Err(_) => panic!("the session is still going after {WAIT:?}: {events:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_the_server_drops_the_connection_over_is_resent_only_within_the_policy() {
+    // The stand-in closes the socket on every onMessage: each reconnect succeeds, re-sends the
+    // message, and is dropped again. The reconnect policy bounds the whole outage.
+    let (url, mut seen) = stand_in(|v| {
+        if v["action"] == "onMessage" {
+            vec![Message::Close(None)]
+        } else {
+            Vec::new()
+        }
+    })
+    .await;
+    let attempts = 4;
+    let policy = RetryPolicy::builder()
+        .max_attempts(attempts)
+        .max_elapsed(Duration::from_secs(60))
+        .backoff(Backoff::constant(Duration::from_millis(5)))
+        .no_budget()
+        .build();
+    let mut session = GuestSession::connect(
+        GuestConfig::builder("dep")
+            .url(url)
+            .reconnect(policy)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let id = session.send_text("poison").await.unwrap();
+
+    let events = events_until_the_end(&mut session).await;
+    match events.last() {
+        Some(Err(GuestError::ResendFailed {
+            attempts: made,
+            unacknowledged,
+            last,
+        })) => {
+            assert_eq!(*made, attempts);
+            assert_eq!(unacknowledged, &[id]);
+            assert!(
+                matches!(**last, GuestError::ConnectionLost { .. }),
+                "{last:?}"
+            );
+        }
+        other => panic!("expected ResendFailed, got {other:?}"),
+    }
+    let resumed = events
+        .iter()
+        .filter(|e| matches!(e, Ok(GuestEvent::Session(_))))
+        .count();
+    assert_eq!(resumed as u32, attempts, "one resumption per attempt");
+    let stats = session.stats();
+    assert_eq!(stats.resent, u64::from(attempts));
+    assert_eq!(stats.frames_sent, 1 + u64::from(attempts));
+    assert!(matches!(
+        session.send_text("after").await,
+        Err(GuestError::Closed)
+    ));
+    // The first connection and one per attempt; the message once on each.
+    assert_eq!(
+        sessions_and_messages(&mut seen).await,
+        (1 + attempts, 1 + attempts)
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_drops_every_connection_at_once_ends_the_session_within_the_policy() {
+    // Nothing to re-send: a reconnection counts as recovered only once the server answered a
+    // heartbeat, which this one never lets happen.
+    let (url, mut seen) = stand_in(|v| {
+        if v["action"] == "configureSession" {
+            vec![Message::Close(None)]
+        } else {
+            Vec::new()
+        }
+    })
+    .await;
+    let mut session = GuestSession::connect(
+        GuestConfig::builder("dep")
+            .url(url)
+            .reconnect(fast_reconnect())
+            .heartbeat(Duration::from_millis(20))
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let events = events_until_the_end(&mut session).await;
+    match events.last() {
+        Some(Err(GuestError::ReconnectFailed { attempts, .. })) => assert_eq!(*attempts, 6),
+        other => panic!("expected ReconnectFailed, got {other:?}"),
+    }
+    assert_eq!(sessions_and_messages(&mut seen).await, (1 + 6, 0));
+}

@@ -20,6 +20,11 @@
 //! assert!(verifier.verify(&headers, b"tampered").is_err());
 //! ```
 //!
+//! Sending: [`WebhookClient`] (feature `client`) signs every attempt anew and retries in
+//! retry-policy's driver; [`WebhookClient::post_with`] takes an [`AttemptHook`] for headers that
+//! change per attempt (an attempt counter, a bearer refreshed once after a 401), and
+//! [`HttpSettings`] is the one set of client settings (timeouts, extra roots, user agent).
+//!
 //! # The scheme
 //! `X-Signature-256: sha256=<lowercase hex of HMAC-SHA256(secret, "{timestamp}.{body}")>` and
 //! `X-Signature-Timestamp: <unix seconds>`; a receiver refuses a timestamp more than the
@@ -38,6 +43,10 @@ mod secret;
 mod verify;
 
 #[cfg(feature = "client")]
+mod attempt;
+#[cfg(feature = "client")]
+mod http;
+#[cfg(feature = "client")]
 mod post;
 
 pub use scheme::{
@@ -50,6 +59,15 @@ pub use verify::{
 };
 
 #[cfg(feature = "client")]
-pub use post::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, PostError, WebhookClient, WebhookClientBuilder,
-};
+pub use attempt::{Attempt, AttemptError, AttemptHook, HookError};
+#[cfg(feature = "client")]
+pub use http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpSettings};
+/// What [`http_settings_setters!`] names in the code it adds; not an API.
+#[cfg(feature = "client")]
+#[doc(hidden)]
+pub mod __private {
+    pub use reqwest::Certificate;
+}
+
+#[cfg(feature = "client")]
+pub use post::{BuildError, Delivered, PostError, WebhookClient, WebhookClientBuilder};

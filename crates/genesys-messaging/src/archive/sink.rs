@@ -44,6 +44,10 @@ pub enum SinkError {
         #[source]
         source: reqwest::Error,
     },
+    /// The webhook request failed in a way not named above (see `signed-webhook`'s
+    /// `AttemptError`).
+    #[error("archive request failed: {0}")]
+    Webhook(#[source] signed_webhook::AttemptError),
     /// The batch could not be serialized.
     #[error("batch could not be serialized: {0}")]
     Encode(#[source] serde_json::Error),

@@ -1,37 +1,30 @@
-//! [`WebhookArchive`]: batches POSTed to an HTTP endpoint, signed, idempotent, retried.
+//! [`WebhookArchive`]: batches POSTed to an HTTP endpoint, signed, idempotent, retried, through
+//! `signed-webhook`'s one client.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use retry_policy::{RetryPolicy, retry_notify};
+use http::{HeaderName, HeaderValue};
+use retry_policy::RetryPolicy;
 use secrecy::SecretString;
 use serde::Serialize;
-use signed_webhook::{Signed, Signer};
+use signed_webhook::{AttemptError, Signer, WebhookClient, WebhookClientBuilder};
 use url::Url;
 
 use super::batch::ArchiveBatch;
 use super::sink::{ArchiveSink, SinkError};
 use crate::error::{MessagingError, millis};
 
-/// Header carrying the idempotency key.
-pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
-/// Header carrying `sha256=<hex HMAC-SHA256 of "{timestamp}.{body}">` (the `signed-webhook`
-/// scheme, the one sqs-dlq's ingest checks).
-pub const SIGNATURE_HEADER: &str = "X-Signature-256";
-/// Header carrying the signed Unix timestamp (seconds).
-pub const TIMESTAMP_HEADER: &str = "X-Signature-Timestamp";
-const SNIPPET: usize = 512;
+/// Header carrying the idempotency key (`Idempotency-Key`).
+const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// Builder for [`WebhookArchive`].
 pub struct WebhookArchiveBuilder {
     url: String,
     secret: Option<SecretString>,
-    policy: RetryPolicy,
-    timeout: Duration,
-    connect_timeout: Duration,
-    roots: Vec<reqwest::Certificate>,
+    client: WebhookClientBuilder,
 }
 
 impl fmt::Debug for WebhookArchiveBuilder {
@@ -39,7 +32,7 @@ impl fmt::Debug for WebhookArchiveBuilder {
         f.debug_struct("WebhookArchiveBuilder")
             .field("url", &self.url)
             .field("secret", &self.secret.as_ref().map(|_| "***"))
-            .field("policy", &self.policy)
+            .field("client", &self.client)
             .finish()
     }
 }
@@ -55,30 +48,13 @@ impl WebhookArchiveBuilder {
     /// jitter, Retry-After honoured). 408/429/5xx and transport errors are retried; other
     /// statuses fail at once.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.policy = policy;
+        self.client = self.client.retry_policy(policy);
         self
     }
 
-    /// Per-request timeout (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
+    signed_webhook::http_settings_setters!(client, timeout = "30 s", connect_timeout = "5 s");
 
-    /// Connect timeout (default 5 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Trusts one more root certificate (a corporate TLS-inspecting proxy, a private CA), in
-    /// addition to the platform's roots. Certificate verification cannot be turned off.
-    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
-        self.roots.push(certificate);
-        self
-    }
-
-    /// Checks the URL and builds the HTTP client.
+    /// Checks the URL and the secret, and builds the HTTP client.
     pub fn build(self) -> Result<WebhookArchive, MessagingError> {
         let url = Url::parse(&self.url).map_err(|e| MessagingError::InvalidConfig {
             setting: "webhook url",
@@ -90,37 +66,19 @@ impl WebhookArchiveBuilder {
                 reason: format!("scheme {:?} is not http(s)", url.scheme()),
             });
         }
-        let signer = match self.secret {
-            Some(secret) => {
-                Some(
-                    Signer::new(secret).map_err(|_| MessagingError::InvalidConfig {
-                        setting: "webhook secret",
-                        reason: "empty or whitespace: anyone could sign a batch with it".to_owned(),
-                    })?,
-                )
-            }
-            None => None,
-        };
-        // The shared webhook client settings: rustls, timeouts, extra roots, and no redirects
-        // (a 307/308 would re-send the signed batch to wherever the answer points).
-        let mut http = signed_webhook::WebhookClient::builder()
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout);
-        for root in self.roots {
-            http = http.add_root_certificate(root);
-        }
-        let http = http
-            .build_http()
-            .map_err(|e| MessagingError::InvalidConfig {
-                setting: "webhook http client",
-                reason: e.to_string(),
+        let mut client = self.client;
+        if let Some(secret) = self.secret {
+            let signer = Signer::new(secret).map_err(|_| MessagingError::InvalidConfig {
+                setting: "webhook secret",
+                reason: "empty or whitespace: anyone could sign a batch with it".to_owned(),
             })?;
-        Ok(WebhookArchive {
-            url,
-            signer,
-            policy: self.policy,
-            http,
-        })
+            client = client.signer(signer);
+        }
+        let client = client.build().map_err(|e| MessagingError::InvalidConfig {
+            setting: "webhook http client",
+            reason: e.to_string(),
+        })?;
+        Ok(WebhookArchive { url, client })
     }
 }
 
@@ -131,7 +89,8 @@ impl WebhookArchiveBuilder {
 /// - `X-Signature-Timestamp` and `X-Signature-256: sha256=<hex>`: HMAC-SHA256 of
 ///   `"{timestamp}.{body}"` (the `signed-webhook` scheme, signed anew for each attempt), when a
 ///   secret is set: what sqs-dlq's `WebhookIngest` checks.
-/// - Retries follow the [`RetryPolicy`]; a batch that still fails comes back as an error.
+/// - Sent by `signed-webhook`'s [`WebhookClient`] (no redirects, retries per the
+///   [`RetryPolicy`]); a batch that still fails comes back as an error.
 ///
 /// ```no_run
 /// # fn demo() -> Result<(), genesys_messaging::MessagingError> {
@@ -143,16 +102,14 @@ impl WebhookArchiveBuilder {
 /// ```
 pub struct WebhookArchive {
     url: Url,
-    signer: Option<Signer>,
-    policy: RetryPolicy,
-    http: reqwest::Client,
+    client: WebhookClient,
 }
 
 impl fmt::Debug for WebhookArchive {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookArchive")
             .field("url", &self.url.as_str())
-            .field("signed", &self.signer.is_some())
+            .field("client", &self.client)
             .finish()
     }
 }
@@ -163,10 +120,7 @@ impl WebhookArchive {
         WebhookArchiveBuilder {
             url: url.into(),
             secret: None,
-            policy: RetryPolicy::default(),
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(5),
-            roots: Vec::new(),
+            client: WebhookClient::builder(),
         }
     }
 
@@ -180,52 +134,22 @@ impl WebhookArchive {
             body,
         ))
     }
+}
 
-    async fn post_once(
-        &self,
-        body: &Bytes,
-        key: &str,
-        signed: Option<Signed>,
-    ) -> Result<(), SinkError> {
-        let mut request = self
-            .http
-            .post(self.url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(IDEMPOTENCY_KEY_HEADER, key)
-            .body(body.clone());
-        if let Some(signed) = signed {
-            request = request
-                .header(TIMESTAMP_HEADER, signed.timestamp_header())
-                .header(SIGNATURE_HEADER, signed.signature_header());
-        }
-        let response = request.send().await.map_err(|e| SinkError::Transport {
-            timeout: e.is_timeout(),
-            source: e,
-        })?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = retry_policy::retry_after(response.headers());
-        // Read only what the snippet keeps: an error answer can be arbitrarily large.
-        let mut response = response;
-        let mut head = Vec::new();
-        while head.len() < SNIPPET * 4 {
-            match response.chunk().await {
-                Ok(Some(chunk)) => head.extend_from_slice(&chunk),
-                _ => break,
-            }
-        }
-        head.truncate(SNIPPET * 4);
-        let body_snippet: String = String::from_utf8_lossy(&head)
-            .chars()
-            .take(SNIPPET)
-            .collect();
-        Err(SinkError::Rejected {
-            status: status.as_u16(),
+/// A failed attempt as the sink's error.
+fn sink_error(error: AttemptError) -> SinkError {
+    match error {
+        AttemptError::Rejected {
+            status,
             body_snippet,
             retry_after,
-        })
+        } => SinkError::Rejected {
+            status,
+            body_snippet,
+            retry_after,
+        },
+        AttemptError::Transport { timeout, source } => SinkError::Transport { timeout, source },
+        other => SinkError::Webhook(other),
     }
 }
 
@@ -233,23 +157,21 @@ impl WebhookArchive {
 impl<M: Serialize + Send + Sync> ArchiveSink<M> for WebhookArchive {
     async fn write_batch(&self, batch: &ArchiveBatch<M>) -> Result<(), SinkError> {
         let body = Bytes::from(serde_json::to_vec(batch).map_err(SinkError::Encode)?);
-        let key = batch.idempotency_key();
-
+        let key = (
+            HeaderName::from_static(IDEMPOTENCY_KEY_HEADER),
+            // Hex digits only (a SHA-256), so always a valid header value.
+            HeaderValue::try_from(batch.idempotency_key())
+                .expect("an idempotency key is hex digits"),
+        );
         let started = Instant::now();
-        let result = retry_notify(
-            &self.policy,
-            // Signed per attempt: a late retry carries a fresh timestamp, never a stale one.
-            |_attempt| {
-                let signed = self.signer.as_ref().map(|s| s.sign_now(&body));
-                self.post_once(&body, &key, signed)
-            },
-            |error: &SinkError, attempt, delay| {
+        let result = self
+            .client
+            .post(&self.url, body, &[key], |error, attempt, delay| {
                 tracing::warn!(batch = batch.batch, attempt, delay_ms = millis(delay), error = %error, "archive batch failed; retrying");
-            },
-        )
-        .await;
+            })
+            .await;
         match result {
-            Ok(()) => {
+            Ok(_) => {
                 tracing::debug!(
                     batch = batch.batch,
                     messages = batch.message_count,
@@ -262,7 +184,7 @@ impl<M: Serialize + Send + Sync> ArchiveSink<M> for WebhookArchive {
                 attempts: e.attempts,
                 elapsed: e.elapsed,
                 reason: e.reason,
-                last: Box::new(e.last),
+                last: Box::new(sink_error(e.last)),
             }),
         }
     }
@@ -277,6 +199,8 @@ mod tests {
     use super::*;
     use crate::archive::{ArchiveBatch, Verbatim};
     use retry_policy::Backoff;
+    use signed_webhook::SIGNATURE_HEADER;
+    use std::time::Duration;
     use wiremock::matchers::{header_exists, method};
     use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -336,29 +260,9 @@ mod tests {
                     .unwrap(),
                 b.idempotency_key()
             );
-            // Verify the signature as a receiver would: over "{timestamp}.{body}".
-            let ts: i64 = r
-                .headers
-                .get(TIMESTAMP_HEADER)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert_eq!(
-                r.headers.get(SIGNATURE_HEADER).unwrap().to_str().unwrap(),
-                WebhookArchive::signature(&secret, ts, &r.body)
-            );
+            // Verified as a receiver would: over "{timestamp}.{body}", with the shared verifier.
             let verifier = signed_webhook::Verifier::new(vec![secret.clone()]).unwrap();
-            let mut headers = http::HeaderMap::new();
-            for (name, value) in r.headers.iter() {
-                if let Ok(name) = http::HeaderName::from_bytes(name.as_str().as_bytes())
-                    && let Ok(value) = http::HeaderValue::from_bytes(value.as_bytes())
-                {
-                    headers.insert(name, value);
-                }
-            }
-            verifier.verify(&headers, &r.body).unwrap();
+            verifier.verify(&r.headers, &r.body).unwrap();
         }
         let body: serde_json::Value = serde_json::from_slice(&first.body).unwrap();
         assert_eq!(body["conversationId"], "conv-1");

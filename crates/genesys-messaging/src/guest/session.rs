@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::{SinkExt, StreamExt};
 use genesys_auth::{AccessToken, AuthError, GenesysClient, Region, TokenProvider};
-use retry_policy::{Backoff, RetryClass, RetryPolicy, RetryableError, retry_with};
+use retry_policy::{Backoff, GiveUp, RetryClass, RetryPolicy, RetryableError, retry_with};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -103,6 +103,29 @@ pub enum GuestError {
         #[source]
         last: Box<GuestError>,
     },
+    /// The connection dropped (one attempt of a reconnection, when it happens while resuming).
+    #[error("the connection dropped: {reason}")]
+    ConnectionLost {
+        /// What the WebSocket library said.
+        reason: String,
+    },
+    /// Messages re-sent after reconnects were still not acknowledged when the reconnect policy
+    /// gave up: each reconnection dropped again before the server acknowledged them (a message
+    /// the server cannot take and closes the socket over, say). The session ends.
+    #[error(
+        "gave up after {attempts} reconnections with {} message(s) unacknowledged: {last}",
+        .unacknowledged.len()
+    )]
+    ResendFailed {
+        /// Reconnection attempts made under the policy, for this one outage.
+        attempts: u32,
+        /// The `customMessageId`s never acknowledged, oldest first (they may or may not have
+        /// reached the platform).
+        unacknowledged: Vec<String>,
+        /// The last attempt's error.
+        #[source]
+        last: Box<GuestError>,
+    },
 }
 
 impl RetryableError for GuestError {
@@ -123,7 +146,7 @@ impl RetryableError for GuestError {
                 _ if e.code >= 500 && e.code < 600 => RetryClass::retry(),
                 _ => RetryClass::Fail,
             },
-            GuestError::Frame(_) => RetryClass::retry(),
+            GuestError::Frame(_) | GuestError::ConnectionLost { .. } => RetryClass::retry(),
             _ => RetryClass::Fail,
         }
     }
@@ -295,7 +318,13 @@ impl GuestConfigBuilder {
         self
     }
 
-    /// How to reconnect after the connection drops (retry-policy's driver runs it).
+    /// How to reconnect after the connection drops (retry-policy's driver runs it). One outage
+    /// is one run of the policy: it lasts until the server acknowledged every message re-sent
+    /// after the reconnect (or, with nothing to re-send, answered a heartbeat), so a connection
+    /// that keeps dropping right after each reconnect uses up the same `max_attempts` and
+    /// `max_elapsed` rather than starting over (default: 8 attempts within 120 s, backoff from
+    /// 200 ms to 15 s). When it gives up, the session ends with [`GuestError::ResendFailed`]
+    /// (or [`GuestError::ReconnectFailed`] when nothing was waiting).
     pub fn reconnect(mut self, policy: RetryPolicy) -> Self {
         self.settings.reconnect = policy;
         self
@@ -481,7 +510,9 @@ impl Shared {
 ///   ([`GuestSession::jwt`]), and when the connection drops reconnects through
 ///   `retry_policy::retry_with`, resumes with the same token, and writes again every message
 ///   the server had not acknowledged (they carry their `customMessageId`, so a duplicate is
-///   recognisable).
+///   recognisable). The whole outage, re-sends included, is one run of the reconnect policy
+///   ([`GuestConfigBuilder::reconnect`]); when it gives up, [`GuestSession::next_event`] yields
+///   [`GuestError::ResendFailed`] or [`GuestError::ReconnectFailed`] and the session ends.
 /// - A frame it cannot read is an `Err` from [`GuestSession::next_event`]; the session goes on.
 pub struct GuestSession {
     commands: mpsc::Sender<Command>,
@@ -544,6 +575,7 @@ impl GuestSession {
             jwt_requested_at: None,
             shared: shared.clone(),
             echo_seq: 0,
+            recovery: None,
         };
         let task = tokio::spawn(driver.run(ws, early));
         tracing::debug!(new_session = ?info.new_session, "guest session configured");
@@ -821,8 +853,27 @@ fn now_epoch() -> f64 {
 enum Outcome {
     /// The connection dropped: reconnect.
     Dropped(String),
+    /// While recovering: the server acknowledged what was re-sent (see [`Recovery`]).
+    Recovered,
     /// The session is over (closed, expired, or every handle dropped).
     Done,
+}
+
+/// The state of a connection opened after a drop, until it proved to work: the server
+/// acknowledged every message re-sent on it, or, when none was, answered a heartbeat.
+struct Recovery {
+    /// `customMessageId`s re-sent on this connection and not yet acknowledged.
+    pending: Vec<String>,
+    /// Whether anything was re-sent.
+    resent: bool,
+    /// Whether the server answered a heartbeat on this connection.
+    heartbeat_answered: bool,
+}
+
+impl Recovery {
+    fn done(&self) -> bool {
+        self.pending.is_empty() && (self.resent || self.heartbeat_answered)
+    }
 }
 
 struct Driver {
@@ -837,6 +888,8 @@ struct Driver {
     jwt_requested_at: Option<Instant>,
     shared: Arc<Shared>,
     echo_seq: u64,
+    /// Set while a connection opened after a drop has not yet proved to work.
+    recovery: Option<Recovery>,
 }
 
 impl Driver {
@@ -857,28 +910,16 @@ impl Driver {
         loop {
             match self.serve(&mut ws).await {
                 Outcome::Done => break,
+                Outcome::Recovered => {}
                 Outcome::Dropped(reason) => {
                     tracing::info!(
                         reason,
                         unacked = self.unacked.len(),
                         "guest WebSocket dropped; resuming"
                     );
-                    match open_with_retry(&self.config, &self.token).await {
-                        Ok((new_ws, info, early)) => {
-                            ws = new_ws;
-                            self.shared.bump(|s| s.reconnects += 1);
-                            let announced = std::iter::once(Ok(GuestEvent::Session(info)));
-                            if !self.forward(announced.chain(early).collect()).await {
-                                return;
-                            }
-                            if let Err(reason) = self.resend(&mut ws).await {
-                                tracing::info!(reason, "resend failed; reconnecting again");
-                                continue;
-                            }
-                            if !self.jwt_waiters.is_empty() {
-                                self.request_jwt(&mut ws).await.ok();
-                            }
-                        }
+                    match self.recover().await {
+                        Ok(Some(resumed)) => ws = resumed,
+                        Ok(None) => break,
                         Err(e) => {
                             tracing::warn!(error = %e, "guest session could not be resumed");
                             self.fail_waiters(|| GuestError::Closed);
@@ -890,6 +931,75 @@ impl Driver {
             }
         }
         self.fail_waiters(|| GuestError::Closed);
+    }
+
+    /// Resumes after a drop: one run of the reconnect policy (retry-policy's driver) in which an
+    /// attempt is "reconnect, re-send what was not acknowledged, and serve until the server
+    /// acknowledged it". A connection that drops before that is the next attempt of the same
+    /// run, so the policy bounds the whole outage, re-sends included. `Ok(None)`: the session
+    /// ended meanwhile.
+    async fn recover(&mut self) -> Result<Option<Ws>, GuestError> {
+        let policy = self.config.settings.reconnect.clone();
+        // The attempts run one after another; the lock only lends the driver to each in turn.
+        let this = tokio::sync::Mutex::new(&mut *self);
+        let this = &this;
+        let outcome = retry_with(
+            &policy,
+            |attempt| async move { this.lock().await.recover_once(attempt).await },
+            RetryableError::retry_class,
+            |e: &GuestError, attempt, delay| {
+                tracing::info!(attempt, delay_ms = delay.as_millis() as u64, error = %e, "guest WebSocket: resuming again");
+            },
+        )
+        .await;
+        self.recovery = None;
+        outcome.map_err(|e| {
+            let unacknowledged: Vec<String> =
+                self.unacked.iter().map(|(id, _)| id.clone()).collect();
+            if e.reason == GiveUp::Permanent && e.attempts <= 1 {
+                e.last
+            } else if unacknowledged.is_empty() {
+                GuestError::ReconnectFailed {
+                    attempts: e.attempts,
+                    last: Box::new(e.last),
+                }
+            } else {
+                GuestError::ResendFailed {
+                    attempts: e.attempts,
+                    unacknowledged,
+                    last: Box::new(e.last),
+                }
+            }
+        })
+    }
+
+    /// One attempt of [`Driver::recover`].
+    async fn recover_once(&mut self, attempt: u32) -> Result<Option<Ws>, GuestError> {
+        tracing::debug!(attempt, url = %self.config.url, "resuming the guest session");
+        let (mut ws, info, early) = open(&self.config, &self.token).await?;
+        self.shared.bump(|s| s.reconnects += 1);
+        let announced = std::iter::once(Ok(GuestEvent::Session(info)));
+        if !self.forward(announced.chain(early).collect()).await {
+            return Ok(None);
+        }
+        self.recovery = Some(Recovery {
+            pending: self.unacked.iter().map(|(id, _)| id.clone()).collect(),
+            resent: !self.unacked.is_empty(),
+            heartbeat_answered: false,
+        });
+        let lost = |reason| GuestError::ConnectionLost { reason };
+        self.resend(&mut ws).await.map_err(lost)?;
+        if !self.jwt_waiters.is_empty() {
+            self.request_jwt(&mut ws).await.map_err(lost)?;
+        }
+        match self.serve(&mut ws).await {
+            Outcome::Recovered => {
+                self.recovery = None;
+                Ok(Some(ws))
+            }
+            Outcome::Done => Ok(None),
+            Outcome::Dropped(reason) => Err(lost(reason)),
+        }
     }
 
     fn fail_waiters(&mut self, err: impl Fn() -> GuestError) {
@@ -1031,6 +1141,9 @@ impl Driver {
                         }
                         Routed::Swallowed => {}
                     }
+                    if self.recovery.as_ref().is_some_and(Recovery::done) {
+                        return Outcome::Recovered;
+                    }
                 }
                 _ = heartbeat.tick() => {
                     self.echo_seq += 1;
@@ -1086,6 +1199,9 @@ impl Driver {
                     .as_deref()
                     .is_some_and(|id| id.starts_with(ECHO_ID_PREFIX))
                 {
+                    if let Some(recovery) = &mut self.recovery {
+                        recovery.heartbeat_answered = true;
+                    }
                     return Routed::Swallowed;
                 }
                 if message.direction == Some(Direction::Inbound) {
@@ -1096,6 +1212,9 @@ impl Driver {
                     if let Some(pos) = pos {
                         self.unacked.remove(pos);
                         self.shared.bump(|s| s.acknowledged += 1);
+                        if let (Some(recovery), Some(id)) = (&mut self.recovery, &custom_id) {
+                            recovery.pending.retain(|p| p != id);
+                        }
                     }
                 }
                 Routed::Forward(Ok(GuestEvent::Message { kind, message }))

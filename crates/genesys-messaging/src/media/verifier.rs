@@ -7,8 +7,10 @@
 //!   can only be made to the addresses the resolver vetted, so there is no window between
 //!   "check" and "connect" for DNS rebinding. IP-literal hosts skip DNS, which is why they are
 //!   checked on the URL (first hop and redirects) instead.
-//! - the verifier's own `reqwest::Client` ignores proxy settings (a proxy would connect on our
-//!   behalf to an address we never vetted) and has short timeouts.
+//! - the verifier's own `reqwest::Client` starts from `signed-webhook`'s [`HttpSettings`] (the
+//!   timeouts, extra roots and user agent every client of the toolkit shares), with short
+//!   timeouts, and ignores proxy settings (a proxy would connect on our behalf to an address we
+//!   never vetted).
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -22,6 +24,7 @@ use reqwest::StatusCode;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect::{Attempt, Policy};
 use serde::Serialize;
+use signed_webhook::HttpSettings;
 use tokio::sync::Semaphore;
 use url::{Host, Url};
 
@@ -255,21 +258,11 @@ impl Resolve for VettingResolver {
 #[derive(Debug, Clone)]
 pub struct MediaVerifierBuilder {
     rules: Rules,
-    timeout: Duration,
-    connect_timeout: Duration,
+    http: HttpSettings,
     concurrency: usize,
-    user_agent: String,
-    roots: Vec<reqwest::Certificate>,
 }
 
 impl MediaVerifierBuilder {
-    /// Trusts one more root certificate (a corporate TLS-inspecting proxy, a private CA), in
-    /// addition to the platform's roots. Certificate verification cannot be turned off.
-    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
-        self.roots.push(certificate);
-        self
-    }
-
     /// Allow plain `http://` URLs (off by default).
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.rules.allow_http = allow;
@@ -299,27 +292,11 @@ impl MediaVerifierBuilder {
         self
     }
 
-    /// Whole-request timeout per URL (default 5 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Connect timeout (default 3 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+    signed_webhook::http_settings_setters!(http, timeout = "5 s, per URL", connect_timeout = "3 s");
 
     /// Most checks in flight at once, across all callers of this verifier (default 8, min 1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
-        self
-    }
-
-    /// The User-Agent header sent.
-    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = ua.into();
         self
     }
 
@@ -338,19 +315,16 @@ impl MediaVerifierBuilder {
                 Err(reason) => attempt.error(Blocked(reason)),
             }
         });
-        let mut http = reqwest::Client::builder();
-        if !self.roots.is_empty() {
-            http = http.tls_certs_merge(self.roots);
-        }
-        let http = http
+        // The shared settings (timeouts, roots, user agent), then what only this client needs:
+        // no proxy, a redirect policy that vets every hop, a resolver that vets every address.
+        let http = self
+            .http
+            .client_builder()
             .no_proxy()
             .redirect(policy)
             .dns_resolver(Arc::new(VettingResolver {
                 allow_loopback: self.rules.allow_loopback,
             }))
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .user_agent(self.user_agent)
             .build()
             .map_err(|e| MessagingError::InvalidConfig {
                 setting: "media verifier http client",
@@ -410,11 +384,11 @@ impl MediaVerifier {
                 allowed_hosts: None,
                 max_redirects: 3,
             },
-            timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(3),
+            http: HttpSettings::new()
+                .timeout(Duration::from_secs(5))
+                .connect_timeout(Duration::from_secs(3))
+                .user_agent(concat!("genesys-messaging/", env!("CARGO_PKG_VERSION"))),
             concurrency: 8,
-            user_agent: concat!("genesys-messaging/", env!("CARGO_PKG_VERSION")).to_owned(),
-            roots: Vec::new(),
         }
     }
 

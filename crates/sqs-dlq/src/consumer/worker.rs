@@ -304,9 +304,7 @@ async fn run_handler<Q: Queue, H: Handler>(
         messaging.message.id = %message.message_id,
         traceparent = tracing::field::Empty,
     );
-    if let Some(traceparent) = crate::trace_context::traceparent_of(&message.attributes) {
-        span.record("traceparent", traceparent);
-    }
+    crate::trace_context::continue_trace(&span, &message.attributes);
     let handler = AssertUnwindSafe(
         shared
             .handler

@@ -18,7 +18,7 @@ use crate::http::signature::{
 use crate::queue::{
     AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
 };
-use crate::trace_context::{TRACEPARENT, is_valid_traceparent};
+use crate::trace_context::{TRACEPARENT, inject_current, is_valid_traceparent};
 
 /// Default body limit: 256 KiB.
 pub const DEFAULT_INGEST_MAX_BODY_BYTES: usize = 256 * 1024;
@@ -436,7 +436,8 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
         }
     }
     // The W3C trace context goes along when it is well formed and the ten-attribute limit
-    // allows (forwarded headers come first: the operator asked for them).
+    // allows (forwarded headers come first: the operator asked for them). A webhook that
+    // brings none carries the current span's context, when a propagator is installed.
     if let Some(traceparent) = headers
         .get(TRACEPARENT)
         .and_then(|v| v.to_str().ok())
@@ -447,7 +448,7 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
             .entry(TRACEPARENT.to_owned())
             .or_insert_with(|| AttributeValue::String(traceparent.to_owned()));
     }
-    let message = OutgoingMessage::new(text).with_attributes(attributes);
+    let message = inject_current(OutgoingMessage::new(text).with_attributes(attributes));
     match state.queue.send(message).await {
         Ok(message_id) => Ok(message_id),
         Err(QueueError::Full { limit, .. }) => {
