@@ -49,7 +49,8 @@ use genesys_examples::telemetry;
 use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, RetryPolicy};
 use secrecy::SecretString;
-use sqs_dlq::{Category, DeadLetterReceiver, HttpTarget, Replay};
+use sqs_dlq::dead_letter::{Category, HttpTarget, Replay};
+use sqs_dlq::http::DeadLetterReceiver;
 
 /// Receive dead letters over HTTP and replay them to a target.
 #[derive(Debug, Parser)]
@@ -74,7 +75,7 @@ struct Args {
     secret: String,
 
     /// How far X-Signature-Timestamp may be from this clock, either way (seconds).
-    #[arg(long, default_value_t = sqs_dlq::receiver::DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE.as_secs())]
+    #[arg(long, default_value_t = sqs_dlq::http::DEFAULT_TIMESTAMP_TOLERANCE.as_secs())]
     timestamp_tolerance_secs: u64,
 
     /// Also accept the HMAC of the body alone, without X-Signature-Timestamp, for senders that
@@ -88,7 +89,7 @@ struct Args {
     path: String,
 
     /// Largest accepted body in bytes.
-    #[arg(long, default_value_t = sqs_dlq::receiver::DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, default_value_t = sqs_dlq::http::DEFAULT_RECEIVER_MAX_BODY_BYTES)]
     max_body_bytes: usize,
 
     /// Replay unsafe categories too (after fixing the cause).
@@ -104,12 +105,12 @@ struct Args {
     max_attempts: u32,
 
     /// Time a body has to arrive whole once its headers are in, in milliseconds (slower: 408).
-    #[arg(long, default_value_t = sqs_dlq::receiver::DEFAULT_BODY_DEADLINE.as_millis() as u64)]
+    #[arg(long, default_value_t = sqs_dlq::http::DEFAULT_RECEIVER_BODY_DEADLINE.as_millis() as u64)]
     body_timeout_ms: u64,
 
     /// Bytes that signed bodies not yet verified may hold together; past it a signed request
     /// gets 503 with Retry-After instead of being buffered.
-    #[arg(long, default_value_t = sqs_dlq::receiver::DEFAULT_UNAUTHENTICATED_BODY_BUDGET)]
+    #[arg(long, default_value_t = sqs_dlq::http::DEFAULT_UNAUTHENTICATED_BODY_BUDGET)]
     unauthenticated_body_budget: usize,
 
     #[command(flatten)]

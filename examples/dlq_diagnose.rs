@@ -36,9 +36,10 @@ use genesys_examples::mode::{self, Mode};
 use genesys_examples::queues::RecipeQueue;
 use genesys_examples::{dead_letters, logging, progress};
 use retry_policy::{Pacer, RetryPolicy};
-use sqs_dlq::{
-    Diagnosis, FileReportWriter, MemoryReportWriter, Queue, ReportWriter, RootCauseReport,
+use sqs_dlq::dead_letter::{
+    Diagnosis, FileReportWriter, MemoryReportWriter, ReportWriter, RootCauseReport,
 };
+use sqs_dlq::queue::Queue;
 
 /// Diagnose an EventBridge dead-letter queue: categories, correlated conversations, a report.
 #[derive(Debug, Parser)]

@@ -28,7 +28,8 @@ use genesys_examples::servers::ReplayTargetServer;
 use genesys_examples::{dead_letters, logging, progress};
 use retry_policy::{Backoff, Pacer, RetryPolicy};
 use secrecy::SecretString;
-use sqs_dlq::{Category, HttpTarget, Queue, QueueTarget, Replay, ReplayTarget};
+use sqs_dlq::dead_letter::{Category, HttpTarget, QueueTarget, Replay, ReplayTarget};
+use sqs_dlq::queue::Queue;
 
 /// Replay dead letters to an HTTP endpoint or a queue; delete only what was delivered.
 #[derive(Debug, Parser)]
@@ -164,7 +165,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         (None, Some(name)) => {
             let queue = if embedded {
-                let q = sqs_dlq::MemoryQueue::new(name.clone());
+                let q = sqs_dlq::queue::MemoryQueue::new(name.clone());
                 memory_target = Some(q.clone());
                 RecipeQueue::Memory(q)
             } else {

@@ -7,8 +7,8 @@
 //! - [`logging`]: tracing-subscriber set-up (`RUST_LOG`, text or JSON on stderr).
 //! - [`mode`]: "real service or embedded simulator": `GENESYSCLOUD_*` set → Genesys Cloud,
 //!   else a [`genesys_sim::SimOrg`] (the first stderr line says which; `--sim` forces it).
-//! - [`queues`]: `--queue-url` → [`sqs_dlq::SqsQueue`] from the AWS config chain, else a
-//!   [`sqs_dlq::MemoryQueue`].
+//! - [`queues`]: `--queue-url` → [`sqs_dlq::queue::SqsQueue`] from the AWS config chain, else a
+//!   [`sqs_dlq::queue::MemoryQueue`].
 //! - [`conversation_test`]: scripted web messaging conversations (`web-messaging-test`).
 //! - [`dead_letters`]: EventBridge-shaped dead letters of every failure family.
 //! - [`http_server`]: sqs-dlq's hardened HTTP server with its flags, stopped on signals.

@@ -41,7 +41,8 @@ use rand::Rng;
 use retry_policy::{Backoff, Pacer, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::json;
-use sqs_dlq::{Diagnosis, FileReportWriter, HttpTarget, MemoryQueue, Queue, Replay};
+use sqs_dlq::dead_letter::{Diagnosis, FileReportWriter, HttpTarget, Replay};
+use sqs_dlq::queue::{MemoryQueue, Queue};
 
 /// Run every job of the toolkit once against an embedded simulated org, offline.
 #[derive(Debug, Parser)]

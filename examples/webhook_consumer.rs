@@ -30,7 +30,7 @@
 //! went idle) is handled by one more, draining, run (`ConsumerBuilder::drain_on_shutdown`, up to
 //! `--drain-secs`; further signals do not cut it, since it holds acknowledged webhooks).
 //!
-//! The ingest runs on sqs-dlq's hardened server (`sqs_dlq::server`): a header-read timeout
+//! The ingest runs on sqs-dlq's hardened server (`sqs_dlq::http::HttpServer`): a header-read timeout
 //! (`--header-read-timeout-ms`), a connection cap answered with 503 (`--max-connections`),
 //! keep-alive limits, and a shutdown that cannot hang: on Ctrl-C/SIGTERM it stops accepting,
 //! closes idle and half-open connections at once and gives requests in the ingest
@@ -58,11 +58,11 @@ use genesys_examples::reports::{ConsumerReport, millis};
 use genesys_examples::{logging, shutdown};
 use retry_policy::{Backoff, Jitter};
 use secrecy::SecretString;
-use sqs_dlq::metrics::CounterSnapshot;
-use sqs_dlq::{
+use sqs_dlq::consumer::CounterSnapshot;
+use sqs_dlq::consumer::{
     Consumer, IdempotencyStore, MemoryIdempotencyStore, RedisIdempotencyStore, StopReason,
-    WebhookIngest,
 };
+use sqs_dlq::http::WebhookIngest;
 use tokio_util::sync::CancellationToken;
 
 /// Take webhooks over HTTP into a queue and consume them idempotently into a JSON-lines file.
@@ -152,7 +152,7 @@ struct Args {
 
     /// Time the ingest has to read a webhook and put it on the queue, in milliseconds; past it
     /// the answer is 503 (senders such as Genesys Cloud wait 5 s).
-    #[arg(long, default_value_t = sqs_dlq::ingest::DEFAULT_DEADLINE.as_millis() as u64)]
+    #[arg(long, default_value_t = sqs_dlq::http::DEFAULT_INGEST_DEADLINE.as_millis() as u64)]
     ingest_deadline_ms: u64,
 
     #[command(flatten)]

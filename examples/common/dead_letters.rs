@@ -11,7 +11,7 @@ use chrono::{TimeDelta, Utc};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use sqs_dlq::OutgoingMessage;
+use sqs_dlq::queue::OutgoingMessage;
 
 /// One kind of delivery failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,7 +204,8 @@ pub fn generate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqs_dlq::{Category, DeadLetter, ReceivedMessage};
+    use sqs_dlq::dead_letter::{Category, DeadLetter};
+    use sqs_dlq::queue::ReceivedMessage;
 
     fn letters(count: usize) -> Vec<DeadLetter> {
         let ids = vec!["5f1c7a3e-9b2d-4c1a-8e3f-0a1b2c3d4e5f".to_owned()];

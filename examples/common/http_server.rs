@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use clap::Args;
-use sqs_dlq::server::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUESTS_PER_CONNECTION};
-use sqs_dlq::{HttpServer, HttpServerBuilder, ServeSummary, ServerShutdown, ServerStats};
+use sqs_dlq::http::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUESTS_PER_CONNECTION};
+use sqs_dlq::http::{HttpServer, HttpServerBuilder, ServeSummary, ServerShutdown, ServerStats};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

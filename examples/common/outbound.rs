@@ -35,7 +35,8 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use sqs_dlq::{Decode, DecodeError, Delivery, Handler, HandlerError, ReceivedMessage};
+use sqs_dlq::consumer::{Decode, DecodeError, Delivery, Handler, HandlerError};
+use sqs_dlq::queue::ReceivedMessage;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
@@ -426,7 +427,8 @@ impl Handler for OutboundHandler {
 mod tests {
     use super::*;
     use serde_json::json;
-    use sqs_dlq::{Consumer, MemoryQueue, OutgoingMessage, Queue};
+    use sqs_dlq::consumer::Consumer;
+    use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue};
     use std::sync::Arc;
     use std::time::Duration;
 

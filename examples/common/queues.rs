@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use sqs_dlq::{MemoryQueue, Queue, SqsQueue};
+use sqs_dlq::queue::{MemoryQueue, Queue, SqsQueue};
 
 /// A queue for a recipe: SQS or in memory.
 #[derive(Debug, Clone)]

@@ -3,7 +3,7 @@
 
 use genesys_messaging::history::HistoryReport;
 use serde::Serialize;
-use sqs_dlq::ReplayReport;
+use sqs_dlq::dead_letter::ReplayReport;
 
 /// Media check outcomes of a history export.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

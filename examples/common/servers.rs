@@ -17,7 +17,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use secrecy::SecretString;
 use serde::Serialize;
-use sqs_dlq::{HttpServer, ServerShutdown};
+use sqs_dlq::http::{HttpServer, ServerShutdown};
 
 /// A server running on a task (sqs-dlq's hardened `HttpServer`); stopped on drop.
 #[derive(Debug)]
@@ -104,11 +104,11 @@ async fn target_post(
         return StatusCode::BAD_REQUEST;
     }
     let event_id = headers
-        .get(sqs_dlq::replay::EVENT_ID_HEADER)
+        .get(sqs_dlq::dead_letter::EVENT_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let attempt = headers
-        .get(sqs_dlq::replay::ATTEMPT_COUNT_HEADER)
+        .get(sqs_dlq::dead_letter::ATTEMPT_COUNT_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();

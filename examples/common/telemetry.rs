@@ -12,7 +12,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use sqs_dlq::{HttpServer, ServerShutdown};
+use sqs_dlq::http::{HttpServer, ServerShutdown};
 
 /// Histogram buckets, in seconds, for every duration the workspace records (Prometheus
 /// histograms, so dashboards can compute quantiles across replicas).

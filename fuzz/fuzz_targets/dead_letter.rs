@@ -9,7 +9,8 @@ use sqs_dlq::dead_letter::{
     ATTR_ERROR_CODE, ATTR_ERROR_MESSAGE, ATTR_EXHAUSTED_RETRY_CONDITION, ATTR_RETRY_ATTEMPTS,
     ATTR_RULE_ARN, ATTR_TARGET_ARN, canonical_uuid, conversation_id_from_topic,
 };
-use sqs_dlq::{AttributeValue, Attributes, DeadLetter, ReportRecord, RootCauseReport};
+use sqs_dlq::dead_letter::{DeadLetter, ReportRecord, RootCauseReport};
+use sqs_dlq::queue::{AttributeValue, Attributes};
 
 const NAMES: [&str; 6] = [
     ATTR_ERROR_CODE,
@@ -41,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = letter.next_attempt();
     let _ = letter.error_code();
     if let Some(id) = letter.conversation_id() {
-        assert!(canonical_uuid(&id).is_some(), "not a canonical uuid: {id:?}");
+        assert!(
+            canonical_uuid(&id).is_some(),
+            "not a canonical uuid: {id:?}"
+        );
     }
     if let Some(topic) = letter.topic() {
         let _ = conversation_id_from_topic(topic);

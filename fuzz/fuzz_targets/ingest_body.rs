@@ -19,8 +19,9 @@ use axum::http::{Request, StatusCode};
 use genesys_toolkit_fuzz::{genuine_timestamped, serve, signature_headers};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
-use sqs_dlq::ingest::sign;
-use sqs_dlq::{MemoryQueue, WebhookIngest};
+use sqs_dlq::http::WebhookIngest;
+use sqs_dlq::http::sign;
+use sqs_dlq::queue::MemoryQueue;
 
 const SECRET: &[u8] = b"fuzz-ingest-secret";
 const LIMIT: usize = 4096;
@@ -48,7 +49,11 @@ fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("runtime");
-        Harness { runtime, queue, router }
+        Harness {
+            runtime,
+            queue,
+            router,
+        }
     })
 }
 
@@ -57,7 +62,9 @@ fn sqs_char(c: char) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let (head, body) = genesys_toolkit_fuzz::split_once(rest, b"\n\n");
     let mut lines = head.split(|b| *b == b'\n');
     let (raw_ts, raw_sig, raw_len) = (lines.next(), lines.next(), lines.next());
@@ -72,7 +79,9 @@ fuzz_target!(|data: &[u8]| {
     {
         request = request.header(http::header::CONTENT_LENGTH, v);
     }
-    let Ok(request) = request.body(Body::from(body.to_vec())) else { return };
+    let Ok(request) = request.body(Body::from(body.to_vec())) else {
+        return;
+    };
 
     let h = harness();
     let (status, answer) = serve(&h.runtime, &h.router, request);
@@ -87,7 +96,10 @@ fuzz_target!(|data: &[u8]| {
     assert!(known.contains(&status), "undocumented status {status}");
     let json: serde_json::Value = serde_json::from_slice(&answer).expect("answers are JSON");
     if status != StatusCode::ACCEPTED {
-        assert!(json["error"].is_string(), "error answer without a code: {json}");
+        assert!(
+            json["error"].is_string(),
+            "error answer without a code: {json}"
+        );
     }
 
     // Independent model of what must be accepted.
@@ -95,13 +107,22 @@ fuzz_target!(|data: &[u8]| {
         && serde_json::from_slice::<serde_json::Value>(body).is_ok()
         && std::str::from_utf8(body).is_ok_and(|s| !s.is_empty() && s.chars().all(sqs_char));
     let genuinely_signed = signed
-        || genuine_timestamped(raw_ts, raw_sig, TOLERANCE.as_secs(), |ts| sign(SECRET, ts, body));
+        || genuine_timestamped(raw_ts, raw_sig, TOLERANCE.as_secs(), |ts| {
+            sign(SECRET, ts, body)
+        });
     if status == StatusCode::ACCEPTED {
         assert!(genuinely_signed, "accepted a forged or stale signature");
-        assert!(body_ok, "accepted a body that is not SQS-safe JSON within the limit");
+        assert!(
+            body_ok,
+            "accepted a body that is not SQS-safe JSON within the limit"
+        );
     }
     if signed && body_ok && flags & 2 == 0 {
-        assert_eq!(status, StatusCode::ACCEPTED, "refused a good request: {json}");
+        assert_eq!(
+            status,
+            StatusCode::ACCEPTED,
+            "refused a good request: {json}"
+        );
     }
     if h.queue.depth().visible > 10_000 {
         h.queue.purge();

@@ -20,8 +20,10 @@ use axum::http::{Request, StatusCode};
 use genesys_toolkit_fuzz::{genuine_timestamped, serve, signature_headers};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
-use sqs_dlq::receiver::{DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE, signature, timestamped_signature};
-use sqs_dlq::{DeadLetterReceiver, MemoryQueue, QueueTarget, Replay};
+use sqs_dlq::dead_letter::{QueueTarget, Replay};
+use sqs_dlq::http::DeadLetterReceiver;
+use sqs_dlq::http::{DEFAULT_TIMESTAMP_TOLERANCE, signature, timestamped_signature};
+use sqs_dlq::queue::MemoryQueue;
 
 const SECRET: &[u8] = b"fuzz-receiver-secret";
 
@@ -39,23 +41,37 @@ fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
         let target = MemoryQueue::new("fuzz-replay-target");
         let receiver = || {
-            let replay = Replay::builder(QueueTarget::new(target.clone())).force(true).build();
+            let replay = Replay::builder(QueueTarget::new(target.clone()))
+                .force(true)
+                .build();
             DeadLetterReceiver::builder(replay)
-                .hmac_secret(SecretString::from(String::from_utf8_lossy(SECRET).into_owned()))
+                .hmac_secret(SecretString::from(
+                    String::from_utf8_lossy(SECRET).into_owned(),
+                ))
                 .max_body_bytes(8192)
         };
         let strict = receiver().router().expect("receiver");
-        let body_only = receiver().body_only_signatures().router().expect("receiver");
+        let body_only = receiver()
+            .body_only_signatures()
+            .router()
+            .expect("receiver");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        Harness { runtime, target, strict, body_only }
+        Harness {
+            runtime,
+            target,
+            strict,
+            body_only,
+        }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let (head, body) = genesys_toolkit_fuzz::split_once(rest, b"\n\n");
     let mut lines = head.split(|b| *b == b'\n');
     let (raw_ts, raw_sig, raw_code) = (lines.next(), lines.next(), lines.next());
@@ -77,7 +93,9 @@ fuzz_target!(|data: &[u8]| {
     if let Some(v) = raw_code.and_then(|r| http::HeaderValue::from_bytes(r).ok()) {
         request = request.header("x-dlq-error-code", v);
     }
-    let Ok(request) = request.body(Body::from(body.to_vec())) else { return };
+    let Ok(request) = request.body(Body::from(body.to_vec())) else {
+        return;
+    };
     let sent_timestamp = headers.contains_key("x-signature-timestamp");
     let sent_body_mac = headers
         .get("x-signature-256")
@@ -89,7 +107,10 @@ fuzz_target!(|data: &[u8]| {
     let before = h.target.depth().visible;
     let (status, answer) = serve(&h.runtime, router, request);
     let known = [200, 400, 401, 413, 422, 502];
-    assert!(known.contains(&status.as_u16()), "undocumented status {status}");
+    assert!(
+        known.contains(&status.as_u16()),
+        "undocumented status {status}"
+    );
     let json: serde_json::Value = serde_json::from_slice(&answer).expect("answers are JSON");
 
     let tolerance = DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE.as_secs();
@@ -99,7 +120,11 @@ fuzz_target!(|data: &[u8]| {
         || (!signed && genuine_timestamped(raw_ts, raw_sig, tolerance, sign))
         || genuine_body_only;
     if body_mac_only && !lenient {
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "the default accepted a body-only MAC: {json}");
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "the default accepted a body-only MAC: {json}"
+        );
     }
     if !genuinely_signed {
         assert!(
@@ -109,7 +134,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let after = h.target.depth().visible;
     if status == StatusCode::OK {
-        assert_eq!(after, before + 1, "a 200 without exactly one replayed message");
+        assert_eq!(
+            after,
+            before + 1,
+            "a 200 without exactly one replayed message"
+        );
     } else {
         assert_eq!(after, before, "{status} but a message was replayed");
     }

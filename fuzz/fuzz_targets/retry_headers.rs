@@ -32,6 +32,9 @@ fuzz_target!(|data: &[u8]| {
         pacer.set_pause_when_exhausted(true);
         pacer.observe(&info);
         let rate = pacer.rate_per_second();
-        assert!(rate.is_finite() && rate > 0.0 && rate <= 50.0, "rate {rate}");
+        assert!(
+            rate.is_finite() && rate > 0.0 && rate <= 50.0,
+            "rate {rate}"
+        );
     }
 });

@@ -10,7 +10,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use genesys_auth::{AuthError, ClientCredentials, ClientCredentialsProvider, Region, TokenProvider};
+use genesys_auth::{
+    AuthError, ClientCredentials, ClientCredentialsProvider, Region, TokenProvider,
+};
 use libfuzzer_sys::fuzz_target;
 use retry_policy::RetryPolicy;
 use secrecy::SecretString;
@@ -54,7 +56,11 @@ fn harness() -> &'static Harness {
         .retry_policy(RetryPolicy::no_retry())
         .build()
         .expect("provider");
-        Harness { runtime, answer, provider }
+        Harness {
+            runtime,
+            answer,
+            provider,
+        }
     })
 }
 
@@ -65,7 +71,9 @@ fn carried_token(body: &[u8]) -> Option<String> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&pick, body)) = data.split_first() else { return };
+    let Some((&pick, body)) = data.split_first() else {
+        return;
+    };
     let status = [200, 400, 401, 500][usize::from(pick % 4)];
     let h = harness();
     *h.answer.lock().expect("answer") = (status, body.to_vec());

@@ -413,7 +413,7 @@ async fn five_hundred_unauthenticated_near_limit_bodies_stay_within_the_budget()
     ]);
     let (pid, addr) = (recv.pid(), addr(&recv));
     let before = proc_kib(pid, "VmRSS");
-    let limit = sqs_dlq::receiver::DEFAULT_MAX_BODY_BYTES;
+    let limit = sqs_dlq::http::DEFAULT_RECEIVER_MAX_BODY_BYTES;
     let ts = unix_now();
     let started = Instant::now();
     let mut clients = Vec::new();

@@ -29,10 +29,10 @@ use genesys_messaging::media::{BlockReason, MediaStatus, MediaVerifier};
 use retry_policy::RetryPolicy;
 use secrecy::SecretString;
 use serde_json::Value;
-use sqs_dlq::{
-    AttributeValue, Attributes, DeadLetter, DeadLetterReceiver, Decode, Json, MemoryQueue,
-    ParseError, QueueTarget, ReceivedMessage, Replay, WebhookIngest,
-};
+use sqs_dlq::consumer::{Decode, Json};
+use sqs_dlq::dead_letter::{DeadLetter, ParseError, QueueTarget, Replay};
+use sqs_dlq::http::{DeadLetterReceiver, WebhookIngest};
+use sqs_dlq::queue::{AttributeValue, Attributes, MemoryQueue, ReceivedMessage};
 use tower::ServiceExt;
 
 // --- a recording Genesys stand-in ---------------------------------------------------------
@@ -401,7 +401,10 @@ async fn an_overflowing_retry_attempts_saturates_in_the_attempt_header_sent() {
         axum::routing::post(move |request: Request| {
             let record = Arc::clone(&record);
             async move {
-                if let Some(v) = request.headers().get(sqs_dlq::replay::ATTEMPT_COUNT_HEADER) {
+                if let Some(v) = request
+                    .headers()
+                    .get(sqs_dlq::dead_letter::ATTEMPT_COUNT_HEADER)
+                {
                     record
                         .lock()
                         .unwrap()
@@ -414,10 +417,12 @@ async fn an_overflowing_retry_attempts_saturates_in_the_attempt_header_sent() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let target = sqs_dlq::HttpTarget::builder(format!("http://{addr}/events"))
+    let target = sqs_dlq::dead_letter::HttpTarget::builder(format!("http://{addr}/events"))
         .build()
         .unwrap();
-    let replay = sqs_dlq::Replay::builder(target).force(true).build();
+    let replay = sqs_dlq::dead_letter::Replay::builder(target)
+        .force(true)
+        .build();
     let event = r#"{"version":"0","id":"e-1","detail-type":"t","source":"s","account":"1","time":"2026-11-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{}}"#;
     let mut attributes = Attributes::new();
     attributes.insert(
@@ -568,7 +573,7 @@ async fn ingest_signed(body: &[u8]) -> StatusCode {
         .header("x-signature-timestamp", ts.to_string())
         .header(
             "x-signature-256",
-            sqs_dlq::ingest::sign(SECRET.as_bytes(), ts, body),
+            sqs_dlq::http::sign(SECRET.as_bytes(), ts, body),
         )
         .header("content-length", body.len())
         .body(Body::from(body.to_vec()))
@@ -593,7 +598,7 @@ async fn receive_signed(body: &[u8]) -> StatusCode {
         .header("x-signature-timestamp", ts.to_string())
         .header(
             "x-signature-256",
-            sqs_dlq::receiver::timestamped_signature(SECRET.as_bytes(), ts, body),
+            sqs_dlq::http::timestamped_signature(SECRET.as_bytes(), ts, body),
         )
         .header("content-length", body.len())
         .body(Body::from(body.to_vec()))

@@ -23,7 +23,9 @@ use http::{HeaderMap, HeaderValue};
 use proptest::prelude::*;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use sqs_dlq::{DeadLetterReceiver, MemoryQueue, QueueTarget, Replay, WebhookIngest};
+use sqs_dlq::dead_letter::{QueueTarget, Replay};
+use sqs_dlq::http::{DeadLetterReceiver, WebhookIngest};
+use sqs_dlq::queue::MemoryQueue;
 use tower::ServiceExt;
 
 fn arb_json() -> impl Strategy<Value = Value> {
@@ -299,7 +301,7 @@ fn forged_headers(
         Forgery::ShiftedTimestamp(d) => (Some((ts + d).to_string()), Some(sign(SECRET, ts, body))),
         Forgery::Garbage(a, b) => (Some(a.clone()), Some(b.clone())),
         Forgery::Missing => (None, None),
-        Forgery::BodyOnly => (None, Some(sqs_dlq::receiver::signature(SECRET, body))),
+        Forgery::BodyOnly => (None, Some(sqs_dlq::http::signature(SECRET, body))),
     }
 }
 
@@ -316,14 +318,14 @@ proptest! {
     ) {
         let (queue, router) = ingest();
         let before = queue.depth().visible;
-        let (ts, sig) = forged_headers(&forgery, &body, sqs_dlq::ingest::sign);
+        let (ts, sig) = forged_headers(&forgery, &body, sqs_dlq::http::sign);
         let (status, answer) = call(router, ts, sig, body.clone());
         prop_assert_eq!(status, StatusCode::UNAUTHORIZED, "{:?} -> {}", forgery, answer);
         prop_assert!(answer["error"].as_str().unwrap().starts_with("signature_"));
         prop_assert_eq!(queue.depth().visible, before, "nothing queued");
 
         let ts = now();
-        let (status, answer) = call(router, Some(ts.to_string()), Some(sqs_dlq::ingest::sign(SECRET, ts, &body)), body.clone());
+        let (status, answer) = call(router, Some(ts.to_string()), Some(sqs_dlq::http::sign(SECRET, ts, &body)), body.clone());
         let sqs_safe = std::str::from_utf8(&body).is_ok_and(|s| !s.is_empty()
             && s.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')));
         if serde_json::from_slice::<Value>(&body).is_ok() && sqs_safe {
@@ -340,7 +342,7 @@ proptest! {
     ) {
         let (target, router) = receiver();
         let before = target.depth().visible;
-        let (ts, sig) = forged_headers(&forgery, &body, sqs_dlq::receiver::timestamped_signature);
+        let (ts, sig) = forged_headers(&forgery, &body, sqs_dlq::http::timestamped_signature);
         let (status, answer) = call(router, ts, sig, body);
         prop_assert_eq!(status, StatusCode::UNAUTHORIZED, "{:?} -> {}", forgery, answer);
         prop_assert_eq!(target.depth().visible, before, "nothing replayed");

@@ -17,7 +17,9 @@ use genesys_messaging::archive::{ArchiveBatch, ArchiveSink, WebhookArchive};
 use genesys_messaging::{Direction, WebMessagingMessage};
 use retry_policy::{Backoff, RetryPolicy};
 use secrecy::SecretString;
-use sqs_dlq::{DeadLetterReceiver, MemoryQueue, QueueTarget, Replay, WebhookIngest};
+use sqs_dlq::dead_letter::{QueueTarget, Replay};
+use sqs_dlq::http::{DeadLetterReceiver, WebhookIngest};
+use sqs_dlq::queue::MemoryQueue;
 use tower::ServiceExt;
 
 const SECRET: &str = "replay-test-secret";
@@ -43,7 +45,7 @@ async fn ingest_refuses_replays_outside_the_window_and_altered_timestamps() {
         .router()
         .unwrap();
     let body = br#"{"eventId":"e-1"}"#;
-    let sign = |ts| sqs_dlq::ingest::sign(SECRET.as_bytes(), ts, body);
+    let sign = |ts| sqs_dlq::http::sign(SECRET.as_bytes(), ts, body);
     let t = now();
     assert_eq!(send(&router, t, &sign(t), body).await, StatusCode::ACCEPTED);
     // captured 6 minutes ago and played now
@@ -86,8 +88,7 @@ async fn receiver_refuses_replays_outside_the_window_and_altered_timestamps() {
     ))
     .unwrap();
     let body = fixture["body"].as_str().unwrap();
-    let sign =
-        |ts| sqs_dlq::receiver::timestamped_signature(SECRET.as_bytes(), ts, body.as_bytes());
+    let sign = |ts| sqs_dlq::http::timestamped_signature(SECRET.as_bytes(), ts, body.as_bytes());
     let t = now();
     let old = t - 360;
     assert_eq!(
@@ -108,7 +109,7 @@ async fn receiver_refuses_replays_outside_the_window_and_altered_timestamps() {
     let body_only = Request::post("/")
         .header(
             "x-signature-256",
-            sqs_dlq::receiver::signature(SECRET.as_bytes(), body.as_bytes()),
+            sqs_dlq::http::signature(SECRET.as_bytes(), body.as_bytes()),
         )
         .body(Body::from(body.to_owned()))
         .unwrap();
@@ -123,10 +124,7 @@ async fn receiver_refuses_replays_outside_the_window_and_altered_timestamps() {
         StatusCode::UNAUTHORIZED,
         "a genuine delivery passes authentication"
     );
-    assert_eq!(
-        TOLERANCE,
-        sqs_dlq::receiver::DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE
-    );
+    assert_eq!(TOLERANCE, sqs_dlq::http::DEFAULT_TIMESTAMP_TOLERANCE);
 }
 
 #[tokio::test]

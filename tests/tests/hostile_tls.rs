@@ -24,7 +24,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::SecretString;
 use serde_json::Value;
-use sqs_dlq::{Attributes, DeadLetter, HttpTarget, ReplayTarget};
+use sqs_dlq::dead_letter::{DeadLetter, HttpTarget, ReplayTarget};
+use sqs_dlq::queue::Attributes;
 
 const CA: &[u8] = include_bytes!("../fixtures/tls/ca.pem");
 const SERVER_CERT: &[u8] = include_bytes!("../fixtures/tls/server.pem");

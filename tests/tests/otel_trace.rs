@@ -19,10 +19,11 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::{SpanId, TraceId, TracerProvider as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use sqs_dlq::consumer::{Consumer, Delivery, Handler, HandlerError};
+use sqs_dlq::dead_letter::{HttpTarget, Replay};
+use sqs_dlq::http::WebhookIngest;
+use sqs_dlq::queue::MemoryQueue;
 use sqs_dlq::trace_context::{Propagator, TRACEPARENT, set_propagator};
-use sqs_dlq::{
-    Consumer, Delivery, Handler, HandlerError, HttpTarget, MemoryQueue, Replay, WebhookIngest,
-};
 use tower::ServiceExt;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;

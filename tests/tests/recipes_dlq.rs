@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use recipes_support::{moto_endpoint, run_recipe, temp_dir};
 use serde_json::Value;
-use sqs_dlq::{OutgoingMessage, Queue, QueueSettings, SqsQueue};
+use sqs_dlq::queue::{OutgoingMessage, Queue, QueueSettings, SqsQueue};
 
 const CATEGORIES: [&str; 8] = [
     "rate_limited",

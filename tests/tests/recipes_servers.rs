@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use recipes_support::{Server, command, moto_endpoint, temp_dir};
 use serde_json::{Value, json};
-use sqs_dlq::{Queue, QueueSettings, SqsQueue};
+use sqs_dlq::queue::{Queue, QueueSettings, SqsQueue};
 
 const SECRET: &str = "receiver-test-secret";
 
@@ -68,7 +68,7 @@ async fn dead_letter_receiver_authenticates_and_replays() {
         .header("x-signature-timestamp", ts.to_string())
         .header(
             "x-signature-256",
-            sqs_dlq::receiver::timestamped_signature(SECRET.as_bytes(), ts, wrapper.as_bytes()),
+            sqs_dlq::http::timestamped_signature(SECRET.as_bytes(), ts, wrapper.as_bytes()),
         )
         .body(wrapper.clone())
         .send()
@@ -81,7 +81,7 @@ async fn dead_letter_receiver_authenticates_and_replays() {
         .post(&url)
         .header(
             "x-signature-256",
-            sqs_dlq::receiver::signature(SECRET.as_bytes(), wrapper.as_bytes()),
+            sqs_dlq::http::signature(SECRET.as_bytes(), wrapper.as_bytes()),
         )
         .body(wrapper.clone())
         .send()
@@ -96,7 +96,7 @@ async fn dead_letter_receiver_authenticates_and_replays() {
         .header("x-signature-timestamp", old.to_string())
         .header(
             "x-signature-256",
-            sqs_dlq::receiver::timestamped_signature(SECRET.as_bytes(), old, wrapper.as_bytes()),
+            sqs_dlq::http::timestamped_signature(SECRET.as_bytes(), old, wrapper.as_bytes()),
         )
         .body(wrapper)
         .send()
@@ -184,11 +184,11 @@ async fn dead_letter_receiver_body_only_signatures_is_an_opt_out() {
         }
         request.send()
     };
-    let body_only = sqs_dlq::receiver::signature(SECRET.as_bytes(), body.as_bytes());
+    let body_only = sqs_dlq::http::signature(SECRET.as_bytes(), body.as_bytes());
     assert_eq!(post(body_only, None).await.unwrap().status(), 200);
     // Timestamped requests are still held to the window (60 s here).
     let old = now() - 120;
-    let stale = sqs_dlq::receiver::timestamped_signature(SECRET.as_bytes(), old, body.as_bytes());
+    let stale = sqs_dlq::http::timestamped_signature(SECRET.as_bytes(), old, body.as_bytes());
     assert_eq!(post(stale, Some(old)).await.unwrap().status(), 401);
     let out = server.terminate();
     assert!(out.status.success(), "{}", out.stderr);

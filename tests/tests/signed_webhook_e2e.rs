@@ -7,7 +7,8 @@ use genesys_messaging::archive::{ArchiveBatch, ArchiveSink, SinkError, WebhookAr
 use retry_policy::{Backoff, RetryPolicy};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use sqs_dlq::{MemoryQueue, WebhookIngest};
+use sqs_dlq::http::WebhookIngest;
+use sqs_dlq::queue::MemoryQueue;
 use std::time::Duration;
 
 const SECRET: &str = "an-archive-secret-of-32-bytes-or-more";

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sqs_dlq::{Queue, QueueSettings, ReceiveOptions, SqsQueue};
+use sqs_dlq::queue::{Queue, QueueSettings, ReceiveOptions, SqsQueue};
 use tokio::process::{Child, Command};
 
 /// Messages the work queue may hold before the senders wait.
@@ -171,7 +171,7 @@ async fn send_all(
                         .header("x-signature-timestamp", ts.to_string())
                         .header(
                             "x-signature-256",
-                            sqs_dlq::ingest::sign(SECRET.as_bytes(), ts, body.as_bytes()),
+                            sqs_dlq::http::sign(SECRET.as_bytes(), ts, body.as_bytes()),
                         )
                         .body(body.clone())
                         .send()

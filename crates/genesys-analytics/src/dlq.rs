@@ -10,7 +10,7 @@
 use crate::{Analytics, AnalyticsClient, AnalyticsConversation, AnalyticsError, IdOutcome};
 use async_trait::async_trait;
 use serde_json::{Value, json};
-use sqs_dlq::{CorrelateError, Correlation, Correlator};
+use sqs_dlq::dead_letter::{CorrelateError, Correlation, Correlator};
 
 /// Looks up dead-letter conversations in Genesys Cloud analytics.
 #[derive(Debug, Clone)]
@@ -91,7 +91,7 @@ impl Correlator for AnalyticsCorrelator {
 mod tests {
     use super::*;
     use crate::CorrelationFailure;
-    use sqs_dlq::{CorrelationOutcome, correlate_all};
+    use sqs_dlq::dead_letter::{CorrelationOutcome, correlate_all};
 
     /// An analytics result with one id found ("a"), one not found ("b") and two failed ("c",
     /// "d", one request).

@@ -11,9 +11,8 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use sqs_dlq::{
-    Consumer, Delivery, Handler, HandlerError, MemoryQueue, OutgoingMessage, Queue, ReceiveOptions,
-};
+use sqs_dlq::consumer::{Consumer, Delivery, Handler, HandlerError};
+use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
 use tokio_util::sync::CancellationToken;
 
 /// Does nothing with the body.

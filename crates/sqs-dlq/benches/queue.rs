@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use sqs_dlq::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
+use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
 
 const MESSAGES: usize = 200_000;
 const BODY: &str = r#"{"version":"0","detail-type":"v2.detail.events.conversation.{id}.customer.end","source":"aws.partner/genesys.com/cloud/example","detail":{"topicName":"v2.detail.events.conversation.4f9b.customer.end","eventBody":{"conversationId":"4f9b"}}}"#;

@@ -1,10 +1,21 @@
-//! Amazon SQS queues for services that must not lose a message: a [`Queue`] trait with two
-//! backends ([`SqsQueue`] on `aws-sdk-sqs`, [`MemoryQueue`] with SQS semantics), EventBridge dead
-//! letters parsed and categorized ([`DeadLetter`], [`Category`]), non-destructive [`Diagnosis`]
-//! reports, [`Replay`], and a [`Consumer`] with retries, DLQ routing and idempotency.
+//! Amazon SQS queues for services that must not lose a message, in four rooms:
+//!
+//! | module | what | needs |
+//! |---|---|---|
+//! | [`queue`] | the [`Queue`](queue::Queue) trait, [`MemoryQueue`](queue::MemoryQueue) with SQS semantics, `SqsQueue` on `aws-sdk-sqs`, request counters, and (`test-util`) the backend contract suite | `sqs` for `SqsQueue` |
+//! | [`dead_letter`] | EventBridge dead letters parsed ([`DeadLetter`](dead_letter::DeadLetter)) and categorized, non-destructive [`Diagnosis`](dead_letter::Diagnosis) reports, [`Replay`](dead_letter::Replay) to a queue or (`replay-http`) an HTTP endpoint | `replay-http` for `HttpTarget` |
+//! | [`consumer`] | a [`Consumer`](consumer::Consumer) runtime with retries, DLQ routing and idempotency | `redis` for the shared idempotency store |
+//! | `http` | signed webhook ingest, a dead-letter receiver, a hardened HTTP/1.1 server | `http` |
+//!
+//! Each public item has one path, under its room (`sqs_dlq::queue::MemoryQueue`,
+//! `sqs_dlq::dead_letter::Replay`); [`metric_names`], [`trace_context`] and [`redact`] are
+//! shared by every room. With `--no-default-features` the crate builds with no AWS SDK, no
+//! HTTP client and no HTTP server: the in-memory queue, the dead-letter parser, diagnosis,
+//! replay to a queue and the consumer.
 //!
 //! ```
-//! use sqs_dlq::{Category, DeadLetter, MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
+//! use sqs_dlq::dead_letter::{Category, DeadLetter};
+//! use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,81 +35,18 @@
 //! ```
 //!
 //! No message ever leaves a queue unless it was handled, copied to a dead-letter queue with its
-//! reason attached, or accepted by a replay target. See the crate README for the full tour.
+//! reason attached, or accepted by a replay target. See the crate README for the full tour and
+//! the feature flags.
 //!
-//! It knows nothing of Genesys Cloud: conversation lookups come in through [`Correlator`],
-//! replays go out through [`ReplayTarget`].
-
-pub mod category;
-pub mod correlate;
-pub mod dead_letter;
-pub mod diagnosis;
-pub mod memory;
-pub mod queue;
-pub mod queue_stats;
-pub mod redact;
-pub mod replay;
-pub mod report;
-pub mod sqs;
-
-pub use category::{Basis, Category, Classification, classify, code_category, code_reason};
-pub use correlate::{CorrelateError, Correlation, CorrelationOutcome, Correlator, correlate_all};
-pub use dead_letter::{
-    DeadLetter, DlqAttributes, ErrorCode, EventBridgeEvent, EventDetail, EventMetadata,
-    ExhaustedRetryCondition, MAX_SUMMARY_EVENT_IDS, ParseError,
-};
-pub use diagnosis::{Diagnosis, DiagnosisBuilder, DiagnosisError, DiagnosisOutcome, EntryProblem};
-pub use memory::{InjectedFailure, MemoryQueue, MemoryQueueBuilder, Operation};
-pub use queue::{
-    AttributeValue, Attributes, BatchEntryFailure, BatchOutcome, OutgoingMessage, Queue,
-    QueueDepth, QueueError, ReceiveOptions, ReceivedMessage,
-};
-pub use queue_stats::RequestStats;
-pub use replay::{
-    Accepted, BearerError, BearerSource, FailedReplay, HttpTarget, HttpTargetBuilder, QueueTarget,
-    Rejected, Replay, ReplayBuilder, ReplayError, ReplayLetterError, ReplayReport, ReplayTarget,
-    ReplayedMessage, SkipReason, SkippedMessage,
-};
-pub use report::{
-    FileReportWriter, MemoryReportWriter, REPORT_SCHEMA_VERSION, ReportRecord, ReportWriter,
-    RootCauseReport,
-};
-pub use sqs::{QueueSettings, SqsQueue};
+//! It knows nothing of Genesys Cloud: conversation lookups come in through
+//! [`Correlator`](dead_letter::Correlator), replays go out through
+//! [`ReplayTarget`](dead_letter::ReplayTarget).
 
 pub mod consumer;
-pub mod handler;
-pub mod idempotency;
-#[cfg(feature = "redis")]
-pub mod idempotency_redis;
+pub mod dead_letter;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod metric_names;
-pub mod metrics;
+pub mod queue;
+pub mod redact;
 pub mod trace_context;
-
-pub use consumer::{
-    Consumer, ConsumerBuilder, ConsumerError, DrainOutcome, RunSummary, StopReason,
-};
-pub use handler::{BoxError, Decode, DecodeError, Delivery, Handler, HandlerError, Json};
-pub use idempotency::{
-    Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore, MemoryIdempotencyStore,
-};
-#[cfg(feature = "redis")]
-pub use idempotency_redis::RedisIdempotencyStore;
-pub use metrics::{CounterSnapshot, DeadLetterReason};
-#[cfg(feature = "http")]
-mod http_body;
-#[cfg(feature = "http")]
-pub mod ingest;
-#[cfg(feature = "http")]
-pub mod server;
-#[cfg(feature = "http")]
-mod signature;
-#[cfg(feature = "http")]
-pub use ingest::{IngestError, WebhookIngest, WebhookIngestBuilder};
-#[cfg(feature = "http")]
-pub use server::{HttpServer, HttpServerBuilder, ServeSummary, ServerShutdown, ServerStats};
-#[cfg(feature = "http")]
-pub use signature::{RECOMMENDED_SECRET_BYTES, WeakSecret};
-#[cfg(feature = "http")]
-pub mod receiver;
-#[cfg(feature = "http")]
-pub use receiver::{DeadLetterReceiver, DeadLetterReceiverBuilder, ReceiverError};

@@ -44,7 +44,7 @@ pub const QUEUE_DEPTH: &str = "genesys.queue.depth";
 /// `too_large`, `unauthenticated`, ...).
 pub const INGEST_ANSWERS: &str = "genesys.ingest.answers";
 /// Counter: replay outcomes by `outcome` (`replayed`, `skipped`, `failed`), from a
-/// [`Replay`](crate::Replay) run and from the dead-letter receiver.
+/// [`Replay`](crate::dead_letter::Replay) run and from the dead-letter receiver.
 pub const REPLAY_OUTCOMES: &str = "genesys.replay.outcomes";
 /// Counter: dead-letter receiver answers by `outcome` (`replayed`, `too_large`, `unreadable`,
 /// `unauthenticated`, `expired_signature`, `invalid_json`, `not_a_dead_letter`, `skipped`,

@@ -14,11 +14,13 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use retry_policy::{Backoff, Jitter};
 use sqs_dlq::consumer::codes;
-use sqs_dlq::{
-    BatchOutcome, Claim, ClaimToken, Completion, Consumer, ConsumerError, Delivery, Handler,
-    HandlerError, IdempotencyError, IdempotencyStore, InjectedFailure, Json,
-    MemoryIdempotencyStore, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth, QueueError,
-    ReceiveOptions, ReceivedMessage, RunSummary,
+use sqs_dlq::consumer::{
+    Claim, ClaimToken, Completion, Consumer, ConsumerError, Delivery, Handler, HandlerError,
+    IdempotencyError, IdempotencyStore, Json, MemoryIdempotencyStore, RunSummary,
+};
+use sqs_dlq::queue::{
+    BatchOutcome, InjectedFailure, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth,
+    QueueError, ReceiveOptions, ReceivedMessage,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;

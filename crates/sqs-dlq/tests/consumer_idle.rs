@@ -12,10 +12,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use retry_policy::Backoff;
 use sqs_dlq::consumer::StopReason;
-use sqs_dlq::{
-    BatchOutcome, Consumer, ConsumerBuilder, Delivery, DrainOutcome, Handler, HandlerError,
-    InjectedFailure, Json, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth, QueueError,
-    RunSummary,
+use sqs_dlq::consumer::{
+    Consumer, ConsumerBuilder, Delivery, DrainOutcome, Handler, HandlerError, Json, RunSummary,
+};
+use sqs_dlq::queue::{
+    BatchOutcome, InjectedFailure, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth,
+    QueueError,
 };
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -284,7 +286,7 @@ async fn a_message_in_flight_elsewhere_is_not_idle() {
     // Another consumer holds it for 100 s, then lets it go without deleting it.
     let taken = queue
         .receive(
-            &sqs_dlq::ReceiveOptions::default()
+            &sqs_dlq::queue::ReceiveOptions::default()
                 .wait_time(Duration::ZERO)
                 .visibility_timeout(Duration::from_secs(100)),
         )
@@ -356,8 +358,8 @@ impl Queue for LaggingDepth {
     }
     async fn receive(
         &self,
-        opts: &sqs_dlq::ReceiveOptions,
-    ) -> Result<Vec<sqs_dlq::ReceivedMessage>, QueueError> {
+        opts: &sqs_dlq::queue::ReceiveOptions,
+    ) -> Result<Vec<sqs_dlq::queue::ReceivedMessage>, QueueError> {
         self.0.receive(opts).await
     }
     async fn send(&self, message: OutgoingMessage) -> Result<String, QueueError> {

@@ -6,7 +6,8 @@ mod dlq_support;
 
 use dlq_support::fixtures;
 use proptest::prelude::*;
-use sqs_dlq::{AttributeValue, Attributes, Category, DeadLetter, ErrorCode, ReceivedMessage};
+use sqs_dlq::dead_letter::{Category, DeadLetter, ErrorCode};
+use sqs_dlq::queue::{AttributeValue, Attributes, ReceivedMessage};
 
 #[test]
 fn every_fixture_gets_its_expected_category() {
@@ -166,7 +167,7 @@ proptest! {
         let _ = letter.category();
         let _ = letter.conversation_id();
         let _ = letter.next_attempt();
-        let record = sqs_dlq::ReportRecord::new(&letter, None);
+        let record = sqs_dlq::dead_letter::ReportRecord::new(&letter, None);
         prop_assert_eq!(record.original_body, body);
     }
 }

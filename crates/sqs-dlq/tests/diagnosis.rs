@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dlq_support::{conversation, fixtures, letter_message, seed};
-use sqs_dlq::{
+use sqs_dlq::dead_letter::{
     CorrelateError, Correlation, Correlator, Diagnosis, DiagnosisError, FileReportWriter,
-    MemoryQueue, MemoryReportWriter, Queue, ReportWriter, RootCauseReport,
+    MemoryReportWriter, ReportWriter, RootCauseReport,
 };
+use sqs_dlq::queue::{MemoryQueue, Queue};
 
 struct FailingWriter;
 
@@ -363,36 +364,43 @@ async fn a_receive_failure_releases_what_was_held() {
         }
         async fn receive(
             &self,
-            o: &sqs_dlq::ReceiveOptions,
-        ) -> Result<Vec<sqs_dlq::ReceivedMessage>, sqs_dlq::QueueError> {
+            o: &sqs_dlq::queue::ReceiveOptions,
+        ) -> Result<Vec<sqs_dlq::queue::ReceivedMessage>, sqs_dlq::queue::QueueError> {
             if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
                 self.inner.receive(o).await
             } else {
-                Err(sqs_dlq::QueueError::InvalidRequest("AccessDenied".into()))
+                Err(sqs_dlq::queue::QueueError::InvalidRequest(
+                    "AccessDenied".into(),
+                ))
             }
         }
-        async fn send(&self, m: sqs_dlq::OutgoingMessage) -> Result<String, sqs_dlq::QueueError> {
+        async fn send(
+            &self,
+            m: sqs_dlq::queue::OutgoingMessage,
+        ) -> Result<String, sqs_dlq::queue::QueueError> {
             self.inner.send(m).await
         }
         async fn send_batch(
             &self,
-            m: Vec<sqs_dlq::OutgoingMessage>,
-        ) -> Result<sqs_dlq::BatchOutcome<String>, sqs_dlq::QueueError> {
+            m: Vec<sqs_dlq::queue::OutgoingMessage>,
+        ) -> Result<sqs_dlq::queue::BatchOutcome<String>, sqs_dlq::queue::QueueError> {
             self.inner.send_batch(m).await
         }
         async fn delete_batch(
             &self,
             h: Vec<String>,
-        ) -> Result<sqs_dlq::BatchOutcome<()>, sqs_dlq::QueueError> {
+        ) -> Result<sqs_dlq::queue::BatchOutcome<()>, sqs_dlq::queue::QueueError> {
             self.inner.delete_batch(h).await
         }
         async fn change_visibility_batch(
             &self,
             e: Vec<(String, Duration)>,
-        ) -> Result<sqs_dlq::BatchOutcome<()>, sqs_dlq::QueueError> {
+        ) -> Result<sqs_dlq::queue::BatchOutcome<()>, sqs_dlq::queue::QueueError> {
             self.inner.change_visibility_batch(e).await
         }
-        async fn approximate_depth(&self) -> Result<sqs_dlq::QueueDepth, sqs_dlq::QueueError> {
+        async fn approximate_depth(
+            &self,
+        ) -> Result<sqs_dlq::queue::QueueDepth, sqs_dlq::queue::QueueError> {
             self.inner.approximate_depth().await
         }
     }
@@ -424,9 +432,9 @@ async fn transient_receive_errors_are_retried() {
             .unwrap();
     }
     queue.fail_next(
-        sqs_dlq::Operation::Receive,
+        sqs_dlq::queue::Operation::Receive,
         2,
-        sqs_dlq::InjectedFailure::Throttled,
+        sqs_dlq::queue::InjectedFailure::Throttled,
     );
     let mut writer = MemoryReportWriter::default();
     Diagnosis::builder(queue.clone())

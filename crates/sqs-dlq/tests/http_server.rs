@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::{get, post};
-use sqs_dlq::{HttpServer, HttpServerBuilder, ServeSummary, ServerShutdown};
+use sqs_dlq::http::{HttpServer, HttpServerBuilder, ServeSummary, ServerShutdown};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;

@@ -10,10 +10,11 @@ use axum::body::Body;
 use axum::http::{HeaderName, Request, StatusCode};
 use bytes::Bytes;
 use secrecy::SecretString;
-use sqs_dlq::ingest::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
-use sqs_dlq::{
+use sqs_dlq::http::WebhookIngest;
+use sqs_dlq::http::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use sqs_dlq::queue::{
     BatchOutcome, InjectedFailure, MemoryQueue, Operation, OutgoingMessage, Queue, QueueDepth,
-    QueueError, ReceiveOptions, ReceivedMessage, WebhookIngest,
+    QueueError, ReceiveOptions, ReceivedMessage,
 };
 use tower::ServiceExt;
 

@@ -1,7 +1,8 @@
 //! One behavioural suite for both [`Queue`] backends.
 //!
-//! Each check is a generic async body over a [`Pair`] (a fresh queue and its dead-letter queue,
-//! redriving at `max_receive_count`). `both!` runs every body twice:
+//! The checks live in `sqs_dlq::queue::contract` (feature `test-util`), so a backend outside this
+//! crate can run them too; each is a generic async body over a `Pair` (a fresh queue and its
+//! dead-letter queue, redriving at `max_receive_count`). `contract_tests!` runs every check twice:
 //! - `memory::*` on [`MemoryQueue`] under paused tokio time (timeouts of 30 s pass instantly);
 //! - `moto::*` on [`SqsQueue`] against moto's SQS server with real time and 1 s settings.
 //!   Without `AWS_ENDPOINT_URL` they are skipped with a notice, unless `SQS_DLQ_MOTO=1`
@@ -12,58 +13,28 @@
 //! against a scripted HTTP server and a closed port lives in `sqs_errors`.
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
+#[cfg(feature = "sqs")]
 use bytes::Bytes;
-use sqs_dlq::{
-    AttributeValue, MemoryQueue, OutgoingMessage, Queue, QueueDepth, QueueSettings, ReceiveOptions,
-    ReceivedMessage, RequestStats, SqsQueue,
-};
+#[cfg(feature = "sqs")]
+use sqs_dlq::queue::contract::receive_n;
+use sqs_dlq::queue::contract::{Pair, Timing, contract_tests, short};
+#[cfg(feature = "sqs")]
+use sqs_dlq::queue::{AttributeValue, QueueSettings, SqsQueue};
+use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue, QueueDepth, ReceiveOptions};
 use tokio::time::{Instant, sleep};
-
-/// Time settings of a backend.
-#[derive(Clone, Copy)]
-struct Timing {
-    /// Visibility timeout used on receives in the tests.
-    visibility: Duration,
-    /// Delay used on delayed sends.
-    delay: Duration,
-    /// Extra wait past a deadline before expecting its effect.
-    settle: Duration,
-    /// A long-poll wait that is surely longer than an arrival takes.
-    long_poll: Duration,
-}
-
-/// A fresh queue and its dead-letter queue.
-struct Pair<Q> {
-    queue: Q,
-    dlq: Q,
-    max_receive_count: u32,
-    t: Timing,
-    stats: Box<dyn Fn() -> RequestStats + Send + Sync>,
-}
 
 const MAX_RECEIVES: u32 = 2;
 
-fn memory_pair() -> Pair<MemoryQueue> {
+async fn memory_pair() -> Option<Pair<MemoryQueue>> {
     let (queue, dlq) = MemoryQueue::with_dlq("suite", MAX_RECEIVES);
     let q = queue.clone();
-    Pair {
-        queue,
-        dlq,
-        max_receive_count: MAX_RECEIVES,
-        t: Timing {
-            visibility: Duration::from_secs(30),
-            delay: Duration::from_secs(60),
-            settle: Duration::from_millis(10),
-            long_poll: Duration::from_secs(20),
-        },
-        stats: Box::new(move || q.stats()),
-    }
+    Some(Pair::new(queue, dlq, MAX_RECEIVES, Timing::paused()).with_stats(move || q.stats()))
 }
 
 /// A fresh SQS queue pair on the endpoint of `AWS_ENDPOINT_URL` (moto), or `None` (skip).
+#[cfg(feature = "sqs")]
 async fn sqs_pair() -> Option<Pair<SqsQueue>> {
     if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
         assert!(
@@ -98,468 +69,24 @@ async fn sqs_pair() -> Option<Pair<SqsQueue>> {
     .await
     .expect("create the queue on moto");
     let q = queue.clone();
-    Some(Pair {
-        queue,
-        dlq,
-        max_receive_count: MAX_RECEIVES,
-        t: Timing {
-            visibility: Duration::from_secs(1),
-            delay: Duration::from_secs(1),
-            settle: Duration::from_millis(500),
-            long_poll: Duration::from_secs(5),
-        },
-        stats: Box::new(move || q.stats()),
-    })
+    Some(Pair::new(queue, dlq, MAX_RECEIVES, Timing::real()).with_stats(move || q.stats()))
 }
 
-impl Pair<SqsQueue> {
-    async fn cleanup(self) {
-        let _ = self.queue.delete_queue().await;
-        let _ = self.dlq.delete_queue().await;
-    }
+/// Deletes the pair's queues from moto after a check.
+#[cfg(feature = "sqs")]
+async fn delete_queues(pair: Pair<SqsQueue>) {
+    let _ = pair.queue.delete_queue().await;
+    let _ = pair.dlq.delete_queue().await;
 }
 
-fn short() -> ReceiveOptions {
-    ReceiveOptions::default().wait_time(Duration::ZERO)
-}
-
-/// Receives until `n` messages came (or `within` passed), with visibility `vis`.
-async fn receive_n<Q: Queue>(
-    q: &Q,
-    n: usize,
-    vis: Duration,
-    within: Duration,
-) -> Vec<ReceivedMessage> {
-    let end = Instant::now() + within;
-    let mut got = Vec::new();
-    while got.len() < n && Instant::now() < end {
-        let opts = ReceiveOptions::default()
-            .max_messages(n - got.len())
-            .wait_time(Duration::from_secs(1))
-            .visibility_timeout(vis);
-        got.extend(q.receive(&opts).await.unwrap());
-    }
-    got
-}
-
-// ---------------------------------------------------------------------------------------------
-// The behavioural checks
-// ---------------------------------------------------------------------------------------------
-
-async fn visibility_hides_a_message_until_its_timeout<Q: Queue>(p: &Pair<Q>) {
-    p.queue.send(OutgoingMessage::new("v")).await.unwrap();
-    let vis = p.t.visibility;
-    let first = receive_n(&p.queue, 1, vis, Duration::from_secs(5)).await;
-    assert_eq!(first.len(), 1);
-    assert_eq!(first[0].receive_count, 1);
-    assert!(
-        p.queue.receive(&short()).await.unwrap().is_empty(),
-        "in flight yet received"
-    );
-    sleep(vis / 2).await;
-    assert!(
-        p.queue.receive(&short()).await.unwrap().is_empty(),
-        "visible before its timeout"
-    );
-    sleep(vis / 2 + p.t.settle).await;
-    let again = p
-        .queue
-        .receive(&short().visibility_timeout(vis))
-        .await
-        .unwrap();
-    assert_eq!(again.len(), 1, "not visible again after its timeout");
-    assert_eq!(again[0].message_id, first[0].message_id);
-    assert_eq!(again[0].receive_count, 2);
-    assert_ne!(again[0].receipt_handle, first[0].receipt_handle);
-    p.queue.delete(&again[0].receipt_handle).await.unwrap();
-}
-
-async fn receive_count_increments_on_each_receive<Q: Queue>(p: &Pair<Q>) {
-    p.queue.send(OutgoingMessage::new("count")).await.unwrap();
-    for expected in 1..=p.max_receive_count {
-        let got = receive_n(&p.queue, 1, p.t.visibility, Duration::from_secs(5)).await;
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].receive_count, expected);
-        p.queue
-            .change_visibility(&got[0].receipt_handle, Duration::ZERO)
-            .await
-            .unwrap();
-    }
-}
-
-async fn redrive_moves_a_message_to_the_dlq_at_max_receive_count<Q: Queue>(p: &Pair<Q>) {
-    let sent_id = p
-        .queue
-        .send(OutgoingMessage::new("poison").with_attribute("origin", "suite"))
-        .await
-        .unwrap();
-    p.queue.send(OutgoingMessage::new("healthy")).await.unwrap();
-    // Hold the healthy message for the whole test; release the poison after each receive.
-    let long = Duration::from_secs(600);
-    let mut healthy = None;
-    for round in 1..=p.max_receive_count {
-        let want = if round == 1 { 2 } else { 1 };
-        for m in receive_n(&p.queue, want, long, Duration::from_secs(5)).await {
-            if m.body == "poison" {
-                assert_eq!(m.receive_count, round);
-                p.queue
-                    .change_visibility(&m.receipt_handle, Duration::ZERO)
-                    .await
-                    .unwrap();
-            } else {
-                healthy = Some(m);
-            }
-        }
-    }
-    // The next receive would exceed maxReceiveCount: the message moves instead of coming back.
-    let after = p.queue.receive(&short()).await.unwrap();
-    assert!(
-        after.iter().all(|m| m.body != "poison"),
-        "delivered past maxReceiveCount"
-    );
-    let moved = receive_n(&p.dlq, 1, p.t.visibility, Duration::from_secs(5)).await;
-    assert_eq!(moved.len(), 1, "not in the dead-letter queue");
-    assert_eq!(moved[0].message_id, sent_id);
-    assert_eq!(moved[0].body, "poison");
-    assert_eq!(moved[0].attribute("origin"), Some("suite"));
-    // The receive count travels with the message (memory and moto both keep it).
-    assert_eq!(moved[0].receive_count, p.max_receive_count + 1);
-    // The healthy message was never moved.
-    let healthy = healthy.expect("the healthy message was received");
-    p.queue.delete(&healthy.receipt_handle).await.unwrap();
-    assert_eq!(p.queue.approximate_depth().await.unwrap().total(), 0);
-}
-
-async fn delay_hides_a_message_until_it_is_over<Q: Queue>(p: &Pair<Q>) {
-    p.queue
-        .send(OutgoingMessage::new("later").with_delay(p.t.delay))
-        .await
-        .unwrap();
-    assert!(
-        p.queue.receive(&short()).await.unwrap().is_empty(),
-        "delivered before its delay"
-    );
-    assert_eq!(
-        p.queue.approximate_depth().await.unwrap(),
-        QueueDepth::new(0, 0, 1)
-    );
-    sleep(p.t.delay + p.t.settle).await;
-    let got = p.queue.receive(&short()).await.unwrap();
-    assert_eq!(got.len(), 1, "not delivered after its delay");
-    assert_eq!(got[0].body, "later");
-    assert_eq!(got[0].receive_count, 1);
-}
-
-async fn partial_batch_failure_reports_only_the_bad_entry<Q: Queue>(p: &Pair<Q>) {
-    let sent = p
-        .queue
-        .send_batch(
-            (0..3)
-                .map(|i| OutgoingMessage::new(format!("m{i}")))
-                .collect(),
-        )
-        .await
-        .unwrap();
-    assert!(sent.all_ok());
-    let got = receive_n(&p.queue, 3, p.t.visibility * 10, Duration::from_secs(5)).await;
-    assert_eq!(got.len(), 3);
-    let outcome = p
-        .queue
-        .delete_batch(vec![
-            got[0].receipt_handle.clone(),
-            "not-a-receipt-handle".to_owned(),
-            got[2].receipt_handle.clone(),
-        ])
-        .await
-        .unwrap();
-    let ok: Vec<usize> = outcome.ok.iter().map(|(i, ())| *i).collect();
-    assert_eq!(ok, vec![0, 2]);
-    assert_eq!(outcome.failed.len(), 1);
-    assert_eq!(outcome.failed[0].index, 1);
-    assert_eq!(outcome.failed[0].code, "ReceiptHandleIsInvalid");
-    assert!(outcome.failed[0].sender_fault);
-
-    let outcome = p
-        .queue
-        .change_visibility_batch(vec![
-            ("bogus".to_owned(), Duration::ZERO),
-            (got[1].receipt_handle.clone(), Duration::ZERO),
-        ])
-        .await
-        .unwrap();
-    assert_eq!(outcome.ok, vec![(1, ())]);
-    assert_eq!(outcome.failed.len(), 1);
-    assert_eq!(outcome.failed[0].index, 0);
-    assert_eq!(outcome.failed[0].code, "ReceiptHandleIsInvalid");
-    // The released one is back; the deleted ones are gone.
-    let back = p.queue.receive(&short()).await.unwrap();
-    assert_eq!(back.len(), 1);
-    assert_eq!(back[0].body, got[1].body);
-}
-
-async fn send_batch_of_more_than_ten_reports_every_entry<Q: Queue>(p: &Pair<Q>) {
-    let before = (p.stats)();
-    let messages: Vec<_> = (0..25)
-        .map(|i| OutgoingMessage::new(format!("b{i}")).with_number_attribute("n", i))
-        .collect();
-    let outcome = p.queue.send_batch(messages).await.unwrap();
-    assert!(outcome.all_ok(), "{:?}", outcome.failed);
-    let indexes: BTreeSet<usize> = outcome.ok.iter().map(|(i, _)| *i).collect();
-    assert_eq!(indexes, (0..25).collect());
-    let ids: BTreeSet<&String> = outcome.ok.iter().map(|(_, id)| id).collect();
-    assert_eq!(ids.len(), 25, "message ids are not unique");
-    assert_eq!(
-        (p.stats)().send_message_batch - before.send_message_batch,
-        3
-    );
-
-    let got = receive_n(&p.queue, 25, p.t.visibility * 10, Duration::from_secs(10)).await;
-    let bodies: BTreeSet<String> = got.iter().map(|m| m.body.clone()).collect();
-    assert_eq!(bodies, (0..25).map(|i| format!("b{i}")).collect());
-    for m in &got {
-        let n: usize = m.attribute("n").unwrap().parse().unwrap();
-        assert_eq!(m.body, format!("b{n}"));
-    }
-    let deleted = p
-        .queue
-        .delete_batch(got.iter().map(|m| m.receipt_handle.clone()).collect())
-        .await
-        .unwrap();
-    assert!(deleted.all_ok());
-    assert_eq!(deleted.ok.len(), 25);
-    assert_eq!(p.queue.approximate_depth().await.unwrap().total(), 0);
-}
-
-async fn send_batch_rejects_invalid_entries_alone<Q: Queue>(p: &Pair<Q>) {
-    let outcome = p
-        .queue
-        .send_batch(vec![
-            OutgoingMessage::new("fine"),
-            OutgoingMessage::new(""),
-            OutgoingMessage::new("too late").with_delay(Duration::from_secs(901)),
-            OutgoingMessage::new("bad \u{0} char"),
-            OutgoingMessage::new("also fine"),
-        ])
-        .await
-        .unwrap();
-    let ok: Vec<usize> = outcome.ok.iter().map(|(i, _)| *i).collect();
-    assert_eq!(ok, vec![0, 4]);
-    let failed: Vec<usize> = outcome.failed.iter().map(|f| f.index).collect();
-    assert_eq!(failed, vec![1, 2, 3]);
-    assert!(outcome.failed.iter().all(|f| f.sender_fault));
-    let err = p.queue.send(OutgoingMessage::new("")).await.unwrap_err();
-    assert!(
-        matches!(err, sqs_dlq::QueueError::InvalidRequest(_)),
-        "{err:?}"
-    );
-}
-
-async fn change_visibility_to_zero_releases_at_once<Q: Queue>(p: &Pair<Q>) {
-    p.queue
-        .send(OutgoingMessage::new("release me"))
-        .await
-        .unwrap();
-    let held = receive_n(
-        &p.queue,
-        1,
-        Duration::from_secs(600),
-        Duration::from_secs(5),
-    )
-    .await;
-    assert_eq!(held.len(), 1);
-    p.queue
-        .change_visibility(&held[0].receipt_handle, Duration::ZERO)
-        .await
-        .unwrap();
-    let got = p.queue.receive(&short()).await.unwrap();
-    assert_eq!(got.len(), 1, "not released");
-    assert_eq!(got[0].message_id, held[0].message_id);
-    assert_eq!(got[0].receive_count, 2);
-}
-
-async fn extending_visibility_keeps_a_message_hidden<Q: Queue>(p: &Pair<Q>) {
-    p.queue
-        .send(OutgoingMessage::new("long job"))
-        .await
-        .unwrap();
-    let vis = p.t.visibility;
-    let held = receive_n(&p.queue, 1, vis, Duration::from_secs(5)).await;
-    assert_eq!(held.len(), 1);
-    sleep(vis / 2).await;
-    p.queue
-        .change_visibility(&held[0].receipt_handle, vis * 3)
-        .await
-        .unwrap();
-    sleep(vis + p.t.settle).await;
-    assert!(
-        p.queue.receive(&short()).await.unwrap().is_empty(),
-        "heartbeat did not hold it"
-    );
-    p.queue.delete(&held[0].receipt_handle).await.unwrap();
-}
-
-async fn attributes_and_body_round_trip<Q: Queue>(p: &Pair<Q>) {
-    let body = "{\"detail\":{\"eventBody\":\"h\\u00e9llo \u{2603} \u{1F600}\",\"n\":1.50}}\r\n\ttrailing space ";
-    let binary = Bytes::from_static(&[0, 1, 2, 254, 255]);
-    let mut message = OutgoingMessage::new(body)
-        .with_attribute("ERROR_CODE", "THROTTLING")
-        .with_attribute("unicode", "ünï ☃")
-        .with_number_attribute("RETRY_ATTEMPTS", 185);
-    message
-        .attributes
-        .insert("blob".into(), AttributeValue::Binary(binary.clone()));
-    let before = std::time::SystemTime::now() - Duration::from_secs(5);
-    p.queue.send(message.clone()).await.unwrap();
-    let got = receive_n(&p.queue, 1, p.t.visibility * 10, Duration::from_secs(5)).await;
-    assert_eq!(got.len(), 1);
-    assert_eq!(got[0].body, body);
-    assert_eq!(got[0].attributes, message.attributes);
-    assert_eq!(got[0].attribute("RETRY_ATTEMPTS"), Some("185"));
-    assert_eq!(
-        got[0].attributes.get("blob"),
-        Some(&AttributeValue::Binary(binary))
-    );
-    let sent_at = got[0].sent_at.expect("SentTimestamp");
-    assert!(sent_at >= before, "sent_at {sent_at:?} is too old");
-}
-
-async fn depth_counts_visible_in_flight_and_delayed<Q: Queue>(p: &Pair<Q>) {
-    assert_eq!(
-        p.queue.approximate_depth().await.unwrap(),
-        QueueDepth::new(0, 0, 0)
-    );
-    for i in 0..3 {
-        p.queue
-            .send(OutgoingMessage::new(format!("d{i}")))
-            .await
-            .unwrap();
-    }
-    p.queue
-        .send(OutgoingMessage::new("delayed").with_delay(Duration::from_secs(600)))
-        .await
-        .unwrap();
-    let got = receive_n(
-        &p.queue,
-        1,
-        Duration::from_secs(600),
-        Duration::from_secs(5),
-    )
-    .await;
-    assert_eq!(got.len(), 1);
-    let depth = p.queue.approximate_depth().await.unwrap();
-    assert_eq!(depth, QueueDepth::new(2, 1, 1));
-    assert_eq!(depth.total(), 4);
-    p.queue.delete(&got[0].receipt_handle).await.unwrap();
-    assert_eq!(
-        p.queue.approximate_depth().await.unwrap(),
-        QueueDepth::new(2, 0, 1)
-    );
-}
-
-async fn long_poll_returns_when_a_message_arrives<Q: Queue + Clone>(p: &Pair<Q>) {
-    let receiver = p.queue.clone();
-    let wait = p.t.long_poll;
-    let started = Instant::now();
-    let poll = tokio::spawn(async move {
-        receiver
-            .receive(&ReceiveOptions::default().wait_time(wait))
-            .await
-            .unwrap()
-    });
-    sleep(Duration::from_millis(300)).await;
-    p.queue.send(OutgoingMessage::new("wake up")).await.unwrap();
-    let got = poll.await.unwrap();
-    assert_eq!(got.len(), 1, "long poll returned without the message");
-    assert_eq!(got[0].body, "wake up");
-    assert!(
-        started.elapsed() < wait,
-        "long poll waited its full {wait:?} instead of waking on the arrival"
-    );
-    // An empty long poll waits its time and returns nothing.
-    let started = Instant::now();
-    let nothing = p
-        .queue
-        .receive(&ReceiveOptions::default().wait_time(Duration::from_secs(1)))
-        .await
-        .unwrap();
-    assert!(nothing.is_empty());
-    assert!(started.elapsed() >= Duration::from_millis(900));
-}
-
-async fn deleting_twice_succeeds_like_sqs<Q: Queue>(p: &Pair<Q>) {
-    p.queue.send(OutgoingMessage::new("once")).await.unwrap();
-    let got = receive_n(&p.queue, 1, p.t.visibility * 10, Duration::from_secs(5)).await;
-    p.queue.delete(&got[0].receipt_handle).await.unwrap();
-    p.queue.delete(&got[0].receipt_handle).await.unwrap();
-    assert_eq!(p.queue.approximate_depth().await.unwrap().total(), 0);
-}
-
-async fn receive_takes_at_most_ten<Q: Queue>(p: &Pair<Q>) {
-    let outcome = p
-        .queue
-        .send_batch(
-            (0..15)
-                .map(|i| OutgoingMessage::new(format!("r{i}")))
-                .collect(),
-        )
-        .await
-        .unwrap();
-    assert!(outcome.all_ok());
-    let opts = ReceiveOptions::default()
-        .max_messages(50)
-        .wait_time(Duration::from_secs(1));
-    let got = p.queue.receive(&opts).await.unwrap();
-    assert!(!got.is_empty() && got.len() <= 10, "received {}", got.len());
-    let bad = p
-        .queue
-        .receive(&ReceiveOptions::default().wait_time(Duration::from_secs(21)))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(bad, sqs_dlq::QueueError::InvalidRequest(_)),
-        "{bad:?}"
-    );
-}
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(start_paused = true)]
-                async fn $name() {
-                    let p = super::memory_pair();
-                    super::$name(&p).await;
-                }
-            )*
-        }
-        mod moto {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(p) = super::sqs_pair().await else { return };
-                    super::$name(&p).await;
-                    p.cleanup().await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
-    visibility_hides_a_message_until_its_timeout,
-    receive_count_increments_on_each_receive,
-    redrive_moves_a_message_to_the_dlq_at_max_receive_count,
-    delay_hides_a_message_until_it_is_over,
-    partial_batch_failure_reports_only_the_bad_entry,
-    send_batch_of_more_than_ten_reports_every_entry,
-    send_batch_rejects_invalid_entries_alone,
-    change_visibility_to_zero_releases_at_once,
-    extending_visibility_keeps_a_message_hidden,
-    attributes_and_body_round_trip,
-    depth_counts_visible_in_flight_and_delayed,
-    long_poll_returns_when_a_message_arrives,
-    deleting_twice_succeeds_like_sqs,
-    receive_takes_at_most_ten,
+// The backend contract (`sqs_dlq::queue::contract`), once per backend.
+contract_tests!(memory, #[tokio::test(start_paused = true)], super::memory_pair());
+#[cfg(feature = "sqs")]
+contract_tests!(
+    moto,
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)],
+    super::sqs_pair(),
+    cleanup = super::delete_queues
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -571,7 +98,7 @@ mod memory_only {
     use std::sync::Arc;
 
     use super::*;
-    use sqs_dlq::{InjectedFailure, Operation, QueueError};
+    use sqs_dlq::queue::{InjectedFailure, Operation, QueueError};
 
     const VIS: Duration = Duration::from_secs(30);
 
@@ -906,10 +433,11 @@ mod memory_only {
 // SqsQueue error mapping and batch bookkeeping against a scripted HTTP server (wiremock
 // speaking the SQS JSON protocol) and a closed port. No moto needed.
 // ---------------------------------------------------------------------------------------------
+#[cfg(feature = "sqs")]
 mod sqs_errors {
     use super::*;
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-    use sqs_dlq::QueueError;
+    use sqs_dlq::queue::QueueError;
     use wiremock::matchers::{header, method};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -1146,9 +674,10 @@ mod sqs_errors {
 // ---------------------------------------------------------------------------------------------
 // SqsQueue against moto: resolving queues, helpers, counters.
 // ---------------------------------------------------------------------------------------------
+#[cfg(feature = "sqs")]
 mod moto_only {
     use super::*;
-    use sqs_dlq::QueueError;
+    use sqs_dlq::queue::QueueError;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn queues_resolve_by_name_and_by_url_and_share_counters_across_clones() {
@@ -1170,7 +699,7 @@ mod moto_only {
         assert_eq!(s.messages_received, 1);
         by_url.delete(&got[0].receipt_handle).await.unwrap();
         assert!(p.dlq.arn().await.unwrap().ends_with(p.dlq.name()));
-        p.cleanup().await;
+        super::delete_queues(p).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1231,6 +760,6 @@ mod moto_only {
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].receive_count, 2);
         q.delete_queue().await.unwrap();
-        p.cleanup().await;
+        super::delete_queues(p).await;
     }
 }

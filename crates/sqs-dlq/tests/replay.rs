@@ -11,9 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dlq_support::{conversation, fixture, letter_message};
 use retry_policy::{Backoff, Jitter, Pacer, RetryPolicy};
-use sqs_dlq::{
-    BatchEntryFailure, BatchOutcome, Category, HttpTarget, MemoryQueue, OutgoingMessage, Queue,
-    QueueDepth, QueueError, QueueTarget, ReceiveOptions, ReceivedMessage, Replay, SkipReason,
+use sqs_dlq::dead_letter::{Category, HttpTarget, QueueTarget, Replay, SkipReason};
+use sqs_dlq::queue::{
+    BatchEntryFailure, BatchOutcome, MemoryQueue, OutgoingMessage, Queue, QueueDepth, QueueError,
+    ReceiveOptions, ReceivedMessage,
 };
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -37,9 +38,9 @@ fn target(server: &MockServer) -> HttpTarget {
 
 /// One replay run over `dlq` to `target` (no long poll).
 async fn drain_once(
-    target: impl sqs_dlq::ReplayTarget + 'static,
+    target: impl sqs_dlq::dead_letter::ReplayTarget + 'static,
     dlq: &MemoryQueue,
-) -> sqs_dlq::ReplayReport {
+) -> sqs_dlq::dead_letter::ReplayReport {
     Replay::builder(target)
         .wait_time(Duration::ZERO)
         .build()
@@ -442,9 +443,9 @@ async fn queue_replay_dry_run_and_outage() {
 
     // The source queue is down for longer than the retries: nothing leaves the DLQ.
     source.fail_next(
-        sqs_dlq::Operation::Send,
+        sqs_dlq::queue::Operation::Send,
         100,
-        sqs_dlq::InjectedFailure::Unavailable,
+        sqs_dlq::queue::InjectedFailure::Unavailable,
     );
     let target = QueueTarget::new(source.clone()).retry_policy(fast_policy());
     let report = drain_once(target, &dlq).await;
@@ -463,14 +464,15 @@ async fn replay_letter_applies_the_policy() {
         .await;
     let replay = Arc::new(Replay::builder(target(&server)).build());
     let f = fixture("throttling");
-    let letter = sqs_dlq::DeadLetter::parse("m", f.body.clone(), f.attributes.clone());
+    let letter = sqs_dlq::dead_letter::DeadLetter::parse("m", f.body.clone(), f.attributes.clone());
     let accepted = replay.replay_letter(&letter).await.unwrap();
     assert_eq!(accepted.attempt, 186);
     let f = fixture("no_resource");
-    let letter = sqs_dlq::DeadLetter::parse("m2", f.body.clone(), f.attributes.clone());
+    let letter =
+        sqs_dlq::dead_letter::DeadLetter::parse("m2", f.body.clone(), f.attributes.clone());
     assert!(matches!(
         replay.replay_letter(&letter).await,
-        Err(sqs_dlq::ReplayLetterError::Skipped(
+        Err(sqs_dlq::dead_letter::ReplayLetterError::Skipped(
             SkipReason::Unsafe { .. }
         ))
     ));
@@ -514,19 +516,23 @@ struct RotatingTokens {
 }
 
 #[async_trait]
-impl sqs_dlq::BearerSource for RotatingTokens {
-    async fn bearer(&self) -> Result<secrecy::SecretString, sqs_dlq::BearerError> {
+impl sqs_dlq::dead_letter::BearerSource for RotatingTokens {
+    async fn bearer(&self) -> Result<secrecy::SecretString, sqs_dlq::dead_letter::BearerError> {
         use std::sync::atomic::Ordering::SeqCst;
         self.calls.fetch_add(1, SeqCst);
         if self.permanent {
-            return Err(sqs_dlq::BearerError::permanent("bad client credentials"));
+            return Err(sqs_dlq::dead_letter::BearerError::permanent(
+                "bad client credentials",
+            ));
         }
         if self
             .fail_first
             .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
-            return Err(sqs_dlq::BearerError::transient("token service unavailable"));
+            return Err(sqs_dlq::dead_letter::BearerError::transient(
+                "token service unavailable",
+            ));
         }
         let n = self.generation.load(SeqCst) + 1;
         Ok(secrecy::SecretString::from(format!("t{n}")))

@@ -10,11 +10,11 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use dlq_support::{conversation, letter_message};
+use sqs_dlq::consumer::{Consumer, Delivery, Handler, HandlerError};
+use sqs_dlq::dead_letter::{HttpTarget, Replay};
+use sqs_dlq::http::WebhookIngest;
+use sqs_dlq::queue::{MemoryQueue, Queue};
 use sqs_dlq::trace_context::TRACEPARENT;
-use sqs_dlq::{
-    Consumer, Delivery, Handler, HandlerError, HttpTarget, MemoryQueue, Queue, Replay,
-    WebhookIngest,
-};
 use tower::ServiceExt;
 use wiremock::matchers::{header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};

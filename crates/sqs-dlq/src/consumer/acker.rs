@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use retry_policy::{Backoff, Jitter, RetryClass, RetryPolicy};
 
-use crate::metrics::{ConsumerMetrics, Meter};
+use crate::consumer::metrics::{ConsumerMetrics, Meter};
 use crate::queue::{MAX_BATCH_ENTRIES, Queue, QueueError};
 
 /// Most batch calls in flight at once.
@@ -269,7 +269,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{InjectedFailure, MemoryQueue, Operation, OutgoingMessage, ReceiveOptions};
+    use crate::queue::{InjectedFailure, MemoryQueue, Operation, OutgoingMessage, ReceiveOptions};
 
     async fn received(queue: &MemoryQueue, n: usize) -> Vec<String> {
         let messages = (0..n)

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::task::TaskTracker;
 
-use crate::handler::Handler;
+use crate::consumer::handler::Handler;
 use crate::queue::Queue;
 
 use super::Shared;

@@ -2,7 +2,8 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use sqs_dlq::{Consumer, Delivery, Handler, HandlerError, MemoryQueue, MemoryIdempotencyStore};
+//! use sqs_dlq::consumer::{Consumer, Delivery, Handler, HandlerError, MemoryIdempotencyStore};
+//! use sqs_dlq::queue::MemoryQueue;
 //! use tokio_util::sync::CancellationToken;
 //!
 //! struct Print;
@@ -76,7 +77,7 @@
 //! receive, which resets the period. [`RunSummary::stop_reason`] says why a run ended.
 //!
 //! # Draining
-//! A [`MemoryQueue`](crate::MemoryQueue) dies with the process: what it still holds at exit is
+//! A [`MemoryQueue`](crate::queue::MemoryQueue) dies with the process: what it still holds at exit is
 //! lost. With [`drain_on_shutdown`](ConsumerBuilder::drain_on_shutdown) the shutdown token
 //! does not stop receiving at once: the run keeps receiving and handling until the queue is
 //! idle (the same check as above, with no period: no handler running, nothing received since
@@ -91,6 +92,20 @@
 //! Visibility changes (backoff, release) are batched too and may leave up to one flush interval
 //! later.
 
+pub(crate) mod handler;
+pub(crate) mod idempotency;
+#[cfg(feature = "redis")]
+pub(crate) mod idempotency_redis;
+pub(crate) mod metrics;
+
+pub use handler::{BoxError, Decode, DecodeError, Delivery, Handler, HandlerError, Json};
+pub use idempotency::{
+    Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore, MemoryIdempotencyStore,
+};
+#[cfg(feature = "redis")]
+pub use idempotency_redis::RedisIdempotencyStore;
+pub use metrics::{CounterSnapshot, DeadLetterReason};
+
 mod acker;
 mod dead_letter_copy;
 mod idle;
@@ -101,16 +116,14 @@ use std::time::Duration;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use retry_policy::{Backoff, Jitter, RetryPolicy};
+use retry_policy::{Backoff, Jitter, RetryClass, RetryPolicy};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::handler::Handler;
-use crate::idempotency::IdempotencyStore;
-use crate::metrics::{ConsumerMetrics, CounterSnapshot, Meter};
+use crate::consumer::metrics::{ConsumerMetrics, Meter};
 use crate::queue::{
     MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError, ReceiveOptions,
 };
@@ -236,6 +249,9 @@ pub(crate) struct Shared<Q, H> {
     acks: AckSender,
     config: Config,
     rng: Mutex<SmallRng>,
+    /// Receive errors are retried on this policy (the receive backoff, never giving up on a
+    /// transient error): the retry driver waits, not the receive loop.
+    receive_policy: RetryPolicy,
     /// Fires at the shutdown deadline: running handlers are abandoned and released.
     abandon: CancellationToken,
     /// Fires when the run is dropped: every task stops where it is.
@@ -250,13 +266,6 @@ impl<Q, H> Shared<Q, H> {
             .retry_backoff
             .delay(receive_count.max(1), None, &mut *rng)
             .min(MAX_VISIBILITY_TIMEOUT)
-    }
-
-    fn receive_error_delay(&self, failures: u32, prev: Option<Duration>) -> Duration {
-        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        self.config
-            .receive_backoff
-            .delay(failures.max(1), prev, &mut *rng)
     }
 }
 
@@ -462,7 +471,7 @@ impl<Q: Queue, H: Handler> ConsumerBuilder<Q, H> {
     /// queue is idle (no handler running, nothing received since the last check, and nothing
     /// visible, in flight or delayed), for at most `limit`; then stop gracefully as usual.
     /// A message waiting out its retry backoff is waited for. For queues whose messages die
-    /// with the process ([`MemoryQueue`](crate::MemoryQueue)); an SQS queue keeps its messages,
+    /// with the process ([`MemoryQueue`](crate::queue::MemoryQueue)); an SQS queue keeps its messages,
     /// so there a plain shutdown loses nothing. Stop the producers first: a message sent
     /// after the drain ended stays on the queue. Off by default.
     /// [`RunSummary::drain`] says how it ended. See [Draining](self#draining).
@@ -555,6 +564,18 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
             Some(seed) => SmallRng::seed_from_u64(seed),
             None => SmallRng::seed_from_u64(rand::random()),
         };
+        // Receiving is retried for as long as the run lasts: only a fatal error (the queue is
+        // gone, the request is invalid) or the shutdown ends it.
+        let receive_policy = RetryPolicy::builder()
+            .max_attempts(u32::MAX)
+            .max_elapsed(Duration::MAX)
+            .backoff(self.config.receive_backoff.clone())
+            .no_budget();
+        let receive_policy = match self.seed {
+            Some(seed) => receive_policy.seed(seed.rotate_left(32)),
+            None => receive_policy,
+        }
+        .build();
         let shared = Arc::new(Shared {
             queue,
             handler: self.handler,
@@ -564,6 +585,7 @@ impl<Q: Queue, H: Handler> Consumer<Q, H> {
             acks,
             config: self.config,
             rng: Mutex::new(rng),
+            receive_policy,
             abandon: CancellationToken::new(),
             abort: abort.clone(),
         });
@@ -775,8 +797,6 @@ async fn receive_loop<Q: Queue, H: Handler>(
         .max_messages(batch)
         .wait_time(config.wait_time)
         .visibility_timeout(config.visibility_timeout);
-    let mut failures: u32 = 0;
-    let mut prev_delay = None;
     loop {
         let mut permits = tokio::select! {
             biased;
@@ -789,15 +809,37 @@ async fn receive_loop<Q: Queue, H: Handler>(
         let started = Instant::now();
         // Messages already received win over a shutdown arriving at the same moment: they are
         // handled (within the shutdown deadline) rather than left invisible until their timeout.
+        // Transient receive errors wait out the receive backoff inside the retry driver; the
+        // shutdown interrupts that wait like any other.
+        let receive = retry_policy::retry_with(
+            &shared.receive_policy,
+            |_| shared.queue.receive(&opts),
+            |error: &QueueError| {
+                if is_fatal(error) {
+                    RetryClass::Fail
+                } else {
+                    RetryClass::retry()
+                }
+            },
+            |error: &QueueError, failures, delay| {
+                shared.meter.receive_error(delay);
+                tracing::warn!(
+                    target: "sqs_dlq::consumer",
+                    queue = shared.queue.name(),
+                    %error,
+                    failures,
+                    delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    "receive failed; pausing"
+                );
+            },
+        );
         let received = tokio::select! {
             biased;
-            received = shared.queue.receive(&opts) => received,
+            received = receive => received,
             _ = stop.cancelled() => return Ok(()),
         };
         match received {
             Ok(messages) => {
-                failures = 0;
-                prev_delay = None;
                 if messages.is_empty() {
                     drop(permits);
                     let next = started + MIN_EMPTY_RECEIVE_INTERVAL;
@@ -822,34 +864,17 @@ async fn receive_loop<Q: Queue, H: Handler>(
                     tracker.spawn(worker::process(shared.clone(), message, permit));
                 }
             }
-            Err(error) => {
-                drop(permits);
-                if is_fatal(&error) {
-                    tracing::error!(
-                        target: "sqs_dlq::consumer",
-                        queue = shared.queue.name(),
-                        %error,
-                        "receive failed and retrying cannot help; stopping"
-                    );
-                    return Err(error);
-                }
-                failures = failures.saturating_add(1);
-                let delay = shared.receive_error_delay(failures, prev_delay);
-                prev_delay = Some(delay);
-                shared.meter.receive_error(delay);
-                tracing::warn!(
+            Err(failed) => {
+                // Only a fatal error ends the retries (the policy never gives up on the others).
+                let error = failed.last;
+                tracing::error!(
                     target: "sqs_dlq::consumer",
                     queue = shared.queue.name(),
                     %error,
-                    failures,
-                    delay_ms = delay.as_millis() as u64,
-                    "receive failed; pausing"
+                    attempts = failed.attempts,
+                    "receive failed and retrying cannot help; stopping"
                 );
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(delay) => {}
-                }
+                return Err(error);
             }
         }
     }

@@ -10,9 +10,9 @@ use futures::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use crate::handler::{Delivery, Handler, HandlerError};
-use crate::idempotency::Claim;
-use crate::metrics::{ConsumerMetrics, DeadLetterReason};
+use crate::consumer::handler::{Delivery, Handler, HandlerError};
+use crate::consumer::idempotency::Claim;
+use crate::consumer::metrics::{ConsumerMetrics, DeadLetterReason};
 use crate::queue::{MAX_VISIBILITY_TIMEOUT, Queue, ReceivedMessage};
 
 use super::Shared;
@@ -149,7 +149,7 @@ async fn process_inner<Q: Queue, H: Handler>(shared: &Shared<Q, H>, message: &Re
         Run::Finished(Ok(())) => {
             if let (Some(store), Some(key), Some(token)) = (&shared.idempotency, &key, token) {
                 match store.complete(key, token).await {
-                    Ok(crate::idempotency::Completion::Fenced) => tracing::warn!(
+                    Ok(crate::consumer::idempotency::Completion::Fenced) => tracing::warn!(
                         target: "sqs_dlq::consumer",
                         key = %key,
                         "finished after the idempotency lease ran out and the key was claimed anew"

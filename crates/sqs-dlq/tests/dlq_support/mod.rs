@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
-use sqs_dlq::{AttributeValue, Attributes, OutgoingMessage, Queue, ReceivedMessage};
+use sqs_dlq::queue::{AttributeValue, Attributes, OutgoingMessage, Queue, ReceivedMessage};
 
 /// What a fixture expects.
 #[derive(Debug, Clone, Deserialize)]

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::*;
-use crate::idempotency::scenario;
+use crate::consumer::idempotency::scenario;
 
 fn redis_url() -> Option<String> {
     match std::env::var("GENESYS_TEST_REDIS_URL") {

@@ -1,54 +1,4 @@
-//! [`MemoryQueue`]: an in-process queue with the semantics of an SQS standard queue, for tests,
-//! benchmarks and local runs.
-//!
-//! What it keeps from SQS:
-//! - **Visibility timeout**: a received message is invisible for the queue's timeout (default
-//!   30 s) or the receive's override, then visible again with a new receive count. A zero
-//!   [`change_visibility`](Queue::change_visibility) releases it at once.
-//! - **`ApproximateReceiveCount`**: 1 on the first receive, +1 on each later one (exact here).
-//! - **Receipt handles**: each receive gives a new handle; only the latest one deletes or re-times
-//!   the message. An older handle, a malformed one or one from another queue is refused per entry
-//!   (`ReceiptHandleIsInvalid`). Deleting a message that is already gone succeeds, as in SQS.
-//!   Changing the visibility of a message that is visible again fails with `MessageNotInflight`.
-//! - **Delay** per message (or a queue default), up to 15 minutes.
-//! - **Redrive policy**: with a dead-letter queue and `maxReceiveCount`, a receive that would
-//!   deliver a message for the `maxReceiveCount + 1`-th time moves it to the dead-letter queue
-//!   instead (same message id, body, attributes, sent time and receive count).
-//! - **Long polling**: a receive waits up to its wait time and returns as soon as a message is
-//!   visible, woken by sends, releases and visibility expiry (not by polling).
-//! - **Limits**: at most 10 messages a receive, 20 s wait, 12 h visibility, 15 min delay,
-//!   10 attributes, 1 MiB per message (body + attributes), and the XML character set SQS accepts.
-//!   Invalid calls fail with [`QueueError::InvalidRequest`]; invalid batch entries fail alone.
-//! - **Request counting**: [`MemoryQueue::stats`] counts the requests SQS would have billed,
-//!   by operation (batches of more than ten count one request per chunk of ten).
-//!
-//! What differs: counts are exact, a short poll sees every visible message (SQS samples a subset
-//! of its servers), receive order is first-visible-first-out (SQS gives no order), and the
-//! 12-hour cap on the total visibility of one receive is not enforced. A delete with a
-//! superseded receipt handle is reported as a failed entry: SQS documents that such a
-//! `DeleteMessage` "succeeds" without deleting, which hides the mistake (moto, for its part,
-//! accepts any handle the message ever had and deletes it).
-//!
-//! Time is tokio time, so tests can run under `tokio::time::pause()` and advance through
-//! visibility timeouts and delays instantly.
-//!
-//! ```
-//! use std::time::Duration;
-//! use sqs_dlq::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sqs_dlq::QueueError> {
-//! let dlq = MemoryQueue::new("orders-dlq");
-//! let queue = MemoryQueue::builder("orders")
-//!     .visibility_timeout(Duration::from_secs(30))
-//!     .redrive(&dlq, 3)
-//!     .build();
-//! queue.send(OutgoingMessage::new("hello").with_attribute("kind", "greeting")).await?;
-//! let got = queue.receive(&ReceiveOptions::default().wait_time(Duration::ZERO)).await?;
-//! assert_eq!(got[0].receive_count, 1);
-//! queue.delete(&got[0].receipt_handle).await?;
-//! assert_eq!(queue.depth().total(), 0);
-//! # Ok(()) }
-//! ```
+//! [`MemoryQueue`] and what it needs (its documentation is on the type).
 
 mod state;
 
@@ -59,12 +9,12 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::queue::stats::{Op, RequestCounter, RequestStats};
 use crate::queue::{
     AttributeValue, BatchEntryFailure, BatchOutcome, MAX_BATCH_ENTRIES, MAX_DELAY,
     MAX_MESSAGE_ATTRIBUTES, MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME,
     OutgoingMessage, Queue, QueueDepth, QueueError, ReceiveOptions, ReceivedMessage,
 };
-use crate::queue_stats::{Op, RequestCounter, RequestStats};
 use state::{HandleError, State, StoredMessage};
 
 /// The visibility timeout of a new queue unless set otherwise (as in SQS).
@@ -138,7 +88,59 @@ struct Shared {
 }
 
 /// An in-process queue with SQS standard-queue semantics. Cheap to clone: clones share the
-/// queue. See the [module docs](self) for what it models.
+/// queue. What it models follows.
+///
+/// [`MemoryQueue`]: an in-process queue with the semantics of an SQS standard queue, for tests,
+/// benchmarks and local runs.
+///
+/// What it keeps from SQS:
+/// - **Visibility timeout**: a received message is invisible for the queue's timeout (default
+///   30 s) or the receive's override, then visible again with a new receive count. A zero
+///   [`change_visibility`](Queue::change_visibility) releases it at once.
+/// - **`ApproximateReceiveCount`**: 1 on the first receive, +1 on each later one (exact here).
+/// - **Receipt handles**: each receive gives a new handle; only the latest one deletes or re-times
+///   the message. An older handle, a malformed one or one from another queue is refused per entry
+///   (`ReceiptHandleIsInvalid`). Deleting a message that is already gone succeeds, as in SQS.
+///   Changing the visibility of a message that is visible again fails with `MessageNotInflight`.
+/// - **Delay** per message (or a queue default), up to 15 minutes.
+/// - **Redrive policy**: with a dead-letter queue and `maxReceiveCount`, a receive that would
+///   deliver a message for the `maxReceiveCount + 1`-th time moves it to the dead-letter queue
+///   instead (same message id, body, attributes, sent time and receive count).
+/// - **Long polling**: a receive waits up to its wait time and returns as soon as a message is
+///   visible, woken by sends, releases and visibility expiry (not by polling).
+/// - **Limits**: at most 10 messages a receive, 20 s wait, 12 h visibility, 15 min delay,
+///   10 attributes, 1 MiB per message (body + attributes), and the XML character set SQS accepts.
+///   Invalid calls fail with [`QueueError::InvalidRequest`]; invalid batch entries fail alone.
+/// - **Request counting**: [`MemoryQueue::stats`] counts the requests SQS would have billed,
+///   by operation (batches of more than ten count one request per chunk of ten).
+///
+/// What differs: counts are exact, a short poll sees every visible message (SQS samples a subset
+/// of its servers), receive order is first-visible-first-out (SQS gives no order), and the
+/// 12-hour cap on the total visibility of one receive is not enforced. A delete with a
+/// superseded receipt handle is reported as a failed entry: SQS documents that such a
+/// `DeleteMessage` "succeeds" without deleting, which hides the mistake (moto, for its part,
+/// accepts any handle the message ever had and deletes it).
+///
+/// Time is tokio time, so tests can run under `tokio::time::pause()` and advance through
+/// visibility timeouts and delays instantly.
+///
+/// ```
+/// use std::time::Duration;
+/// use sqs_dlq::queue::{MemoryQueue, OutgoingMessage, Queue, ReceiveOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), sqs_dlq::queue::QueueError> {
+/// let dlq = MemoryQueue::new("orders-dlq");
+/// let queue = MemoryQueue::builder("orders")
+///     .visibility_timeout(Duration::from_secs(30))
+///     .redrive(&dlq, 3)
+///     .build();
+/// queue.send(OutgoingMessage::new("hello").with_attribute("kind", "greeting")).await?;
+/// let got = queue.receive(&ReceiveOptions::default().wait_time(Duration::ZERO)).await?;
+/// assert_eq!(got[0].receive_count, 1);
+/// queue.delete(&got[0].receipt_handle).await?;
+/// assert_eq!(queue.depth().total(), 0);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct MemoryQueue {
     shared: Arc<Shared>,

@@ -90,7 +90,7 @@ pub(crate) struct ConsumerCounters {
     handler_max_nanos: AtomicU64,
 }
 
-/// The counting part of a run summary ([`RunSummary::counters`](crate::RunSummary)).
+/// The counting part of a run summary ([`RunSummary::counters`](crate::consumer::RunSummary)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct CounterSnapshot {

@@ -1,62 +1,4 @@
-//! A hardened HTTP/1.1 server for the crate's routers ([`crate::WebhookIngest`],
-//! [`crate::DeadLetterReceiver`]) or any axum [`Router`]: the connection-level defences
-//! `axum::serve` leaves out, set on hyper's own connection builder.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use sqs_dlq::server::{HttpServer, ServerShutdown};
-//!
-//! # async fn run(router: axum::Router) -> std::io::Result<()> {
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! let shutdown = ServerShutdown::new();
-//! let stop = shutdown.clone();
-//! tokio::spawn(async move {
-//!     let _ = tokio::signal::ctrl_c().await;
-//!     stop.begin(); // stop accepting, close idle connections, give requests the grace period
-//!     let _ = tokio::signal::ctrl_c().await;
-//!     stop.hurry(); // a second Ctrl-C ends the grace period at once
-//! });
-//! let summary = HttpServer::builder()
-//!     .max_connections(512)
-//!     .shutdown_grace(Duration::from_secs(5))
-//!     .serve(listener, router, shutdown)
-//!     .await?;
-//! println!("refused {} connections over the cap", summary.refused_connections);
-//! # Ok(()) }
-//! ```
-//!
-//! # What it does
-//! - **Header-read timeout** (default 5 s): a connection must deliver a request's complete
-//!   headers within it, counted from when the server starts waiting for them, which also covers
-//!   a kept-alive connection waiting for its next request (the keep-alive idle limit). A
-//!   slow-loris client that dribbles a request line is closed when it runs out.
-//! - **Header size** (default 64 KiB of buffered request head, 100 headers): more closes the
-//!   connection (hyper answers 431), so a connection holds a bounded amount of memory before a
-//!   request reaches a handler. Bodies are the handlers' business: the ingest and the receiver
-//!   read them under a size limit and a deadline.
-//! - **Connection cap** (default 1,024): past it a new connection gets
-//!   `503 Service Unavailable` with `Retry-After: 1` and `Connection: close`, written without
-//!   reading the request, and is closed. Connections in service are never starved by it. On
-//!   Linux the cap is lowered (with a warning) to fit under the process's open-files limit,
-//!   keeping 64 descriptors and the refusals' own in reserve, so a flood meets the 503 rather
-//!   than "too many open files".
-//! - **Keep-alive limits**: a connection serves at most `max_requests_per_connection` requests
-//!   (default 1,000; the last answer carries `Connection: close`), and waits for the next one
-//!   no longer than the header-read timeout.
-//! - **Shutdown that cannot hang** ([`ServerShutdown`]): [`begin`](ServerShutdown::begin) stops
-//!   accepting at once and closes every connection that has no request in a handler (idle
-//!   keep-alive connections, half-sent request heads, connections that never sent a byte).
-//!   Requests in handlers get [`shutdown_grace`](HttpServerBuilder::shutdown_grace) (default
-//!   5 s) to finish; whatever is still running then is dropped, its client sees the connection
-//!   close without an answer (so it keeps its copy and retries). [`hurry`](ServerShutdown::hurry)
-//!   ends the grace period early. [`HttpServerBuilder::serve`] returns when every connection is
-//!   gone: within the grace period after `begin`, whatever the clients do.
-//!
-//! An answer already written is never taken back: what a handler acknowledged before the cut
-//! stays acknowledged (the webhook ingest acknowledges only what is on its queue).
-//!
-//! # What it does not do
-//! TLS, HTTP/2, per-client rate limits (put a load balancer or proxy in front for those).
+//! [`HttpServer`] and what it needs (its documentation is on the type).
 
 use std::io;
 use std::pin::pin;
@@ -68,6 +10,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use retry_policy::{Backoff, Jitter, RetryClass, RetryPolicy};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -103,11 +46,13 @@ const MAX_REFUSALS_IN_PROGRESS: usize = 512;
 const REFUSAL_DRAIN_TIME: Duration = Duration::from_millis(250);
 /// Bytes of a refused connection's request read and dropped, at most, while it closes.
 const MAX_REFUSAL_DRAIN: usize = 64 * 1024;
+/// How long the accept loop pauses after an accept error.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 /// How long writing a refusal may take.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Starts and ends a server's shutdown; clones share the same state. See the
-/// [module docs](self).
+/// [`HttpServer`] docs.
 #[derive(Debug, Clone, Default)]
 pub struct ServerShutdown {
     begin: CancellationToken,
@@ -204,11 +149,71 @@ pub struct ServeSummary {
 }
 
 /// The server; start with [`HttpServer::builder`].
+///
+/// A hardened HTTP/1.1 server for the crate's routers ([`crate::http::WebhookIngest`],
+/// [`crate::http::DeadLetterReceiver`]) or any axum [`Router`]: the connection-level defences
+/// `axum::serve` leaves out, set on hyper's own connection builder.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use sqs_dlq::http::{HttpServer, ServerShutdown};
+///
+/// # async fn run(router: axum::Router) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// let shutdown = ServerShutdown::new();
+/// let stop = shutdown.clone();
+/// tokio::spawn(async move {
+///     let _ = tokio::signal::ctrl_c().await;
+///     stop.begin(); // stop accepting, close idle connections, give requests the grace period
+///     let _ = tokio::signal::ctrl_c().await;
+///     stop.hurry(); // a second Ctrl-C ends the grace period at once
+/// });
+/// let summary = HttpServer::builder()
+///     .max_connections(512)
+///     .shutdown_grace(Duration::from_secs(5))
+///     .serve(listener, router, shutdown)
+///     .await?;
+/// println!("refused {} connections over the cap", summary.refused_connections);
+/// # Ok(()) }
+/// ```
+///
+/// # What it does
+/// - **Header-read timeout** (default 5 s): a connection must deliver a request's complete
+///   headers within it, counted from when the server starts waiting for them, which also covers
+///   a kept-alive connection waiting for its next request (the keep-alive idle limit). A
+///   slow-loris client that dribbles a request line is closed when it runs out.
+/// - **Header size** (default 64 KiB of buffered request head, 100 headers): more closes the
+///   connection (hyper answers 431), so a connection holds a bounded amount of memory before a
+///   request reaches a handler. Bodies are the handlers' business: the ingest and the receiver
+///   read them under a size limit and a deadline.
+/// - **Connection cap** (default 1,024): past it a new connection gets
+///   `503 Service Unavailable` with `Retry-After: 1` and `Connection: close`, written without
+///   reading the request, and is closed. Connections in service are never starved by it. On
+///   Linux the cap is lowered (with a warning) to fit under the process's open-files limit,
+///   keeping 64 descriptors and the refusals' own in reserve, so a flood meets the 503 rather
+///   than "too many open files".
+/// - **Keep-alive limits**: a connection serves at most `max_requests_per_connection` requests
+///   (default 1,000; the last answer carries `Connection: close`), and waits for the next one
+///   no longer than the header-read timeout.
+/// - **Shutdown that cannot hang** ([`ServerShutdown`]): [`begin`](ServerShutdown::begin) stops
+///   accepting at once and closes every connection that has no request in a handler (idle
+///   keep-alive connections, half-sent request heads, connections that never sent a byte).
+///   Requests in handlers get [`shutdown_grace`](HttpServerBuilder::shutdown_grace) (default
+///   5 s) to finish; whatever is still running then is dropped, its client sees the connection
+///   close without an answer (so it keeps its copy and retries). [`hurry`](ServerShutdown::hurry)
+///   ends the grace period early. [`HttpServerBuilder::serve`] returns when every connection is
+///   gone: within the grace period after `begin`, whatever the clients do.
+///
+/// An answer already written is never taken back: what a handler acknowledged before the cut
+/// stays acknowledged (the webhook ingest acknowledges only what is on its queue).
+///
+/// # What it does not do
+/// TLS, HTTP/2, per-client rate limits (put a load balancer or proxy in front for those).
 #[derive(Debug)]
 pub struct HttpServer;
 
 impl HttpServer {
-    /// Settings with the defaults of the [module docs](self).
+    /// Settings with the defaults of the [`HttpServer`] docs.
     pub fn builder() -> HttpServerBuilder {
         HttpServerBuilder {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
@@ -297,24 +302,36 @@ impl HttpServerBuilder {
         let mut conns: JoinSet<ConnEnd> = JoinSet::new();
         let mut ends = Ends::default();
 
+        // Accept errors (EMFILE/ENFILE and friends) pause the accept loop: the listener
+        // recovers once descriptors free up, and a busy loop would only burn the CPU meanwhile.
+        // The retry driver waits; a shutdown or a connection ending cuts the wait short.
+        let accept_policy = RetryPolicy::builder()
+            .max_attempts(u32::MAX)
+            .max_elapsed(Duration::MAX)
+            .backoff(Backoff::constant(ACCEPT_ERROR_PAUSE).jitter(Jitter::None))
+            .no_budget()
+            .build();
+
         // Accept until shutdown begins.
         loop {
             tokio::select! {
                 biased;
                 () = shutdown.begin.cancelled() => break,
                 Some(joined) = conns.join_next(), if !conns.is_empty() => ends.add(joined),
-                accepted = listener.accept() => {
+                accepted = retry_policy::retry_with(
+                    &accept_policy,
+                    |_| listener.accept(),
+                    |_: &io::Error| RetryClass::retry(),
+                    |error: &io::Error, _, _| {
+                        tracing::warn!(target: "sqs_dlq::server", %error, "accept failed");
+                    },
+                ) => {
                     let stream = match accepted {
                         Ok((stream, _peer)) => stream,
-                        Err(error) => {
-                            // EMFILE/ENFILE and friends: the listener recovers once descriptors
-                            // free up; a busy loop would only burn the CPU meanwhile.
-                            tracing::warn!(target: "sqs_dlq::server", %error, "accept failed");
-                            tokio::select! {
-                                () = tokio::time::sleep(Duration::from_millis(50)) => {}
-                                () = shutdown.begin.cancelled() => break,
-                            }
-                            continue;
+                        // The policy never gives up; a give-up would end the accept loop.
+                        Err(failed) => {
+                            tracing::error!(target: "sqs_dlq::server", error = %failed.last, "accept stopped");
+                            break;
                         }
                     };
                     let _ = stream.set_nodelay(true);

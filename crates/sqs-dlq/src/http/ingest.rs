@@ -1,65 +1,4 @@
-//! Webhook ingest (feature `http`): an axum [`Router`] that takes webhook POSTs (Genesys Cloud
-//! outbound webhooks, EventBridge API destinations, anything that POSTs JSON) and puts each body
-//! on a [`Queue`] before answering, so the sender's 5-second wait is never spent on processing.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use secrecy::SecretString;
-//! use sqs_dlq::{MemoryQueue, WebhookIngest};
-//!
-//! # async fn serve() -> std::io::Result<()> {
-//! let queue = MemoryQueue::new("webhooks");
-//! let app = axum::Router::new().nest(
-//!     "/webhooks/genesys",
-//!     WebhookIngest::builder(queue)
-//!         .signing_secret(SecretString::from("shared-secret"))
-//!         .timestamp_tolerance(Duration::from_secs(300))
-//!         .forward_header(http::HeaderName::from_static("x-genesys-webhook-id"))
-//!         .router()
-//!         .expect("the secret is not empty"),
-//! );
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await
-//! # }
-//! ```
-//!
-//! # What a request goes through
-//! 1. **Size**: a `Content-Length` over the limit (default 256 KiB, the SQS message size most
-//!    senders assume) is refused at once with 413; a body that grows past it while streaming
-//!    gets 413 too. A body that breaks off while being read gets 400.
-//! 2. **Signature** (when a secret is set): `X-Signature-256: sha256=<hex>` must be the
-//!    HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"`, where `timestamp` is the
-//!    `X-Signature-Timestamp` header in Unix seconds and `body` the raw bytes. The timestamp must
-//!    be within the tolerance (default 5 minutes, either way) of the receiver's clock, so a
-//!    captured request cannot be replayed later. The comparison is constant-time. Several
-//!    secrets may be set for rotation; any of them verifies. Missing, malformed, stale or wrong
-//!    signatures get 401, and all but the wrong MAC are refused on the headers, before the body
-//!    is read. The MAC is checked before the body is parsed, so unauthenticated input is never
-//!    parsed. An empty or whitespace-only secret is refused when the router is built. [`sign`] computes the header value for senders.
-//! 3. **JSON**: the body must be one well-formed JSON value (it is not re-encoded: the queue
-//!    gets the bytes as sent); otherwise 400.
-//! 4. **Queue**: `SendMessage` with the body and the forwarded headers as message attributes.
-//!    Success → `202 {"messageId": "..."}`. A throttled, unreachable, missing or full queue
-//!    (a [`crate::MemoryQueue`] past its `max_messages` / `max_bytes`) → 503 with
-//!    `Retry-After: 1`, so the sender retries and nothing is accepted that the queue cannot
-//!    keep; a message the queue refuses as invalid → 400.
-//!
-//! Bodies being read, checked and queued share a budget of bytes (default 16 MiB,
-//! [`WebhookIngestBuilder::body_budget`]); past it a request gets 503 `busy` with
-//! `Retry-After: 1` instead of being buffered.
-//!
-//! The whole request has a deadline (default 4 s, under the 5 s senders wait); past it the
-//! answer is 503 and the sender retries (a send that completes after the deadline may leave a
-//! duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
-//! `{"error": "<code>", "message": "<text>"}`.
-//!
-//! Serve it with [`crate::server::HttpServer`] rather than `axum::serve` for the
-//! connection-level limits: a header-read timeout, a connection cap answered with 503, keep-alive
-//! limits and a shutdown that cannot hang.
-//!
-//! # What it does not do
-//! TLS (put it behind your load balancer or `axum-server`), authentication other than the
-//! signature, deduplication (the consumer's idempotency store does that), or processing.
+//! [`WebhookIngest`] and what it needs (its documentation is on the type).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,32 +11,28 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use secrecy::SecretString;
 
-use crate::http_body::{self, BodyError};
+use crate::http::body::{self, BodyError};
+use crate::http::signature::{
+    self, DEFAULT_TIMESTAMP_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 use crate::queue::{
     AttributeValue, Attributes, MAX_MESSAGE_ATTRIBUTES, OutgoingMessage, Queue, QueueError,
 };
-use crate::signature;
 use crate::trace_context::{TRACEPARENT, inject_current, is_valid_traceparent};
 
-/// Header carrying `sha256=<hex HMAC>`.
-pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
-/// Header carrying the Unix time (seconds) the sender signed at.
-pub const TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 /// Default body limit: 256 KiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
-/// Default signature timestamp tolerance: 5 minutes.
-pub const DEFAULT_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
+pub const DEFAULT_INGEST_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Default deadline for answering: 4 s (senders such as Genesys Cloud wait 5 s).
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+pub const DEFAULT_INGEST_DEADLINE: Duration = Duration::from_secs(4);
 /// Default bytes that bodies being read and checked may hold together: 16 MiB (64 bodies at
 /// the default size limit; thousands of ordinary webhooks).
-pub const DEFAULT_BODY_BUDGET: usize = 16 * 1024 * 1024;
+pub const DEFAULT_INGEST_BODY_BUDGET: usize = 16 * 1024 * 1024;
 
 /// The `X-Signature-256` value (`sha256=<hex>`) for `body` signed at `timestamp` (Unix seconds)
 /// with `secret`: the HMAC-SHA256 of `"{timestamp}.{body}"`.
 ///
 /// ```
-/// let value = sqs_dlq::ingest::sign(b"secret", 1_700_000_000, br#"{"a":1}"#);
+/// let value = sqs_dlq::http::sign(b"secret", 1_700_000_000, br#"{"a":1}"#);
 /// assert!(value.starts_with("sha256=") && value.len() == 7 + 64);
 /// ```
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
@@ -110,10 +45,74 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 pub enum IngestError {
     /// A signing secret is empty or whitespace only: anyone could sign with it.
     #[error(transparent)]
-    WeakSecret(#[from] crate::signature::WeakSecret),
+    WeakSecret(#[from] crate::http::signature::WeakSecret),
 }
 
 /// Builds the ingest [`Router`]; start with [`WebhookIngest::builder`].
+///
+/// Webhook ingest (feature `http`): an axum [`Router`] that takes webhook POSTs (Genesys Cloud
+/// outbound webhooks, EventBridge API destinations, anything that POSTs JSON) and puts each body
+/// on a [`Queue`] before answering, so the sender's 5-second wait is never spent on processing.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use secrecy::SecretString;
+/// use sqs_dlq::queue::MemoryQueue;
+/// use sqs_dlq::http::WebhookIngest;
+///
+/// # async fn serve() -> std::io::Result<()> {
+/// let queue = MemoryQueue::new("webhooks");
+/// let app = axum::Router::new().nest(
+///     "/webhooks/genesys",
+///     WebhookIngest::builder(queue)
+///         .signing_secret(SecretString::from("shared-secret"))
+///         .timestamp_tolerance(Duration::from_secs(300))
+///         .forward_header(http::HeaderName::from_static("x-genesys-webhook-id"))
+///         .router()
+///         .expect("the secret is not empty"),
+/// );
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app).await
+/// # }
+/// ```
+///
+/// # What a request goes through
+/// 1. **Size**: a `Content-Length` over the limit (default 256 KiB, the SQS message size most
+///    senders assume) is refused at once with 413; a body that grows past it while streaming
+///    gets 413 too. A body that breaks off while being read gets 400.
+/// 2. **Signature** (when a secret is set): `X-Signature-256: sha256=<hex>` must be the
+///    HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"`, where `timestamp` is the
+///    `X-Signature-Timestamp` header in Unix seconds and `body` the raw bytes. The timestamp must
+///    be within the tolerance (default 5 minutes, either way) of the receiver's clock, so a
+///    captured request cannot be replayed later. The comparison is constant-time. Several
+///    secrets may be set for rotation; any of them verifies. Missing, malformed, stale or wrong
+///    signatures get 401, and all but the wrong MAC are refused on the headers, before the body
+///    is read. The MAC is checked before the body is parsed, so unauthenticated input is never
+///    parsed. An empty or whitespace-only secret is refused when the router is built. [`sign`] computes the header value for senders.
+/// 3. **JSON**: the body must be one well-formed JSON value (it is not re-encoded: the queue
+///    gets the bytes as sent); otherwise 400.
+/// 4. **Queue**: `SendMessage` with the body and the forwarded headers as message attributes.
+///    Success → `202 {"messageId": "..."}`. A throttled, unreachable, missing or full queue
+///    (a [`crate::queue::MemoryQueue`] past its `max_messages` / `max_bytes`) → 503 with
+///    `Retry-After: 1`, so the sender retries and nothing is accepted that the queue cannot
+///    keep; a message the queue refuses as invalid → 400.
+///
+/// Bodies being read, checked and queued share a budget of bytes (default 16 MiB,
+/// [`WebhookIngestBuilder::body_budget`]); past it a request gets 503 `busy` with
+/// `Retry-After: 1` instead of being buffered.
+///
+/// The whole request has a deadline (default 4 s, under the 5 s senders wait); past it the
+/// answer is 503 and the sender retries (a send that completes after the deadline may leave a
+/// duplicate, which the consumer's idempotency key absorbs). Every error answer is JSON:
+/// `{"error": "<code>", "message": "<text>"}`.
+///
+/// Serve it with [`crate::http::HttpServer`] rather than `axum::serve` for the
+/// connection-level limits: a header-read timeout, a connection cap answered with 503, keep-alive
+/// limits and a shutdown that cannot hang.
+///
+/// # What it does not do
+/// TLS (put it behind your load balancer or `axum-server`), authentication other than the
+/// signature, deduplication (the consumer's idempotency store does that), or processing.
 #[derive(Debug)]
 pub struct WebhookIngest;
 
@@ -124,11 +123,11 @@ impl WebhookIngest {
         WebhookIngestBuilder {
             queue: Arc::new(queue),
             path: "/".to_owned(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_bytes: DEFAULT_INGEST_MAX_BODY_BYTES,
             secrets: Vec::new(),
             tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
-            deadline: DEFAULT_DEADLINE,
-            body_budget: DEFAULT_BODY_BUDGET,
+            deadline: DEFAULT_INGEST_DEADLINE,
+            body_budget: DEFAULT_INGEST_BODY_BUDGET,
             forward_headers: Vec::new(),
         }
     }
@@ -197,7 +196,7 @@ impl WebhookIngestBuilder {
     }
 
     /// Bytes that bodies being read, checked and queued may hold together (default 16 MiB,
-    /// [`DEFAULT_BODY_BUDGET`]). Past it a request is answered 503 `busy` with
+    /// [`DEFAULT_INGEST_BODY_BUDGET`]). Past it a request is answered 503 `busy` with
     /// `Retry-After: 1` instead of being buffered, so a flood of large bodies (signed with a
     /// plausible header, or sent to an ingest without a secret) cannot grow the process
     /// beyond it, whatever the number of connections.
@@ -229,7 +228,7 @@ impl WebhookIngestBuilder {
             secrets: self.secrets,
             tolerance: self.tolerance,
             deadline: self.deadline,
-            budget: http_body::BodyBudget::new(self.body_budget),
+            budget: body::BodyBudget::new(self.body_budget),
             forward_headers: self.forward_headers,
         });
         Ok(Router::new().route(&path, post(ingest)).with_state(state))
@@ -242,7 +241,7 @@ struct IngestState {
     secrets: Vec<SecretString>,
     tolerance: Duration,
     deadline: Duration,
-    budget: http_body::BodyBudget,
+    budget: body::BodyBudget,
     forward_headers: Vec<HeaderName>,
 }
 
@@ -397,11 +396,11 @@ async fn accept(state: &IngestState, headers: &HeaderMap, body: Body) -> Result<
     // The budget is held until the message is queued (the request's end): what the ingest
     // buffers at once is bounded whatever the number of connections. The request deadline
     // around this read is what bounds its time.
-    let limits = http_body::ReadLimits {
+    let limits = body::ReadLimits {
         budget: Some(&state.budget),
-        ..http_body::ReadLimits::size(limit)
+        ..body::ReadLimits::size(limit)
     };
-    let read = http_body::read_body(headers, body, limits)
+    let read = body::read_body(headers, body, limits)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => Rejection::TooLarge { limit },
@@ -524,7 +523,7 @@ mod tests {
     #[test]
     fn an_empty_or_blank_secret_is_refused_and_a_short_one_accepted() {
         for blank in ["", " ", "\t\n"] {
-            let built = WebhookIngest::builder(crate::MemoryQueue::new("q"))
+            let built = WebhookIngest::builder(crate::queue::MemoryQueue::new("q"))
                 .signing_secret(SecretString::from(blank))
                 .router();
             assert!(
@@ -533,13 +532,13 @@ mod tests {
             );
         }
         // rotation: one blank secret among good ones is still refused
-        let built = WebhookIngest::builder(crate::MemoryQueue::new("q"))
+        let built = WebhookIngest::builder(crate::queue::MemoryQueue::new("q"))
             .signing_secret(SecretString::from("a-perfectly-good-secret-of-32-bytes!"))
             .signing_secret(SecretString::from(""))
             .router();
         assert!(built.is_err());
         assert!(
-            WebhookIngest::builder(crate::MemoryQueue::new("q"))
+            WebhookIngest::builder(crate::queue::MemoryQueue::new("q"))
                 .signing_secret(SecretString::from("short"))
                 .router()
                 .is_ok()

@@ -1,22 +1,4 @@
-//! Idempotency: remembering which pieces of work were done, so a message SQS delivers twice
-//! (at-least-once delivery, a visibility timeout that ran out, a delete that failed) is
-//! acknowledged instead of processed again.
-//!
-//! A key moves through two states: *in progress* (claimed by a running handler for a **lease**; a
-//! concurrent duplicate must wait) and *done* (a repeat is acknowledged without running the
-//! handler, for the store's TTL). A failed attempt releases its claim so a retry can take it.
-//!
-//! - **Leases.** A claim holds for its lease only: a consumer that crashed mid-handler never
-//!   completes nor releases, and its claim runs out, so the message (visible again after its
-//!   visibility timeout) is handled later instead of being turned away as "in progress" until
-//!   the TTL ends — the bug of AWS Powertools' idempotency utility before in-progress records got
-//!   an expiry (`in_progress_expiry_timestamp`).
-//! - **Fencing.** Every claim carries a [`ClaimToken`]. `complete` and `release` act only while
-//!   the key is still claimed with that token (or, for `complete`, free again): a finisher whose
-//!   lease ran out and whose key was claimed anew cannot overwrite the newer claim.
-//!
-//! [`MemoryIdempotencyStore`] serves one process; `RedisIdempotencyStore` (feature `redis`)
-//! shares the record between the processes of a fleet.
+//! [`IdempotencyStore`] and what it needs (its documentation is on the type).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -74,6 +56,26 @@ pub enum Completion {
 /// `RedisIdempotencyStore` (feature `redis`) shares it between the processes of a fleet; a
 /// DynamoDB or SQL table fits behind it too (claim = conditional insert with an expiry,
 /// complete/release = conditional update on the token).
+///
+/// Idempotency: remembering which pieces of work were done, so a message SQS delivers twice
+/// (at-least-once delivery, a visibility timeout that ran out, a delete that failed) is
+/// acknowledged instead of processed again.
+///
+/// A key moves through two states: *in progress* (claimed by a running handler for a **lease**; a
+/// concurrent duplicate must wait) and *done* (a repeat is acknowledged without running the
+/// handler, for the store's TTL). A failed attempt releases its claim so a retry can take it.
+///
+/// - **Leases.** A claim holds for its lease only: a consumer that crashed mid-handler never
+///   completes nor releases, and its claim runs out, so the message (visible again after its
+///   visibility timeout) is handled later instead of being turned away as "in progress" until
+///   the TTL ends — the bug of AWS Powertools' idempotency utility before in-progress records got
+///   an expiry (`in_progress_expiry_timestamp`).
+/// - **Fencing.** Every claim carries a [`ClaimToken`]. `complete` and `release` act only while
+///   the key is still claimed with that token (or, for `complete`, free again): a finisher whose
+///   lease ran out and whose key was claimed anew cannot overwrite the newer claim.
+///
+/// [`MemoryIdempotencyStore`] serves one process; `RedisIdempotencyStore` (feature `redis`)
+/// shares the record between the processes of a fleet.
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Claims `key` for a handler run of at most `lease` unless it is in progress (claimed and

@@ -1,12 +1,4 @@
-//! Request counters shared by the queue backends.
-//!
-//! SQS bills per request, and the crate's cost target (about 0.2 requests per consumed message
-//! with batches of ten) is checked by counting requests on the backend. Both [`MemoryQueue`]
-//! and [`SqsQueue`] count every call they make (or, for the in-memory queue, every call SQS
-//! would have received) by operation; [`RequestStats`] is a snapshot of those counters.
-//!
-//! [`MemoryQueue`]: crate::MemoryQueue
-//! [`SqsQueue`]: crate::SqsQueue
+//! [`RequestStats`] and what it needs (its documentation is on the type).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,6 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// Batch methods that split their input into chunks of ten count one request per chunk, as SQS
 /// would bill them.
+///
+/// Request counters shared by the queue backends.
+///
+/// SQS bills per request, and the crate's cost target (about 0.2 requests per consumed message
+/// with batches of ten) is checked by counting requests on the backend. Both [`MemoryQueue`]
+/// and `SqsQueue` count every call they make (or, for the in-memory queue, every call SQS
+/// would have received) by operation; [`RequestStats`] is a snapshot of those counters.
+///
+/// [`MemoryQueue`]: crate::queue::MemoryQueue
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct RequestStats {
@@ -69,11 +70,14 @@ pub(crate) enum Op {
     DeleteBatch,
     ChangeVisibilityBatch,
     GetAttributes,
+    /// Only the SQS backend resolves queues by name.
+    #[cfg_attr(not(feature = "sqs"), allow(dead_code))]
     GetQueueUrl,
 }
 
 impl Op {
-    /// The `messaging.operation.name` of the call.
+    /// The `messaging.operation.name` of the call (the SQS backend's metrics label).
+    #[cfg(feature = "sqs")]
     pub(crate) fn operation_name(self) -> &'static str {
         match self {
             Op::Receive => "receive",

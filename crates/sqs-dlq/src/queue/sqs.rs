@@ -1,43 +1,4 @@
-//! [`SqsQueue`]: the [`Queue`] trait over Amazon SQS through `aws-sdk-sqs`.
-//!
-//! One [`aws_sdk_sqs::Client`] is shared by every queue made from it (clone the queue or build
-//! more queues from [`SqsQueue::client`]): no client per call. [`SqsQueue::connect`] builds the
-//! client from the standard AWS configuration chain
-//! (`aws_config::load_defaults(BehaviorVersion::latest())`), so `AWS_ENDPOINT_URL`,
-//! `AWS_REGION`, profiles and credentials work as users expect.
-//!
-//! Calls map onto SQS like this:
-//! - `receive` asks for `ApproximateReceiveCount`, `SentTimestamp` and all message attributes.
-//!   Durations are sent in whole seconds, rounded up (a 1.5 s visibility becomes 2 s, a 300 ms
-//!   long-poll wait becomes 1 s; zero stays zero).
-//! - `send_batch`, `delete_batch` and `change_visibility_batch` split their input into requests
-//!   of ten entries (entry ids are the input indexes) and map each `Failed` entry back to its
-//!   index. Entries that break an SQS limit (checked before sending, like the in-memory queue
-//!   does) fail alone with `InvalidParameterValue`. If a later request of a long batch fails as
-//!   a whole, the outcome still reports what earlier requests did, and marks that request's and
-//!   all remaining entries failed with the error's code (`RequestThrottled`,
-//!   `ServiceUnavailable`, ...) and `sender_fault: false`; only a failure of the first request
-//!   is returned as an `Err`, since nothing happened then.
-//! - Errors: throttling → [`QueueError::Throttled`], a missing queue → [`QueueError::NotFound`],
-//!   connection failures, timeouts and 5xx → [`QueueError::Unavailable`], anything else →
-//!   [`QueueError::Backend`] with the SQS error code.
-//!
-//! Every request is counted by operation ([`SqsQueue::stats`]), as for the in-memory queue.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use sqs_dlq::{OutgoingMessage, Queue, ReceiveOptions, SqsQueue};
-//!
-//! # async fn run() -> Result<(), sqs_dlq::QueueError> {
-//! // By name (GetQueueUrl) or by URL; the client comes from the AWS config chain.
-//! let queue = SqsQueue::connect("orders").await?;
-//! queue.send(OutgoingMessage::new(r#"{"id":1}"#)).await?;
-//! let opts = ReceiveOptions::default().wait_time(Duration::from_secs(20));
-//! for message in queue.receive(&opts).await? {
-//!     queue.delete(&message.receipt_handle).await?;
-//! }
-//! # Ok(()) }
-//! ```
+//! [`SqsQueue`] and what it needs (its documentation is on the type).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -55,16 +16,57 @@ use aws_sdk_sqs::types::{
 };
 use bytes::Bytes;
 
-use crate::memory::{validate_outgoing, validate_receive};
 use crate::metric_names as names;
+use crate::queue::memory::{validate_outgoing, validate_receive};
+use crate::queue::stats::{Op, RequestCounter, RequestStats};
 use crate::queue::{
     AttributeValue, Attributes, BatchEntryFailure, BatchOutcome, MAX_BATCH_ENTRIES,
     MAX_VISIBILITY_TIMEOUT, OutgoingMessage, Queue, QueueDepth, QueueError, ReceiveOptions,
     ReceivedMessage,
 };
-use crate::queue_stats::{Op, RequestCounter, RequestStats};
 
 /// An SQS queue. Cheap to clone: clones share the client and the request counters.
+///
+/// [`SqsQueue`]: the [`Queue`] trait over Amazon SQS through `aws-sdk-sqs`.
+///
+/// One [`aws_sdk_sqs::Client`] is shared by every queue made from it (clone the queue or build
+/// more queues from [`SqsQueue::client`]): no client per call. [`SqsQueue::connect`] builds the
+/// client from the standard AWS configuration chain
+/// (`aws_config::load_defaults(BehaviorVersion::latest())`), so `AWS_ENDPOINT_URL`,
+/// `AWS_REGION`, profiles and credentials work as users expect.
+///
+/// Calls map onto SQS like this:
+/// - `receive` asks for `ApproximateReceiveCount`, `SentTimestamp` and all message attributes.
+///   Durations are sent in whole seconds, rounded up (a 1.5 s visibility becomes 2 s, a 300 ms
+///   long-poll wait becomes 1 s; zero stays zero).
+/// - `send_batch`, `delete_batch` and `change_visibility_batch` split their input into requests
+///   of ten entries (entry ids are the input indexes) and map each `Failed` entry back to its
+///   index. Entries that break an SQS limit (checked before sending, like the in-memory queue
+///   does) fail alone with `InvalidParameterValue`. If a later request of a long batch fails as
+///   a whole, the outcome still reports what earlier requests did, and marks that request's and
+///   all remaining entries failed with the error's code (`RequestThrottled`,
+///   `ServiceUnavailable`, ...) and `sender_fault: false`; only a failure of the first request
+///   is returned as an `Err`, since nothing happened then.
+/// - Errors: throttling → [`QueueError::Throttled`], a missing queue → [`QueueError::NotFound`],
+///   connection failures, timeouts and 5xx → [`QueueError::Unavailable`], anything else →
+///   [`QueueError::Backend`] with the SQS error code.
+///
+/// Every request is counted by operation ([`SqsQueue::stats`]), as for the in-memory queue.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use sqs_dlq::queue::{OutgoingMessage, Queue, ReceiveOptions, SqsQueue};
+///
+/// # async fn run() -> Result<(), sqs_dlq::queue::QueueError> {
+/// // By name (GetQueueUrl) or by URL; the client comes from the AWS config chain.
+/// let queue = SqsQueue::connect("orders").await?;
+/// queue.send(OutgoingMessage::new(r#"{"id":1}"#)).await?;
+/// let opts = ReceiveOptions::default().wait_time(Duration::from_secs(20));
+/// for message in queue.receive(&opts).await? {
+///     queue.delete(&message.receipt_handle).await?;
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SqsQueue {
     client: Client,

@@ -1,18 +1,4 @@
-//! [`RedisIdempotencyStore`]: one idempotency record for every consumer process of a fleet, in
-//! Redis (or Valkey).
-//!
-//! - **Claim** = `SET key claim:TOKEN NX PX lease`: one round trip; the key expires with the
-//!   lease, so a claimer that crashed mid-handler lets the message be handled again once SQS
-//!   shows it again (not turned away as "in progress" for the whole TTL).
-//! - **Complete** = a Lua compare-and-set: the key becomes `done` with the store's TTL only while
-//!   it still holds this claim's token (or is free again); a late finisher whose lease ran out
-//!   and whose key was claimed anew is fenced off ([`Completion::Fenced`]).
-//! - **Release** = a Lua compare-and-delete on the token.
-//! - Keys are `NAMESPACE:idem:SHA256(key)`: fixed size whatever the handler's key.
-//!
-//! Every call is bounded by a timeout; an unreachable Redis is
-//! [`IdempotencyError::Unavailable`], which the consumer answers by putting the message back for
-//! later (never by running it unguarded).
+//! [`RedisIdempotencyStore`] and what it needs (its documentation is on the type).
 
 use std::fmt;
 use std::time::Duration;
@@ -21,7 +7,9 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::idempotency::{Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore};
+use crate::consumer::idempotency::{
+    Claim, ClaimToken, Completion, IdempotencyError, IdempotencyStore,
+};
 
 const COMPLETE_LUA: &str = r"
 local v = redis.call('GET', KEYS[1])
@@ -42,9 +30,9 @@ return 0
 /// namespace. See the module docs for the protocol.
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), sqs_dlq::IdempotencyError> {
+/// # async fn demo() -> Result<(), sqs_dlq::consumer::IdempotencyError> {
 /// use std::time::Duration;
-/// use sqs_dlq::RedisIdempotencyStore;
+/// use sqs_dlq::consumer::RedisIdempotencyStore;
 ///
 /// let store = RedisIdempotencyStore::new(
 ///     "redis://127.0.0.1:6379".into(),
@@ -53,6 +41,22 @@ return 0
 /// )?;
 /// # Ok(()) }
 /// ```
+///
+/// [`RedisIdempotencyStore`]: one idempotency record for every consumer process of a fleet, in
+/// Redis (or Valkey).
+///
+/// - **Claim** = `SET key claim:TOKEN NX PX lease`: one round trip; the key expires with the
+///   lease, so a claimer that crashed mid-handler lets the message be handled again once SQS
+///   shows it again (not turned away as "in progress" for the whole TTL).
+/// - **Complete** = a Lua compare-and-set: the key becomes `done` with the store's TTL only while
+///   it still holds this claim's token (or is free again); a late finisher whose lease ran out
+///   and whose key was claimed anew is fenced off ([`Completion::Fenced`]).
+/// - **Release** = a Lua compare-and-delete on the token.
+/// - Keys are `NAMESPACE:idem:SHA256(key)`: fixed size whatever the handler's key.
+///
+/// Every call is bounded by a timeout; an unreachable Redis is
+/// [`IdempotencyError::Unavailable`], which the consumer answers by putting the message back for
+/// later (never by running it unguarded).
 pub struct RedisIdempotencyStore {
     conn: ConnectionManager,
     namespace: String,

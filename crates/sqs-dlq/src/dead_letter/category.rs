@@ -1,31 +1,11 @@
-//! Failure categories of dead letters, decided from the EventBridge attributes (never by
-//! searching the event body, which is the customer's data and says nothing about the failure).
-//!
-//! Order of evidence:
-//! 1. `ERROR_CODE`: every code on AWS's EventBridge dead-letter page has a category and a
-//!    reason ([`code_category`], [`code_reason`]): THROTTLING → [`Category::RateLimited`];
-//!    TRANSIENT_ASSUME_ROLE, INTERNAL_ERROR, RESOURCE_LIMIT_EXCEEDED,
-//!    EVENTS_IN_BATCH_REQUEST_REJECTED, RESOURCE_MODIFICATION_COLLISION →
-//!    [`Category::Transient`]; NO_PERMISSIONS, FAILED_TO_ASSUME_ROLE →
-//!    [`Category::AuthRejected`]; CONNECTION_FAILURE, TIMEOUT →
-//!    [`Category::EndpointUnreachable`]; NO_RESOURCE → [`Category::TargetMissing`];
-//!    INVALID_JSON, INVALID_PARAMETER → [`Category::PayloadRejected`];
-//!    CROSS_ACCOUNT_INGESTION_FAILED, CROSS_REGION_INGESTION_FAILED,
-//!    THIRD_ACCOUNT_HOP_DETECTED, THIRD_REGION_HOP_DETECTED, RESOURCE_ALREADY_EXISTS →
-//!    [`Category::Misconfigured`].
-//! 2. For ERROR_FROM_TARGET, SDK_CLIENT_ERROR and UNKNOWN (whose category depends on what the
-//!    target said) and codes this crate does not know: the HTTP status found in
-//!    `ERROR_MESSAGE` (401/403/407 auth, 404/410 missing, 400/413/415/422 payload, 429 rate,
-//!    408 and 5xx unreachable).
-//! 3. Key phrases of the `ERROR_MESSAGE` text.
-//! 4. Otherwise [`Category::Unknown`].
+//! [`Category`] and what it needs (its documentation is on the type).
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dead_letter::{DlqAttributes, ErrorCode};
+use super::attributes::{DlqAttributes, ErrorCode};
 
 /// Why a delivery failed, in terms of what to do next.
 ///
@@ -49,6 +29,28 @@ use crate::dead_letter::{DlqAttributes, ErrorCode};
 ///   will not deliver it (a third account or region hop, a receiving bus that refuses it, a
 ///   resource that already exists); fix the routing, then force.
 /// - `unknown` — **unsafe**: nothing says a retry would behave differently; look first.
+///
+/// Failure categories of dead letters, decided from the EventBridge attributes (never by
+/// searching the event body, which is the customer's data and says nothing about the failure).
+///
+/// Order of evidence:
+/// 1. `ERROR_CODE`: every code on AWS's EventBridge dead-letter page has a category and a
+///    reason ([`code_category`], [`code_reason`]): THROTTLING → [`Category::RateLimited`];
+///    TRANSIENT_ASSUME_ROLE, INTERNAL_ERROR, RESOURCE_LIMIT_EXCEEDED,
+///    EVENTS_IN_BATCH_REQUEST_REJECTED, RESOURCE_MODIFICATION_COLLISION →
+///    [`Category::Transient`]; NO_PERMISSIONS, FAILED_TO_ASSUME_ROLE →
+///    [`Category::AuthRejected`]; CONNECTION_FAILURE, TIMEOUT →
+///    [`Category::EndpointUnreachable`]; NO_RESOURCE → [`Category::TargetMissing`];
+///    INVALID_JSON, INVALID_PARAMETER → [`Category::PayloadRejected`];
+///    CROSS_ACCOUNT_INGESTION_FAILED, CROSS_REGION_INGESTION_FAILED,
+///    THIRD_ACCOUNT_HOP_DETECTED, THIRD_REGION_HOP_DETECTED, RESOURCE_ALREADY_EXISTS →
+///    [`Category::Misconfigured`].
+/// 2. For ERROR_FROM_TARGET, SDK_CLIENT_ERROR and UNKNOWN (whose category depends on what the
+///    target said) and codes this crate does not know: the HTTP status found in
+///    `ERROR_MESSAGE` (401/403/407 auth, 404/410 missing, 400/413/415/422 payload, 429 rate,
+///    408 and 5xx unreachable).
+/// 3. Key phrases of the `ERROR_MESSAGE` text.
+/// 4. Otherwise [`Category::Unknown`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

@@ -4,6 +4,21 @@
 //! (in-process, with SQS semantics). Everything else in the crate (diagnosis, replay, the
 //! consumer, HTTP ingest) is written against this trait only.
 
+#[cfg(feature = "test-util")]
+pub mod contract;
+pub(crate) mod memory;
+#[cfg(feature = "sqs")]
+pub(crate) mod sqs;
+pub(crate) mod stats;
+
+pub use memory::{
+    DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES, DEFAULT_VISIBILITY_TIMEOUT, InjectedFailure,
+    MAX_MESSAGE_BYTES, MemoryQueue, MemoryQueueBuilder, Operation,
+};
+#[cfg(feature = "sqs")]
+pub use sqs::{QueueSettings, SqsQueue};
+pub use stats::RequestStats;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -295,7 +310,7 @@ pub enum QueueError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
-    /// The queue holds as many messages, or bytes, as it may ([`crate::MemoryQueueBuilder`]'s
+    /// The queue holds as many messages, or bytes, as it may ([`crate::queue::MemoryQueueBuilder`]'s
     /// `max_messages` / `max_bytes`); nothing was added. Retry once consumers have caught up.
     #[error("queue {queue} is full: {limit}")]
     Full {

@@ -1,6 +1,4 @@
-//! The [`Handler`] a [`Consumer`](crate::Consumer) runs for each message, the [`Decode`] step
-//! that turns a body into the handler's payload, and the [`HandlerError`] that says whether a
-//! failure is worth retrying.
+//! [`Handler`] and what it needs (its documentation is on the type).
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -197,7 +195,7 @@ impl<'a> Delivery<'a> {
 /// after a backoff, [`HandlerError::Permanent`] → dead-lettered with the reason.
 ///
 /// ```
-/// use sqs_dlq::{Delivery, Handler, HandlerError, Json};
+/// use sqs_dlq::consumer::{Delivery, Handler, HandlerError, Json};
 ///
 /// #[derive(serde::Deserialize)]
 /// struct CallCompleted { #[serde(rename = "contactId")] contact_id: String, #[serde(rename = "callId")] call_id: String }
@@ -218,6 +216,10 @@ impl<'a> Delivery<'a> {
 ///     }
 /// }
 /// ```
+///
+/// The [`Handler`] a [`Consumer`](crate::consumer::Consumer) runs for each message, the [`Decode`] step
+/// that turns a body into the handler's payload, and the [`HandlerError`] that says whether a
+/// failure is worth retrying.
 #[async_trait]
 pub trait Handler: Send + Sync + 'static {
     /// What the handler works on.

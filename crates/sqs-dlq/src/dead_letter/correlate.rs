@@ -1,8 +1,4 @@
-//! Correlating dead letters with the conversations they are about.
-//!
-//! This crate knows nothing of Genesys APIs: a [`Correlator`] is what the caller plugs in
-//! (the recipes use genesys-analytics' conversation details query). [`correlate_all`] calls
-//! it in batches, so 250 conversations cost ⌈250 / batch⌉ calls, not 250.
+//! [`Correlator`] and what it needs (its documentation is on the type).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,6 +92,12 @@ impl CorrelateError {
 /// Implementations should answer every id in `found`, `not_found` or `failed`; ids they leave
 /// out are reported as not found. When only some ids of a batch could not be looked up, put
 /// those in `failed` and answer the rest: an `Err` marks the whole batch failed.
+///
+/// Correlating dead letters with the conversations they are about.
+///
+/// This crate knows nothing of Genesys APIs: a [`Correlator`] is what the caller plugs in
+/// (the recipes use genesys-analytics' conversation details query). [`correlate_all`] calls
+/// it in batches, so 250 conversations cost ⌈250 / batch⌉ calls, not 250.
 #[async_trait]
 pub trait Correlator: Send + Sync {
     /// Most ids one call takes. [`correlate_all`] never passes more.

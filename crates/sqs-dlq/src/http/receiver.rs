@@ -1,87 +1,4 @@
-//! Dead-letter receiver (feature `http`): an axum [`Router`] that takes one dead letter per
-//! POST, checks it, and replays it through a [`Replay`] to the configured target.
-//!
-//! ```no_run
-//! use secrecy::SecretString;
-//! use sqs_dlq::{DeadLetterReceiver, HttpTarget, Replay};
-//!
-//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
-//! let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
-//! let receiver = DeadLetterReceiver::builder(Replay::builder(target).build())
-//!     .path("/dead-letter")
-//!     .hmac_secret(SecretString::from("shared-secret"));
-//! let app = receiver.router()?;
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app).await?;
-//! # Ok(()) }
-//! ```
-//!
-//! # A request's path
-//! 1. **Size**: a `Content-Length` over the limit (default 256 KiB) → 413 at once; a body
-//!    growing past it while streaming → 413.
-//! 2. **Authentication** (required: the builder refuses to build without a secret), either:
-//!    - `X-Signature-256: sha256=<hex>` with `X-Signature-Timestamp: <Unix seconds>`: the
-//!      HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"` (the raw bytes),
-//!      compared in constant time against every configured secret. The timestamp must be within
-//!      5 minutes of the receiver's clock, either way
-//!      ([`DeadLetterReceiverBuilder::signature_timestamp_tolerance`] changes the window), so a
-//!      captured request cannot be played again later, nor with its timestamp header changed.
-//!      This is the scheme [`crate::ingest`] uses; [`timestamped_signature`] computes the
-//!      header for senders. A copy replayed *inside* the window is replayed to the target
-//!      again: targets deduplicate on the event id (`X-Event-Id`).
-//!    - `Authorization: Bearer <secret>`, compared in constant time. **A bearer request can be
-//!      replayed**: the header does not change from one request to the next, so whoever
-//!      captures a request can send it again, at any time, and it is accepted. TLS in front of
-//!      the receiver (so nothing can be captured) and the secrecy of the bearer are the only
-//!      defense; prefer signatures where the sender can compute them.
-//!
-//!    Senders that cannot send a timestamp can be let in with
-//!    [`DeadLetterReceiverBuilder::body_only_signatures`]: the HMAC of the body alone
-//!    ([`signature`]). Such requests can be replayed like bearer requests; it is an opt-out,
-//!    not a default.
-//!
-//!    No credentials → 401 `auth_missing`; a signature without its timestamp → 401
-//!    `signature_timestamp_missing`; a timestamp outside the window → 401 `signature_expired`;
-//!    anything else that does not verify → 401 `auth_invalid`. Nothing is parsed before this
-//!    step.
-//!
-//!    **What is settled before the body is read**: a bearer is checked on the headers (a
-//!    valid one authenticates the request; a wrong one without a signature is refused), and
-//!    so are a signature's presence, form and timestamp. Only a well-formed, fresh signature
-//!    makes the receiver read a body it cannot yet trust, and then under two bounds: the body
-//!    must arrive within [`DeadLetterReceiverBuilder::body_deadline`] (default 5 s; 408
-//!    `body_timeout`), and all such bodies together hold at most
-//!    [`DeadLetterReceiverBuilder::unauthenticated_body_budget`] bytes (default 16 MiB; past
-//!    it 503 `busy` with `Retry-After: 1`). Serve the router with
-//!    [`crate::server::HttpServer`] for the connection-level limits (header timeout,
-//!    connection cap, bounded shutdown).
-//! 3. **Shape** (JSON, else 400). Accepted:
-//!    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
-//!      byte for byte. DLQ attributes may come in headers: `X-Dlq-Error-Code`,
-//!      `X-Dlq-Error-Message`, `X-Dlq-Rule-Arn`, `X-Dlq-Target-Arn`, `X-Dlq-Retry-Attempts`,
-//!      `X-Dlq-Exhausted-Retry-Condition`, and `X-Dlq-Message-Id`;
-//!    - *a wrapper* `{"event": <event object, or the event as a JSON string>,
-//!      "attributes": {"ERROR_CODE": "THROTTLING", "RETRY_ATTEMPTS": "3", ...},
-//!      "messageId": "..."}`; attribute values may also be SQS-typed objects
-//!      (`{"StringValue": "...", "DataType": "String"}` or `stringValue`/`dataType`). Pass the
-//!      event as a string to have it replayed byte for byte; an object is re-serialized;
-//!    - *an SQS message record* as AWS Lambda and forwarders pass it:
-//!      `{"messageId", "body": "<the event as a string>", "messageAttributes": {...}}`.
-//!
-//!    The event must be an EventBridge event → else 400.
-//! 4. **Replay** through [`Replay::replay_letter`] (its category policy applies: unsafe
-//!    categories are refused with 422 unless the `Replay` is forced; a raw event without
-//!    attributes is category `unknown`). Accepted → `200 {"status":"processed","attempt":n}`
-//!    with `n` the `X-Attempt-Count` the target accepted; refused or unreachable after retries →
-//!    `502 {"status":"failed","error":"replay_failed",...}`.
-//!
-//! Every error answer is JSON: `{"error": "<code>", "message": "<text>"}`. Every request is
-//! counted through the `metrics` facade by how it ended (`genesys.receiver.requests`, see
-//! [`crate::metric_names`]).
-//!
-//! # What it does not do
-//! TLS, queueing (a 502 tells the sender to keep its copy), deduplication (targets should
-//! deduplicate on the event id, sent as `X-Event-Id`).
+//! [`DeadLetterReceiver`] and what it needs (its documentation is on the type).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,31 +16,27 @@ use subtle::ConstantTimeEq;
 
 mod metrics;
 
+use crate::dead_letter::replay::{Replay, ReplayLetterError, SkipReason};
 use crate::dead_letter::{
     ATTR_ERROR_CODE, ATTR_ERROR_MESSAGE, ATTR_EXHAUSTED_RETRY_CONDITION, ATTR_RETRY_ATTEMPTS,
     ATTR_RULE_ARN, ATTR_TARGET_ARN, DeadLetter,
 };
-use crate::http_body::{self, BodyError};
+use crate::http::body::{self, BodyError};
+use crate::http::signature::{
+    self, DEFAULT_TIMESTAMP_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
 use crate::queue::{AttributeValue, Attributes};
-use crate::replay::{Replay, ReplayLetterError, SkipReason};
-use crate::signature;
 use metrics::{Outcome, ReceiverMetrics};
 
-/// Header carrying `sha256=<hex HMAC>`.
-pub const SIGNATURE_HEADER: &str = signature::SIGNATURE_HEADER;
-/// Header carrying the signing time (Unix seconds) in the timestamped scheme.
-pub const SIGNATURE_TIMESTAMP_HEADER: &str = signature::TIMESTAMP_HEADER;
 /// Header carrying the DLQ message id.
 pub const MESSAGE_ID_HEADER: &str = "x-dlq-message-id";
 /// Default body limit: 256 KiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+pub const DEFAULT_RECEIVER_MAX_BODY_BYTES: usize = 256 * 1024;
 /// Default time for a body to arrive whole: 5 s.
-pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(5);
+pub const DEFAULT_RECEIVER_BODY_DEADLINE: Duration = Duration::from_secs(5);
 /// Default bytes that bodies not yet authenticated may hold together: 16 MiB (64 bodies at the
 /// default size limit).
 pub const DEFAULT_UNAUTHENTICATED_BODY_BUDGET: usize = 16 * 1024 * 1024;
-/// Default window for `X-Signature-Timestamp`: 5 minutes either way (as the ingest's).
-pub const DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE: Duration = signature::DEFAULT_TIMESTAMP_TOLERANCE;
 
 /// Attribute headers and the EventBridge attribute each carries.
 pub const ATTRIBUTE_HEADERS: [(&str, &str); 6] = [
@@ -147,7 +60,7 @@ pub enum ReceiverError {
     NoAuthentication,
     /// A secret is empty or whitespace only: anyone could authenticate with it.
     #[error(transparent)]
-    WeakSecret(#[from] crate::signature::WeakSecret),
+    WeakSecret(#[from] crate::http::signature::WeakSecret),
 }
 
 /// The `X-Signature-256` value for `body` under `secret` (HMAC-SHA256 of the raw body), for
@@ -155,7 +68,7 @@ pub enum ReceiverError {
 /// this way can be replayed; prefer [`timestamped_signature`].
 ///
 /// ```
-/// let v = sqs_dlq::receiver::signature(b"secret", b"{}");
+/// let v = sqs_dlq::http::signature(b"secret", b"{}");
 /// assert!(v.starts_with("sha256=") && v.len() == 71);
 /// ```
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
@@ -169,10 +82,10 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
 /// let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
 /// let ts = now.as_secs() as i64;
 /// let headers = [
-///     (sqs_dlq::receiver::SIGNATURE_TIMESTAMP_HEADER, ts.to_string()),
+///     (sqs_dlq::http::TIMESTAMP_HEADER, ts.to_string()),
 ///     (
-///         sqs_dlq::receiver::SIGNATURE_HEADER,
-///         sqs_dlq::receiver::timestamped_signature(b"secret", ts, b"{}"),
+///         sqs_dlq::http::SIGNATURE_HEADER,
+///         sqs_dlq::http::timestamped_signature(b"secret", ts, b"{}"),
 ///     ),
 /// ];
 /// assert!(headers[1].1.starts_with("sha256="));
@@ -182,6 +95,92 @@ pub fn timestamped_signature(secret: &[u8], timestamp: i64, body: &[u8]) -> Stri
 }
 
 /// Builds the receiver's [`Router`]; start with [`DeadLetterReceiver::builder`].
+///
+/// Dead-letter receiver (feature `http`): an axum [`Router`] that takes one dead letter per
+/// POST, checks it, and replays it through a [`Replay`] to the configured target.
+///
+/// ```no_run
+/// use secrecy::SecretString;
+/// use sqs_dlq::http::DeadLetterReceiver;
+/// use sqs_dlq::dead_letter::{HttpTarget, Replay};
+///
+/// # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+/// let target = HttpTarget::builder("https://events.example.com/genesys").build()?;
+/// let receiver = DeadLetterReceiver::builder(Replay::builder(target).build())
+///     .path("/dead-letter")
+///     .hmac_secret(SecretString::from("shared-secret"));
+/// let app = receiver.router()?;
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, app).await?;
+/// # Ok(()) }
+/// ```
+///
+/// # A request's path
+/// 1. **Size**: a `Content-Length` over the limit (default 256 KiB) → 413 at once; a body
+///    growing past it while streaming → 413.
+/// 2. **Authentication** (required: the builder refuses to build without a secret), either:
+///    - `X-Signature-256: sha256=<hex>` with `X-Signature-Timestamp: <Unix seconds>`: the
+///      HMAC-SHA256, under the shared secret, of `"{timestamp}.{body}"` (the raw bytes),
+///      compared in constant time against every configured secret. The timestamp must be within
+///      5 minutes of the receiver's clock, either way
+///      ([`DeadLetterReceiverBuilder::signature_timestamp_tolerance`] changes the window), so a
+///      captured request cannot be played again later, nor with its timestamp header changed.
+///      This is the scheme [`WebhookIngest`](crate::http::WebhookIngest) uses; [`timestamped_signature`] computes the
+///      header for senders. A copy replayed *inside* the window is replayed to the target
+///      again: targets deduplicate on the event id (`X-Event-Id`).
+///    - `Authorization: Bearer <secret>`, compared in constant time. **A bearer request can be
+///      replayed**: the header does not change from one request to the next, so whoever
+///      captures a request can send it again, at any time, and it is accepted. TLS in front of
+///      the receiver (so nothing can be captured) and the secrecy of the bearer are the only
+///      defense; prefer signatures where the sender can compute them.
+///
+///    Senders that cannot send a timestamp can be let in with
+///    [`DeadLetterReceiverBuilder::body_only_signatures`]: the HMAC of the body alone
+///    ([`signature`]). Such requests can be replayed like bearer requests; it is an opt-out,
+///    not a default.
+///
+///    No credentials → 401 `auth_missing`; a signature without its timestamp → 401
+///    `signature_timestamp_missing`; a timestamp outside the window → 401 `signature_expired`;
+///    anything else that does not verify → 401 `auth_invalid`. Nothing is parsed before this
+///    step.
+///
+///    **What is settled before the body is read**: a bearer is checked on the headers (a
+///    valid one authenticates the request; a wrong one without a signature is refused), and
+///    so are a signature's presence, form and timestamp. Only a well-formed, fresh signature
+///    makes the receiver read a body it cannot yet trust, and then under two bounds: the body
+///    must arrive within [`DeadLetterReceiverBuilder::body_deadline`] (default 5 s; 408
+///    `body_timeout`), and all such bodies together hold at most
+///    [`DeadLetterReceiverBuilder::unauthenticated_body_budget`] bytes (default 16 MiB; past
+///    it 503 `busy` with `Retry-After: 1`). Serve the router with
+///    [`crate::http::HttpServer`] for the connection-level limits (header timeout,
+///    connection cap, bounded shutdown).
+/// 3. **Shape** (JSON, else 400). Accepted:
+///    - *the EventBridge event itself* (an object with `detail-type`): the body is replayed
+///      byte for byte. DLQ attributes may come in headers: `X-Dlq-Error-Code`,
+///      `X-Dlq-Error-Message`, `X-Dlq-Rule-Arn`, `X-Dlq-Target-Arn`, `X-Dlq-Retry-Attempts`,
+///      `X-Dlq-Exhausted-Retry-Condition`, and `X-Dlq-Message-Id`;
+///    - *a wrapper* `{"event": <event object, or the event as a JSON string>,
+///      "attributes": {"ERROR_CODE": "THROTTLING", "RETRY_ATTEMPTS": "3", ...},
+///      "messageId": "..."}`; attribute values may also be SQS-typed objects
+///      (`{"StringValue": "...", "DataType": "String"}` or `stringValue`/`dataType`). Pass the
+///      event as a string to have it replayed byte for byte; an object is re-serialized;
+///    - *an SQS message record* as AWS Lambda and forwarders pass it:
+///      `{"messageId", "body": "<the event as a string>", "messageAttributes": {...}}`.
+///
+///    The event must be an EventBridge event → else 400.
+/// 4. **Replay** through [`Replay::replay_letter`] (its category policy applies: unsafe
+///    categories are refused with 422 unless the `Replay` is forced; a raw event without
+///    attributes is category `unknown`). Accepted → `200 {"status":"processed","attempt":n}`
+///    with `n` the `X-Attempt-Count` the target accepted; refused or unreachable after retries →
+///    `502 {"status":"failed","error":"replay_failed",...}`.
+///
+/// Every error answer is JSON: `{"error": "<code>", "message": "<text>"}`. Every request is
+/// counted through the `metrics` facade by how it ended (`genesys.receiver.requests`, see
+/// [`crate::metric_names`]).
+///
+/// # What it does not do
+/// TLS, queueing (a 502 tells the sender to keep its copy), deduplication (targets should
+/// deduplicate on the event id, sent as `X-Event-Id`).
 #[derive(Debug)]
 pub struct DeadLetterReceiver;
 
@@ -191,12 +190,12 @@ impl DeadLetterReceiver {
         DeadLetterReceiverBuilder {
             replay: Arc::new(replay),
             path: "/".to_owned(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_bytes: DEFAULT_RECEIVER_MAX_BODY_BYTES,
             hmac_secrets: Vec::new(),
             bearer_secrets: Vec::new(),
-            timestamp_tolerance: DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE,
+            timestamp_tolerance: DEFAULT_TIMESTAMP_TOLERANCE,
             body_only_signatures: false,
-            body_deadline: DEFAULT_BODY_DEADLINE,
+            body_deadline: DEFAULT_RECEIVER_BODY_DEADLINE,
             unauthenticated_body_budget: DEFAULT_UNAUTHENTICATED_BODY_BUDGET,
             metrics: ReceiverMetrics,
         }
@@ -262,7 +261,7 @@ impl DeadLetterReceiverBuilder {
         self
     }
     /// How far `X-Signature-Timestamp` may be from the receiver's clock, either way (default
-    /// 5 minutes, [`DEFAULT_SIGNATURE_TIMESTAMP_TOLERANCE`]). Older or later signatures get 401
+    /// 5 minutes, [`DEFAULT_TIMESTAMP_TOLERANCE`]). Older or later signatures get 401
     /// `signature_expired`. Whole seconds count: under one second means the same second.
     pub fn signature_timestamp_tolerance(mut self, tolerance: Duration) -> Self {
         self.timestamp_tolerance = tolerance;
@@ -282,7 +281,7 @@ impl DeadLetterReceiverBuilder {
     }
 
     /// Time for a body to arrive whole once its headers are in (default 5 s,
-    /// [`DEFAULT_BODY_DEADLINE`]); slower bodies get 408 `body_timeout` and are dropped. A
+    /// [`DEFAULT_RECEIVER_BODY_DEADLINE`]); slower bodies get 408 `body_timeout` and are dropped. A
     /// bearer request is authenticated on its headers before the body is read; a signed one
     /// can only be checked once the body is in, so this deadline bounds how long an
     /// unauthenticated client can make the receiver hold its bytes.
@@ -327,7 +326,7 @@ impl DeadLetterReceiverBuilder {
                 body_only: self.body_only_signatures,
             },
             body_deadline: self.body_deadline,
-            budget: http_body::BodyBudget::new(self.unauthenticated_body_budget),
+            budget: body::BodyBudget::new(self.unauthenticated_body_budget),
             metrics: self.metrics,
         });
         Ok(Router::new().route(&path, post(receive)).with_state(state))
@@ -343,7 +342,7 @@ struct ReceiverState {
     bearer_digests: Vec<[u8; 32]>,
     signature_policy: signature::Policy,
     body_deadline: Duration,
-    budget: http_body::BodyBudget,
+    budget: body::BodyBudget,
     metrics: ReceiverMetrics,
 }
 
@@ -401,13 +400,13 @@ impl IntoResponse for Refusal {
                 StatusCode::UNAUTHORIZED,
                 "signature_timestamp_missing",
                 format!(
-                    "send {SIGNATURE_TIMESTAMP_HEADER} (Unix seconds) with {SIGNATURE_HEADER} = sha256=HMAC(\"{{timestamp}}.{{body}}\")"
+                    "send {TIMESTAMP_HEADER} (Unix seconds) with {SIGNATURE_HEADER} = sha256=HMAC(\"{{timestamp}}.{{body}}\")"
                 ),
             ),
             Refusal::SignatureExpired => (
                 StatusCode::UNAUTHORIZED,
                 "signature_expired",
-                format!("{SIGNATURE_TIMESTAMP_HEADER} is outside the accepted window"),
+                format!("{TIMESTAMP_HEADER} is outside the accepted window"),
             ),
             Refusal::AuthInvalid => (
                 StatusCode::UNAUTHORIZED,
@@ -529,7 +528,7 @@ async fn accept(
     // request is authenticated (or refused) here, and a signature with a missing, malformed or
     // stale timestamp is refused here.
     let pending = authenticate_headers(state, headers)?;
-    let limits = http_body::ReadLimits {
+    let limits = body::ReadLimits {
         max_bytes: limit,
         deadline: Some(state.body_deadline),
         // Only bodies whose sender is still unknown count against the shared budget.
@@ -538,7 +537,7 @@ async fn accept(
             Pending::Signature { .. } => Some(&state.budget),
         },
     };
-    let mut read = http_body::read_body(headers, body, limits)
+    let mut read = body::read_body(headers, body, limits)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => Refusal::TooLarge(limit),
@@ -670,7 +669,7 @@ fn letter_from(raw: &str, value: Value, headers: &HeaderMap) -> Result<DeadLette
     };
     let id = match message_id {
         Some(id) => id,
-        None => crate::dead_letter::parse_event(&body)
+        None => crate::dead_letter::event::parse_event(&body)
             .map(|e| e.id)
             .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string()),
     };
@@ -743,8 +742,12 @@ mod tests {
 
     #[test]
     fn an_empty_or_blank_secret_is_refused() {
-        let replay =
-            || Replay::builder(crate::QueueTarget::new(crate::MemoryQueue::new("t"))).build();
+        let replay = || {
+            Replay::builder(crate::dead_letter::QueueTarget::new(
+                crate::queue::MemoryQueue::new("t"),
+            ))
+            .build()
+        };
         for blank in ["", "   "] {
             let hmac = DeadLetterReceiver::builder(replay())
                 .hmac_secret(SecretString::from(blank))

@@ -1,20 +1,4 @@
-//! The root cause report a [`crate::Diagnosis`] writes: a JSON document with a stable,
-//! versioned schema, a Markdown summary, and the writers that store them.
-//!
-//! Schema (version [`REPORT_SCHEMA_VERSION`]); fields are only ever added, never renamed:
-//! ```text
-//! { "version": 1, "generated_at": RFC 3339, "queue": "...", "total": n, "acknowledged": bool,
-//!   "by_category": {"rate_limited": n, ...all six...}, "by_error_code": {...},
-//!   "by_topic": {...}, "by_target": {...},
-//!   "groups": [{"category", "error_code", "topic", "target", "count", "message_ids"}],
-//!   "correlation": {"requested", "found", "not_found", "failed", "without_conversation"},
-//!   "records": [{"message_id", "category", "category_basis", "replay_safe", "error_code",
-//!                "error_message", "rule_arn", "target_arn", "retry_attempts",
-//!                "exhausted_retry_condition", "receive_count", "event_id", "detail_type",
-//!                "topic", "source", "event_time", "conversation_id", "correlation",
-//!                "correlated", "parse_error", "attributes", "original_body"}] }
-//! ```
-//! `original_body` is the SQS body exactly as received, ready for a manual replay.
+//! [`RootCauseReport`] and what it needs (its documentation is on the type).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,15 +8,34 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::category::{Basis, Category, code_reason};
-use crate::correlate::CorrelationOutcome;
-use crate::dead_letter::{DeadLetter, ErrorCode, ParseError};
+use super::attributes::ErrorCode;
+use super::event::{DeadLetter, ParseError};
+use crate::dead_letter::category::{Basis, Category, code_reason};
+use crate::dead_letter::correlate::CorrelationOutcome;
 use crate::queue::AttributeValue;
 
 /// Version of the report's JSON schema.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// Diagnosis of a dead-letter queue.
+///
+/// The root cause report a [`crate::dead_letter::Diagnosis`] writes: a JSON document with a stable,
+/// versioned schema, a Markdown summary, and the writers that store them.
+///
+/// Schema (version [`REPORT_SCHEMA_VERSION`]); fields are only ever added, never renamed:
+/// ```text
+/// { "version": 1, "generated_at": RFC 3339, "queue": "...", "total": n, "acknowledged": bool,
+///   "by_category": {"rate_limited": n, ...all six...}, "by_error_code": {...},
+///   "by_topic": {...}, "by_target": {...},
+///   "groups": [{"category", "error_code", "topic", "target", "count", "message_ids"}],
+///   "correlation": {"requested", "found", "not_found", "failed", "without_conversation"},
+///   "records": [{"message_id", "category", "category_basis", "replay_safe", "error_code",
+///                "error_message", "rule_arn", "target_arn", "retry_attempts",
+///                "exhausted_retry_condition", "receive_count", "event_id", "detail_type",
+///                "topic", "source", "event_time", "conversation_id", "correlation",
+///                "correlated", "parse_error", "attributes", "original_body"}] }
+/// ```
+/// `original_body` is the SQS body exactly as received, ready for a manual replay.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RootCauseReport {
@@ -157,7 +160,7 @@ pub struct ReportRecord {
     pub correlated: Option<Value>,
     /// Why correlation failed.
     pub correlation_error: Option<String>,
-    /// What the error code means (see [`crate::category::code_reason`]), when there is a code
+    /// What the error code means (see [`crate::dead_letter::code_reason`]), when there is a code
     /// (from the attributes, or from the body of a failure record).
     pub error_code_reason: Option<String>,
     /// Why the body is not an EventBridge event (a failure record is its own kind,

@@ -1,50 +1,15 @@
-//! [`Diagnosis`]: read a dead-letter queue, categorize and correlate every message, write a
-//! [`RootCauseReport`], and leave the queue as it was unless told to acknowledge.
-//!
-//! How it avoids the tutorial's defects:
-//! - **Non-destructive by default.** Received messages are held invisible while the run lasts
-//!   (so one run never sees the same message twice through normal receives) and released
-//!   (visibility 0) once the report is written, or when the run fails.
-//! - **Each message counted once.** Messages are tracked by message id: if a message comes back
-//!   during the run (its visibility timeout ran out), it updates the receipt handle of the
-//!   record already held instead of adding a second one.
-//! - **Acknowledge deletes only after the report is stored.** With
-//!   [`DiagnosisBuilder::acknowledge`], messages are deleted only after
-//!   [`ReportWriter::write_report`] returned `Ok`; a failing writer deletes nothing and releases
-//!   everything.
-//! - **One queue client, batched calls, batched correlation.**
-//!
-//! Receiving a message increments its `ApproximateReceiveCount` (an SQS fact): a DLQ normally
-//! has no redrive policy of its own, so that changes nothing, but do not diagnose a queue whose
-//! redrive policy would move messages on after a few receives.
+//! [`Diagnosis`] and what it needs (its documentation is on the type).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use retry_policy::{RetryClass, RetryPolicy, RetryableError};
+use retry_policy::RetryPolicy;
 
-use crate::correlate::{Correlator, correlate_all};
-use crate::dead_letter::DeadLetter;
-use crate::queue::{
-    BatchOutcome, MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError,
-    ReceiveOptions,
-};
-use crate::report::{ReportRecord, ReportWriter, RootCauseReport};
-
-/// A queue call's error, classified for the retry driver: throttling and outages are retried.
-#[derive(Debug)]
-pub(crate) struct QueueCall(pub(crate) QueueError);
-
-impl RetryableError for QueueCall {
-    fn retry_class(&self) -> RetryClass {
-        if self.0.is_transient() {
-            RetryClass::retry()
-        } else {
-            RetryClass::Fail
-        }
-    }
-}
+use super::correlate::{Correlator, correlate_all};
+use super::drain::{Drain, EntryProblem, delete, release};
+use super::event::DeadLetter;
+use super::report::{ReportRecord, ReportWriter, RootCauseReport};
+use crate::queue::{MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError};
 
 /// Why a diagnosis failed. In every case no message was deleted, and every message received
 /// was released (or will reappear when its visibility timeout ends).
@@ -75,19 +40,6 @@ pub enum DiagnosisError {
     },
 }
 
-/// A message the final delete or release could not handle. It is not lost: it reappears on
-/// the queue when its visibility timeout ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct EntryProblem {
-    /// The message.
-    pub message_id: String,
-    /// The backend's code.
-    pub code: String,
-    /// The backend's message.
-    pub message: String,
-}
-
 /// What a diagnosis run did.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -109,8 +61,8 @@ pub struct DiagnosisOutcome {
 /// Reads a dead-letter queue and writes a root cause report. Built with [`Diagnosis::builder`].
 ///
 /// ```no_run
-/// # async fn run(queue: sqs_dlq::MemoryQueue) -> Result<(), Box<dyn std::error::Error>> {
-/// use sqs_dlq::{Diagnosis, FileReportWriter};
+/// # async fn run(queue: sqs_dlq::queue::MemoryQueue) -> Result<(), Box<dyn std::error::Error>> {
+/// use sqs_dlq::dead_letter::{Diagnosis, FileReportWriter};
 ///
 /// let outcome = Diagnosis::builder(queue)
 ///     .max_messages(1_000)
@@ -120,6 +72,26 @@ pub struct DiagnosisOutcome {
 /// println!("{}", outcome.report.to_markdown());
 /// # Ok(()) }
 /// ```
+///
+/// [`Diagnosis`]: read a dead-letter queue, categorize and correlate every message, write a
+/// [`RootCauseReport`], and leave the queue as it was unless told to acknowledge.
+///
+/// How it avoids the tutorial's defects:
+/// - **Non-destructive by default.** Received messages are held invisible while the run lasts
+///   (so one run never sees the same message twice through normal receives) and released
+///   (visibility 0) once the report is written, or when the run fails.
+/// - **Each message counted once.** Messages are tracked by message id: if a message comes back
+///   during the run (its visibility timeout ran out), it updates the receipt handle of the
+///   record already held instead of adding a second one.
+/// - **Acknowledge deletes only after the report is stored.** With
+///   [`DiagnosisBuilder::acknowledge`], messages are deleted only after
+///   [`ReportWriter::write_report`] returned `Ok`; a failing writer deletes nothing and releases
+///   everything.
+/// - **One queue client, batched calls, batched correlation.**
+///
+/// Receiving a message increments its `ApproximateReceiveCount` (an SQS fact): a DLQ normally
+/// has no redrive policy of its own, so that changes nothing, but do not diagnose a queue whose
+/// redrive policy would move messages on after a few receives.
 pub struct Diagnosis<Q> {
     queue: Q,
     max_messages: Option<usize>,
@@ -307,185 +279,24 @@ impl<Q: Queue> Diagnosis<Q> {
     /// Receives until empty or the limit; returns letters in receive order and how many
     /// receives returned an already-held message. On error returns what is held.
     async fn drain(&self) -> Result<(Vec<DeadLetter>, usize), (QueueError, Vec<DeadLetter>)> {
-        let limit = self.max_messages.unwrap_or(usize::MAX);
+        let mut drain = Drain::new(
+            self.max_messages,
+            self.wait_time,
+            self.visibility_timeout,
+            self.retry_policy.clone(),
+        );
         let mut letters: Vec<DeadLetter> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut seen_again = 0;
-        let mut overflow = Vec::new();
-        while letters.len() < limit {
-            let want = (limit - letters.len()).min(MAX_RECEIVE_BATCH);
-            let opts = ReceiveOptions::default()
-                .max_messages(want)
-                .wait_time(self.wait_time)
-                .visibility_timeout(self.visibility_timeout);
-            let (queue, opts) = (&self.queue, &opts);
-            let batch = match retry_policy::retry(&self.retry_policy, move |_| async move {
-                queue.receive(opts).await.map_err(QueueCall)
-            })
-            .await
-            {
-                Ok(batch) => batch,
-                Err(e) => {
-                    release(&self.queue, &overflow).await;
-                    return Err((e.last.0, letters));
-                }
-            };
-            if batch.is_empty() {
-                break;
-            }
-            let mut new = 0;
-            for message in batch {
-                if let Some(&i) = index.get(&message.message_id) {
-                    seen_again += 1;
-                    if let Some(letter) = letters.get_mut(i) {
-                        letter.set_receipt_handle(message.receipt_handle);
+        loop {
+            match drain.next(&self.queue, &mut letters).await {
+                Ok(fresh) if fresh.is_empty() => break,
+                Ok(fresh) => {
+                    for letter in fresh {
+                        drain.hold(letter, &mut letters);
                     }
-                } else if letters.len() < limit {
-                    index.insert(message.message_id.clone(), letters.len());
-                    letters.push(DeadLetter::from_received(message));
-                    new += 1;
-                } else {
-                    overflow.push(DeadLetter::from_received(message));
                 }
-            }
-            if new == 0 {
-                // Only messages this run already holds came back: the queue has cycled.
-                break;
+                Err(source) => return Err((source, letters)),
             }
         }
-        release(&self.queue, &overflow).await;
-        Ok((letters, seen_again))
-    }
-}
-
-fn handles(letters: &[DeadLetter]) -> Vec<(String, String)> {
-    letters
-        .iter()
-        .filter_map(|l| {
-            l.receipt_handle()
-                .map(|h| (l.message_id().to_owned(), h.to_owned()))
-        })
-        .collect()
-}
-
-/// Makes these messages visible again. Returns how many were released and the failures.
-pub(crate) async fn release<Q: Queue + ?Sized>(
-    queue: &Q,
-    letters: &[DeadLetter],
-) -> (usize, Vec<EntryProblem>) {
-    let entries = handles(letters);
-    if entries.is_empty() {
-        return (0, Vec::new());
-    }
-    let call = entries
-        .iter()
-        .map(|(_, h)| (h.clone(), Duration::ZERO))
-        .collect();
-    let answer = queue.change_visibility_batch(call).await;
-    if let Err(error) = &answer {
-        tracing::warn!(queue = queue.name(), error = %error, messages = entries.len(), "release failed; messages reappear after their visibility timeout");
-    }
-    settle(&entries, answer, "ReleaseFailed")
-}
-
-/// Deletes these messages. Returns how many were deleted and the failures.
-pub(crate) async fn delete<Q: Queue + ?Sized>(
-    queue: &Q,
-    letters: &[DeadLetter],
-) -> (usize, Vec<EntryProblem>) {
-    let entries = handles(letters);
-    if entries.is_empty() {
-        return (0, Vec::new());
-    }
-    let call = entries.iter().map(|(_, h)| h.clone()).collect();
-    let answer = queue.delete_batch(call).await;
-    if let Err(error) = &answer {
-        tracing::warn!(queue = queue.name(), error = %error, messages = entries.len(), "delete failed; messages stay on the queue");
-    }
-    settle(&entries, answer, "DeleteFailed")
-}
-
-/// How many of `entries` (message id, receipt handle) a batch call did, and the problems by
-/// message id: the entries it refused, or every entry, under `whole_failure_code`, when the
-/// call failed as a whole.
-fn settle(
-    entries: &[(String, String)],
-    answer: Result<BatchOutcome<()>, QueueError>,
-    whole_failure_code: &str,
-) -> (usize, Vec<EntryProblem>) {
-    match answer {
-        Ok(outcome) => {
-            let problems = outcome
-                .failed
-                .into_iter()
-                .map(|f| EntryProblem {
-                    message_id: entries
-                        .get(f.index)
-                        .map(|(id, _)| id.clone())
-                        .unwrap_or_default(),
-                    code: f.code,
-                    message: f.message,
-                })
-                .collect();
-            (outcome.ok.len(), problems)
-        }
-        Err(error) => {
-            let problems = entries
-                .iter()
-                .map(|(id, _)| EntryProblem {
-                    message_id: id.clone(),
-                    code: whole_failure_code.to_owned(),
-                    message: error.to_string(),
-                })
-                .collect();
-            (0, problems)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::queue::BatchEntryFailure;
-
-    fn entries() -> Vec<(String, String)> {
-        vec![("m0".into(), "h0".into()), ("m1".into(), "h1".into())]
-    }
-
-    #[test]
-    fn refused_entries_are_named_by_message_id() {
-        let mut outcome = BatchOutcome::empty();
-        outcome.ok.push((0, ()));
-        outcome.failed.push(BatchEntryFailure {
-            index: 1,
-            code: "ReceiptHandleIsInvalid".into(),
-            message: "expired".into(),
-            sender_fault: true,
-        });
-        let (done, problems) = settle(&entries(), Ok(outcome), "DeleteFailed");
-        assert_eq!(done, 1);
-        assert_eq!(
-            problems,
-            vec![EntryProblem {
-                message_id: "m1".into(),
-                code: "ReceiptHandleIsInvalid".into(),
-                message: "expired".into(),
-            }]
-        );
-    }
-
-    #[test]
-    fn a_whole_failure_marks_every_entry_with_the_callers_code() {
-        let error = QueueError::Throttled { queue: "q".into() };
-        let text = error.to_string();
-        let (done, problems) = settle(&entries(), Err(error), "ReleaseFailed");
-        assert_eq!(done, 0);
-        let ids: Vec<_> = problems.iter().map(|p| p.message_id.as_str()).collect();
-        assert_eq!(ids, ["m0", "m1"]);
-        assert!(
-            problems
-                .iter()
-                .all(|p| p.code == "ReleaseFailed" && p.message == text)
-        );
+        Ok((letters, drain.seen_again()))
     }
 }
