@@ -26,6 +26,7 @@ const CRATES: &[&str] = &[
     "crates/genesys-messaging",
     "crates/genesys-analytics",
     "crates/genesys-sim",
+    "crates/sqs-dlq",
 ];
 
 #[test]

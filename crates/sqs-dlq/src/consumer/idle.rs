@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use crate::consumer::handler::Handler;
 use crate::queue::Queue;
 
-use super::Shared;
+use super::shared::Shared;
 
 /// Shortest time between two checks (each costs a `GetQueueAttributes` call when the
 /// consumer itself is idle).

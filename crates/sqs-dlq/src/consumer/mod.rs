@@ -109,6 +109,7 @@ pub use metrics::{CounterSnapshot, DeadLetterReason};
 mod acker;
 mod dead_letter_copy;
 mod idle;
+mod shared;
 mod worker;
 
 use std::sync::{Arc, Mutex};
@@ -128,24 +129,11 @@ use crate::queue::{
     MAX_RECEIVE_BATCH, MAX_VISIBILITY_TIMEOUT, MAX_WAIT_TIME, Queue, QueueError, ReceiveOptions,
 };
 
-use acker::{Ack, AckSender};
+use acker::Ack;
+use shared::{Config, Shared};
 
 /// Dead-letter attribute names and the `ERROR_CODE` values the consumer writes.
-pub mod codes {
-    /// Attribute with the error code (same name as EventBridge's DLQ attribute).
-    pub const ATTR_ERROR_CODE: &str = "ERROR_CODE";
-    /// Attribute with the error text (at most 1 KiB).
-    pub const ATTR_ERROR_MESSAGE: &str = "ERROR_MESSAGE";
-    /// Number attribute: retries after the first attempt (`receive count - 1`).
-    pub const ATTR_RETRY_ATTEMPTS: &str = "RETRY_ATTEMPTS";
-    /// The body could not be decoded.
-    pub const POISON_MESSAGE: &str = "POISON_MESSAGE";
-    /// The handler reported a permanent failure (unless it set its own code).
-    pub const PERMANENT_FAILURE: &str = "PERMANENT_FAILURE";
-    /// Transient failures until the maximum number of receives (unless the handler set its own
-    /// code).
-    pub const MAX_RECEIVES_EXCEEDED: &str = "MAX_RECEIVES_EXCEEDED";
-}
+pub mod codes;
 
 /// Empty receives are spaced at least this far apart (guards against short polls spinning).
 const MIN_EMPTY_RECEIVE_INTERVAL: Duration = Duration::from_secs(1);
@@ -219,54 +207,6 @@ pub enum StopReason {
     Idle,
     /// Receiving failed in a way retrying cannot fix ([`ConsumerError::ReceiveFailed`]).
     ReceiveFailed,
-}
-
-#[derive(Debug, Clone)]
-struct Config {
-    concurrency: usize,
-    receivers: usize,
-    receive_batch: usize,
-    wait_time: Duration,
-    visibility_timeout: Duration,
-    heartbeat_interval: Duration,
-    max_receives: u32,
-    retry_backoff: Backoff,
-    receive_backoff: Backoff,
-    flush_interval: Duration,
-    ack_policy: RetryPolicy,
-    shutdown_timeout: Duration,
-    stop_when_idle: Option<Duration>,
-    drain_on_shutdown: Option<Duration>,
-}
-
-/// State shared by the receivers and workers of one run.
-pub(crate) struct Shared<Q, H> {
-    queue: Arc<Q>,
-    handler: H,
-    dead_letter_queue: Arc<dyn Queue>,
-    idempotency: Option<Arc<dyn IdempotencyStore>>,
-    meter: Arc<Meter>,
-    acks: AckSender,
-    config: Config,
-    rng: Mutex<SmallRng>,
-    /// Receive errors are retried on this policy (the receive backoff, never giving up on a
-    /// transient error): the retry driver waits, not the receive loop.
-    receive_policy: RetryPolicy,
-    /// Fires at the shutdown deadline: running handlers are abandoned and released.
-    abandon: CancellationToken,
-    /// Fires when the run is dropped: every task stops where it is.
-    abort: CancellationToken,
-}
-
-impl<Q, H> Shared<Q, H> {
-    /// The visibility delay before retry number `receive_count`.
-    fn retry_delay(&self, receive_count: u32) -> Duration {
-        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        self.config
-            .retry_backoff
-            .delay(receive_count.max(1), None, &mut *rng)
-            .min(MAX_VISIBILITY_TIMEOUT)
-    }
 }
 
 /// A queue consumer: receives in batches, runs a [`Handler`] with bounded concurrency, and

@@ -15,10 +15,10 @@ use crate::consumer::idempotency::Claim;
 use crate::consumer::metrics::{ConsumerMetrics, DeadLetterReason};
 use crate::queue::{MAX_VISIBILITY_TIMEOUT, Queue, ReceivedMessage};
 
-use super::Shared;
 use super::acker::Ack;
 use super::codes;
 use super::dead_letter_copy::dead_letter_copy;
+use super::shared::Shared;
 
 /// How a handler run ended.
 enum Run {
