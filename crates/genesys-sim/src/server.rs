@@ -264,16 +264,29 @@ impl SimOrg {
 }
 
 async fn accept_loop(listener: TcpListener, router: axum::Router) {
+    use retry_policy::{Backoff, Jitter, RetryClass, RetryPolicy};
+    // Accept errors (EMFILE and friends) pause the loop until descriptors free up; the retry
+    // driver waits, and never gives up.
+    let accept_policy = RetryPolicy::builder()
+        .max_attempts(u32::MAX)
+        .max_elapsed(std::time::Duration::MAX)
+        .backoff(Backoff::constant(std::time::Duration::from_millis(10)).jitter(Jitter::None))
+        .no_budget()
+        .build();
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
+            accepted = retry_policy::retry_with(
+                &accept_policy,
+                |_| listener.accept(),
+                |_: &std::io::Error| RetryClass::retry(),
+                |error: &std::io::Error, _, _| tracing::warn!(%error, "accept failed"),
+            ) => {
                 let (stream, _peer) = match accepted {
                     Ok(pair) => pair,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                        continue;
+                    Err(failed) => {
+                        tracing::error!(error = %failed.last, "accept stopped");
+                        return;
                     }
                 };
                 let _ = stream.set_nodelay(true);
