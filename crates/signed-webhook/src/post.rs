@@ -81,6 +81,7 @@ pub struct WebhookClientBuilder {
     signer: Option<Signer>,
     policy: RetryPolicy,
     http: HttpSettings,
+    client: Option<reqwest::Client>,
 }
 
 impl WebhookClient {
@@ -90,6 +91,7 @@ impl WebhookClient {
             signer: None,
             policy: RetryPolicy::default(),
             http: HttpSettings::new(),
+            client: None,
         }
     }
 
@@ -339,9 +341,22 @@ impl WebhookClientBuilder {
 
     crate::http_settings_setters!(http, timeout = "30 s", connect_timeout = "5 s");
 
-    /// Builds the client (rustls, platform roots plus the added ones, no redirects).
+    /// Sends through this client (one shared with the rest of a program) instead of one built
+    /// from the [`HttpSettings`], which are then ignored: its timeouts, roots and redirect
+    /// policy are the caller's to choose (build it from [`HttpSettings::client_builder`] to keep
+    /// ours, no redirects included).
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Builds the client (rustls, platform roots plus the added ones, no redirects), or takes
+    /// the one given to [`client`](Self::client).
     pub fn build(self) -> Result<WebhookClient, BuildError> {
-        let http = self.http.build_client().map_err(BuildError)?;
+        let http = match self.client {
+            Some(client) => client,
+            None => self.http.build_client().map_err(BuildError)?,
+        };
         Ok(WebhookClient {
             http,
             signer: self.signer,
@@ -365,6 +380,7 @@ impl fmt::Debug for WebhookClientBuilder {
             .field("signed", &self.signer.is_some())
             .field("policy", &self.policy)
             .field("http", &self.http)
+            .field("own_client", &self.client.is_some())
             .finish()
     }
 }
@@ -462,6 +478,33 @@ mod tests {
         let requests = server.received_requests().await.unwrap();
         assert_eq!(requests.len(), 2);
         verify_all("s3cret", &requests);
+    }
+
+    #[tokio::test]
+    async fn a_given_client_is_the_one_that_sends() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(header("x-shared-client", "yes"))
+            .respond_with(ResponseTemplate::new(204))
+            .mount(&server)
+            .await;
+        answer(&server, None, ResponseTemplate::new(418), None).await;
+        let mut defaults = HeaderMap::new();
+        defaults.insert("x-shared-client", HeaderValue::from_static("yes"));
+        let shared = HttpSettings::new()
+            .client_builder()
+            .default_headers(defaults)
+            .build()
+            .unwrap();
+        let delivered = WebhookClient::builder()
+            .client(shared)
+            .retry_policy(policy(1))
+            .build()
+            .unwrap()
+            .post(&url(&server), Bytes::new(), &[], |_, _, _| {})
+            .await
+            .unwrap();
+        assert_eq!(delivered.status, 204);
     }
 
     #[tokio::test]

@@ -670,3 +670,45 @@ async fn token_source_failures_keep_the_letter_and_transient_ones_are_retried() 
     assert_eq!(server.received_requests().await.unwrap().len(), before);
     assert_eq!(dlq.depth().visible, 1);
 }
+
+#[tokio::test]
+async fn a_refreshed_token_is_one_of_the_policys_attempts_not_an_extra_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("authorization", "Bearer t1"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let tokens = Arc::new(RotatingTokens::default());
+    let dlq = MemoryQueue::new("dlq");
+    dlq.send(letter_message(&conversation(6), "TIMEOUT", 4))
+        .await
+        .unwrap();
+    let report = drain_once(sourced_target(&server, tokens.clone()), &dlq).await;
+    let rejected = &report.failed[0].rejected;
+    assert_eq!((rejected.status, rejected.tries), (Some(503), 3));
+    assert!(rejected.retryable);
+    assert_eq!(*tokens.invalidated.lock().unwrap(), ["t1"]);
+    let requests = server.received_requests().await.unwrap();
+    let sent: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            let get = |name: &str| r.headers.get(name).unwrap().to_str().unwrap().to_owned();
+            (get("x-attempt-count"), get("authorization"))
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("5".to_owned(), "Bearer t1".to_owned()),
+            ("6".to_owned(), "Bearer t2".to_owned()),
+            ("7".to_owned(), "Bearer t2".to_owned()),
+        ],
+        "three sends for a three-attempt policy, counted on from RETRY_ATTEMPTS"
+    );
+    assert_eq!(dlq.depth().visible, 1);
+}

@@ -5,9 +5,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::StreamExt;
-use retry_policy::{RetryClass, RetryPolicy, RetryableError};
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, HeaderValue};
+use retry_policy::RetryPolicy;
 use secrecy::{ExposeSecret, SecretString};
+use signed_webhook::{Attempt, AttemptHook, HookError, HttpSettings, WebhookClient};
 
 use super::event::DeadLetter;
 use super::replay::{
@@ -21,7 +25,8 @@ use super::replay::{
 /// Implement it over your token cache (for Genesys Cloud tokens, over
 /// `genesys_auth::TokenProvider`). `bearer` is called once per POST, so it should answer from
 /// a cache; when the target answers 401, [`invalidate`](Self::invalidate) is called with the
-/// refused token and the letter is tried once more with a fresh one.
+/// refused token and the letter is tried once more with a fresh one (as one of the retry
+/// policy's attempts, after its backoff).
 ///
 /// ```
 /// use async_trait::async_trait;
@@ -98,24 +103,27 @@ enum Bearer {
 /// [`HttpTarget`] (feature `replay-http`): replays dead letters as POSTs of their original
 /// body, with `X-Attempt-Count`, `X-Replay-Source` and `X-Event-Id`, backing off on 429/5xx
 /// through the retry driver, and signing each POST when given a signing secret.
+///
+/// Every POST goes through `signed-webhook`'s [`WebhookClient`]: one retry loop
+/// (retry-policy's driver) per letter, so a letter is sent at most the policy's
+/// `max_attempts` times, a 401 refreshed through a [`BearerSource`] included; each attempt is
+/// signed afresh and carries `X-Attempt-Count` = the letter's `RETRY_ATTEMPTS` + the attempt's
+/// number (from 1).
 #[derive(Clone)]
 pub struct HttpTarget {
-    client: reqwest::Client,
+    client: WebhookClient,
     url: reqwest::Url,
-    policy: RetryPolicy,
     concurrency: usize,
     bearer: Option<Bearer>,
-    signer: Option<signed_webhook::Signer>,
 }
 
 impl std::fmt::Debug for HttpTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpTarget")
             .field("url", &crate::redact::url(self.url.as_str()))
-            .field("policy", &self.policy)
+            .field("client", &self.client)
             .field("concurrency", &self.concurrency)
             .field("bearer", &self.bearer.is_some())
-            .field("signed", &self.signer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -126,24 +134,21 @@ pub struct HttpTargetBuilder {
     client: Option<reqwest::Client>,
     policy: RetryPolicy,
     concurrency: usize,
-    timeout: Duration,
-    connect_timeout: Duration,
+    http: HttpSettings,
     bearer: Option<Bearer>,
     signing_secret: Option<SecretString>,
-    roots: Vec<reqwest::Certificate>,
 }
 
 impl std::fmt::Debug for HttpTargetBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpTargetBuilder")
             .field("url", &crate::redact::url(&self.url))
+            .field("own_client", &self.client.is_some())
             .field("policy", &self.policy)
             .field("concurrency", &self.concurrency)
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
+            .field("http", &self.http)
             .field("bearer", &self.bearer.is_some())
             .field("signed", &self.signing_secret.is_some())
-            .field("roots", &self.roots.len())
             .finish_non_exhaustive()
     }
 }
@@ -156,11 +161,12 @@ impl HttpTarget {
             client: None,
             policy: RetryPolicy::default(),
             concurrency: 4,
-            timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(5),
+            http: HttpSettings::new()
+                .timeout(Duration::from_secs(30))
+                .connect_timeout(Duration::from_secs(5))
+                .user_agent(concat!("sqs-dlq/", env!("CARGO_PKG_VERSION"))),
             bearer: None,
             signing_secret: None,
-            roots: Vec::new(),
         }
     }
 
@@ -171,13 +177,15 @@ impl HttpTarget {
 }
 
 impl HttpTargetBuilder {
-    /// Uses this client (shared with the rest of the program). Default: a client of this
-    /// target with the timeouts below and no redirects (a POST is not re-sent elsewhere).
+    /// Uses this client (shared with the rest of the program); the timeouts, root
+    /// certificates and user agent below are then ignored. Default: a client of this target
+    /// built from them, with no redirects (a POST is not re-sent elsewhere).
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
     }
-    /// Retries of 429/5xx/connection errors (default [`RetryPolicy::default`]).
+    /// Retries of 429/5xx/connection errors (default [`RetryPolicy::default`]); its
+    /// `max_attempts` bounds the POSTs of one letter.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.policy = policy;
         self
@@ -187,16 +195,9 @@ impl HttpTargetBuilder {
         self.concurrency = n.max(1);
         self
     }
-    /// Whole-request timeout of the default client (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-    /// Connect timeout of the default client (default 5 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+
+    signed_webhook::http_settings_setters!(http, timeout = "30 s", connect_timeout = "5 s");
+
     /// Sends `Authorization: Bearer <token>` with every POST (a token that does not expire;
     /// see [`bearer_source`](Self::bearer_source) for one that does).
     pub fn bearer_token(mut self, token: SecretString) -> Self {
@@ -204,7 +205,8 @@ impl HttpTargetBuilder {
         self
     }
     /// Asks `source` for the bearer token of each POST; on a 401 the token is invalidated and
-    /// the letter tried once more with a fresh one. Replaces [`bearer_token`](Self::bearer_token).
+    /// the letter tried once more with a fresh one, as one of the retry policy's attempts.
+    /// Replaces [`bearer_token`](Self::bearer_token).
     pub fn bearer_source(mut self, source: Arc<dyn BearerSource>) -> Self {
         self.bearer = Some(Bearer::Source(source));
         self
@@ -216,13 +218,6 @@ impl HttpTargetBuilder {
     /// [`build`](Self::build).
     pub fn signing_secret(mut self, secret: SecretString) -> Self {
         self.signing_secret = Some(secret);
-        self
-    }
-    /// Trusts one more root certificate in the default client (a corporate TLS-inspecting
-    /// proxy, a private CA), in addition to the platform's roots. Ignored when
-    /// [`client`](Self::client) is given. Certificate verification cannot be turned off.
-    pub fn add_root_certificate(mut self, certificate: reqwest::Certificate) -> Self {
-        self.roots.push(certificate);
         self
     }
     /// The target.
@@ -237,230 +232,143 @@ impl HttpTargetBuilder {
                 reason: "only absolute http and https URLs are accepted".to_owned(),
             });
         }
-        let signer = self
-            .signing_secret
-            .map(signed_webhook::Signer::new)
-            .transpose()
-            .map_err(ReplayError::WeakSecret)?;
-        let client = match self.client {
-            Some(c) => c,
-            None => {
-                let mut builder = reqwest::Client::builder();
-                if !self.roots.is_empty() {
-                    builder = builder.tls_certs_merge(self.roots);
-                }
-                builder
-                    .timeout(self.timeout)
-                    .connect_timeout(self.connect_timeout)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(ReplayError::Client)?
-            }
-        };
+        let mut client = WebhookClient::builder()
+            .retry_policy(self.policy)
+            .http(self.http);
+        if let Some(secret) = self.signing_secret {
+            let signer = signed_webhook::Signer::new(secret).map_err(ReplayError::WeakSecret)?;
+            client = client.signer(signer);
+        }
+        if let Some(shared) = self.client {
+            client = client.client(shared);
+        }
+        let client = client.build().map_err(|e| ReplayError::Client(e.0))?;
         Ok(HttpTarget {
             client,
             url,
-            policy: self.policy,
             concurrency: self.concurrency,
             bearer: self.bearer,
-            signer,
         })
     }
 }
 
-/// One failed POST.
-#[derive(Debug)]
-enum PostError {
-    Status {
-        status: u16,
-        retry_after: Option<Duration>,
-        snippet: String,
-    },
-    Timeout(String),
-    Transport(String),
-    Request(String),
-    /// No token from the bearer source.
-    Token(BearerError),
-    /// 401 with a token from a bearer source, which was invalidated: worth one more try.
-    StaleToken,
+/// The headers of each attempt at one letter, and its one token refresh after a 401.
+struct LetterHook<'a> {
+    letter: &'a DeadLetter,
+    bearer: Option<&'a Bearer>,
+    /// Set once a 401 has been answered with a refreshed token (once per letter).
+    refreshed: AtomicBool,
 }
 
-impl PostError {
-    fn status(&self) -> Option<u16> {
-        match self {
-            PostError::Status { status, .. } => Some(*status),
-            PostError::StaleToken => Some(401),
-            _ => None,
+impl AttemptHook for LetterHook<'_> {
+    async fn headers(&self, attempt: Attempt) -> Result<HeaderMap, HookError> {
+        let letter = self.letter;
+        let mut headers = HeaderMap::new();
+        let count = letter.retry_attempts().saturating_add(attempt.number);
+        headers.insert(ATTEMPT_COUNT_HEADER, HeaderValue::from(count));
+        headers.insert(
+            REPLAY_SOURCE_HEADER,
+            HeaderValue::from_static(REPLAY_SOURCE),
+        );
+        if let Some(id) = letter
+            .event()
+            .and_then(|e| HeaderValue::from_str(&e.id).ok())
+        {
+            headers.insert(EVENT_ID_HEADER, id);
         }
-    }
-}
-
-impl std::fmt::Display for PostError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PostError::Status {
-                status, snippet, ..
-            } if snippet.is_empty() => {
-                write!(f, "target answered {status}")
-            }
-            PostError::Status {
-                status, snippet, ..
-            } => {
-                write!(f, "target answered {status}: {snippet}")
-            }
-            PostError::Timeout(e) => write!(f, "timed out: {e}"),
-            PostError::Transport(e) => write!(f, "could not reach the target: {e}"),
-            PostError::Request(e) => write!(f, "request could not be sent: {e}"),
-            PostError::Token(e) => write!(f, "{e}"),
-            PostError::StaleToken => write!(f, "target answered 401 (the token was refreshed)"),
+        // The trace the dead letter belongs to goes on to the target.
+        if let Some(traceparent) = crate::trace_context::traceparent_of(letter.attributes())
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(crate::trace_context::TRACEPARENT, traceparent);
         }
+        let token = match self.bearer {
+            None => return Ok(headers),
+            Some(Bearer::Fixed(token)) => token.clone(),
+            Some(Bearer::Source(source)) => source.bearer().await.map_err(|e| {
+                if e.is_retryable() {
+                    HookError::transient(e)
+                } else {
+                    HookError::permanent(e)
+                }
+            })?,
+        };
+        let mut bearer = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
+                HookError::permanent(BearerError::permanent(
+                    "the token is not a valid header value",
+                ))
+            })?;
+        bearer.set_sensitive(true);
+        headers.insert(AUTHORIZATION, bearer);
+        Ok(headers)
     }
-}
 
-impl RetryableError for PostError {
-    fn retry_class(&self) -> RetryClass {
-        match self {
-            PostError::Status {
-                status,
-                retry_after,
-                ..
-            } if *status == 429 || *status == 408 || *status >= 500 => {
-                RetryClass::retry_after(*retry_after)
-            }
-            PostError::Status { .. } | PostError::Request(_) => RetryClass::Fail,
-            PostError::Token(e) if e.is_retryable() => RetryClass::retry(),
-            PostError::Token(_) => RetryClass::Fail,
-            PostError::StaleToken => RetryClass::retry(),
-            PostError::Timeout(_) => RetryClass::timeout(),
-            PostError::Transport(_) => RetryClass::retry(),
+    fn unauthorized(&self, _attempt: Attempt, sent: &HeaderMap) -> bool {
+        let Some(Bearer::Source(source)) = self.bearer else {
+            return false;
+        };
+        let refused = sent
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if let Some(token) = refused {
+            source.invalidate(&SecretString::from(token.to_owned()));
         }
-    }
-}
-
-const SNIPPET_BYTES: usize = 512;
-
-async fn snippet(mut response: reqwest::Response) -> String {
-    let mut buf = Vec::new();
-    while buf.len() < SNIPPET_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => buf.extend_from_slice(&chunk),
-            _ => break,
+        let first = !self.refreshed.swap(true, Ordering::Relaxed);
+        if first {
+            tracing::info!(
+                message_id = self.letter.message_id(),
+                "target answered 401; token invalidated, trying once more"
+            );
         }
+        first
     }
-    buf.truncate(SNIPPET_BYTES);
-    String::from_utf8_lossy(&buf).trim().to_owned()
 }
 
 impl HttpTarget {
-    /// One POST. `may_refresh`: set until a 401 with a token from a bearer source has been
-    /// retried with a fresh token, which happens once per letter (the first such 401 clears it).
-    async fn post_once(
-        &self,
-        letter: &DeadLetter,
-        attempt: u32,
-        may_refresh: &AtomicBool,
-    ) -> Result<u16, PostError> {
-        let mut request = self
-            .client
-            .post(self.url.clone())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .header(ATTEMPT_COUNT_HEADER, attempt.to_string())
-            .header(REPLAY_SOURCE_HEADER, REPLAY_SOURCE)
-            .body(letter.raw_body().to_owned());
-        if let Some(id) = letter
-            .event()
-            .map(|e| e.id.as_str())
-            .filter(|id| http::HeaderValue::from_str(id).is_ok())
-        {
-            request = request.header(EVENT_ID_HEADER, id);
-        }
-        if let Some(signer) = &self.signer {
-            for (name, value) in signer.sign_now(letter.raw_body().as_bytes()).headers() {
-                request = request.header(name, value);
-            }
-        }
-        // The trace the dead letter belongs to goes on to the target.
-        if let Some(traceparent) = crate::trace_context::traceparent_of(letter.attributes()) {
-            request = request.header(crate::trace_context::TRACEPARENT, traceparent);
-        }
-        let token = match &self.bearer {
-            None => None,
-            Some(Bearer::Fixed(token)) => Some(token.clone()),
-            Some(Bearer::Source(source)) => Some(source.bearer().await.map_err(PostError::Token)?),
-        };
-        if let Some(token) = &token {
-            request = request.bearer_auth(token.expose_secret());
-        }
-        let response = request.send().await.map_err(|e| {
-            if e.is_timeout() {
-                PostError::Timeout(e.to_string())
-            } else if e.is_builder() {
-                PostError::Request(e.to_string())
-            } else {
-                PostError::Transport(e.to_string())
-            }
-        })?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(status.as_u16());
-        }
-        if status == http::StatusCode::UNAUTHORIZED
-            && let (Some(Bearer::Source(source)), Some(token)) = (&self.bearer, &token)
-        {
-            source.invalidate(token);
-            if may_refresh.swap(false, Ordering::Relaxed) {
-                tracing::info!(
-                    message_id = letter.message_id(),
-                    "target answered 401; token invalidated, trying once more"
-                );
-                return Err(PostError::StaleToken);
-            }
-        }
-        let retry_after = retry_policy::retry_after(response.headers());
-        Err(PostError::Status {
-            status: status.as_u16(),
-            retry_after,
-            snippet: snippet(response).await,
-        })
-    }
-
     async fn post(&self, letter: &DeadLetter) -> Result<Accepted, Rejected> {
-        let base = letter.retry_attempts();
-        let may_refresh = AtomicBool::new(true);
-        let may_refresh = &may_refresh;
-        let result = retry_policy::retry(&self.policy, |try_number| async move {
-            let attempt = base.saturating_add(try_number);
-            self.post_once(letter, attempt, may_refresh)
-                .await
-                .map(|status| (status, attempt, try_number))
-        })
-        .await;
-        match result {
-            Ok((status, attempt, tries)) => {
+        let hook = LetterHook {
+            letter,
+            bearer: self.bearer.as_ref(),
+            refreshed: AtomicBool::new(false),
+        };
+        let body = Bytes::from(letter.raw_body().to_owned());
+        let notify = |error: &signed_webhook::AttemptError, attempt: u32, delay: Duration| {
+            tracing::debug!(
+                message_id = letter.message_id(),
+                attempt,
+                ?delay,
+                %error,
+                "replay attempt failed; retrying"
+            );
+        };
+        match self.client.post_with(&self.url, body, &hook, notify).await {
+            Ok(delivered) => {
+                let attempt = letter.retry_attempts().saturating_add(delivered.attempts);
                 tracing::info!(
                     message_id = letter.message_id(),
-                    status,
+                    status = delivered.status,
                     attempt,
                     "dead letter replayed"
                 );
                 Ok(Accepted {
                     attempt,
-                    tries,
-                    status: Some(status),
+                    tries: delivered.attempts,
+                    status: Some(delivered.status),
                     new_message_id: None,
                 })
             }
             Err(e) => {
-                let retryable = e.last.retry_class().is_retry();
                 tracing::warn!(message_id = letter.message_id(), attempts = e.attempts, error = %e.last, "replay failed");
                 Err(Rejected {
                     reason: format!(
                         "{} (after {} attempt(s): {:?})",
                         e.last, e.attempts, e.reason
                     ),
-                    status: e.last.status(),
+                    status: e.status(),
                     tries: e.attempts,
-                    retryable,
+                    retryable: e.is_retryable(),
                 })
             }
         }
@@ -498,30 +406,6 @@ mod tests {
             HttpTarget::builder("https://events.example.com/in")
                 .build()
                 .is_ok()
-        );
-    }
-
-    #[test]
-    fn statuses_are_classified() {
-        let status = |s| PostError::Status {
-            status: s,
-            retry_after: None,
-            snippet: String::new(),
-        };
-        for s in [429, 408, 500, 501, 502, 503, 504] {
-            assert!(status(s).retry_class().is_retry(), "{s}");
-        }
-        for s in [400, 401, 403, 404, 413, 301] {
-            assert!(!status(s).retry_class().is_retry(), "{s}");
-        }
-        assert!(
-            PostError::Transport("refused".into())
-                .retry_class()
-                .is_retry()
-        );
-        assert_eq!(
-            PostError::Timeout("t".into()).retry_class(),
-            RetryClass::timeout()
         );
     }
 }
