@@ -7,15 +7,18 @@
 //! give each a fresh [`Pair`] (a queue redriving to its dead-letter queue) and let
 //! [`contract_tests!`] write one `#[tokio::test]` per check.
 //!
-//! ```ignore
+//! ```no_run
+//! # use sqs_dlq::queue::MemoryQueue as MyQueue;
 //! use sqs_dlq::queue::contract::{Pair, Timing, contract_tests};
 //!
 //! async fn my_pair() -> Option<Pair<MyQueue>> {
-//!     let (queue, dlq) = MyQueue::with_dlq("suite", 2).await;
+//!     // Your backend: a queue that redrives to its dead-letter queue after 2 receives.
+//!     let (queue, dlq) = MyQueue::with_dlq("suite", 2);
 //!     Some(Pair::new(queue, dlq, 2, Timing::real()))
 //! }
 //!
-//! contract_tests!(my_backend, #[tokio::test(flavor = "multi_thread")], my_pair());
+//! contract_tests!(my_backend, #[tokio::test(flavor = "multi_thread")], super::my_pair());
+//! # fn main() {}
 //! ```
 //!
 //! Each check panics (the test fails) on the first broken rule, saying which.
