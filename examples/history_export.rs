@@ -32,6 +32,7 @@ use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::HistoryExportReport;
 use genesys_examples::{guest, logging, progress};
 use genesys_messaging::guest::GuestSession;
+use genesys_messaging::history::HistoryExportBuilder;
 use retry_policy::{Pacer, RetryPolicy};
 use secrecy::SecretString;
 
@@ -303,30 +304,36 @@ async fn export(
         }
         (None, None, None) => anyhow::bail!("give --conversation ID or --guest-jwt JWT"),
     };
-    let settings = ExportSettings {
-        page_size: args.page_size,
-        max_pages: args.max_pages,
-        types: args
-            .types
-            .as_deref()
-            .map(comma_list)
-            .unwrap_or_default()
-            .iter()
-            .map(|t| history::parse_type(t))
-            .collect(),
-        since: args.since,
-        until: args.until,
-        concurrency: args.concurrency,
-        verify_media: args.verify_media,
+    let mut export = HistoryExportBuilder::settings()
+        .page_size(args.page_size)
+        .concurrency(args.concurrency);
+    if let Some(max) = args.max_pages {
+        export = export.max_pages(max);
+    }
+    let types = args.types.as_deref().map(comma_list).unwrap_or_default();
+    if !types.is_empty() {
+        export = export.message_types(types.iter().map(|t| history::parse_type(t)));
+    }
+    if let Some(since) = args.since {
+        export = export.since(since);
+    }
+    if let Some(until) = args.until {
+        export = export.until(until);
+    }
+    if args.verify_media {
         // The embedded simulator serves media on 127.0.0.1 over http.
-        allow_loopback_media: args.allow_loopback_media || genesys.sim.is_some(),
+        let loopback = args.allow_loopback_media || genesys.sim.is_some();
+        export = export.media_verifier(history::media_verifier(loopback)?);
+    }
+    let settings = ExportSettings {
+        export,
         archive_url: args.archive_url.clone(),
         archive_secret: args.archive_secret.clone().map(SecretString::from),
         out: args.out.clone(),
         batch_size: args.batch_size,
     };
     let spinner = progress::spinner("exporting");
-    let report = history::export(&genesys.client, source, &settings).await?;
+    let report = history::export(&genesys.client, source, settings).await?;
     spinner.finish_and_clear();
     // Dropping the session closes its socket and leaves the session open for the guest (no
     // closeSession: a resumed guest's conversation goes on).

@@ -37,6 +37,7 @@ use genesys_examples::mode::{self, Mode};
 use genesys_examples::reports::{HistoryExportReport, ReplayCounts, millis};
 use genesys_examples::servers::{ArchiveReceiver, ReplayTargetServer};
 use genesys_examples::{dead_letters, logging};
+use genesys_messaging::history::HistoryExportBuilder;
 use rand::Rng;
 use retry_policy::{Backoff, Pacer, RetryPolicy};
 use secrecy::SecretString;
@@ -134,13 +135,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let archive = ArchiveReceiver::start(SecretString::from(secret.clone())).await?;
     let history_file = out_dir.join("history.jsonl");
     let settings = ExportSettings {
-        verify_media: true,
-        allow_loopback_media: true,
+        // The simulator serves media on 127.0.0.1 over http.
+        export: HistoryExportBuilder::settings().media_verifier(history::media_verifier(true)?),
         archive_url: Some(archive.url()),
         archive_secret: Some(SecretString::from(secret)),
         out: Some(history_file.clone()),
         batch_size: 50,
-        ..ExportSettings::default()
     };
     let exported = history::export(
         &genesys.client,
@@ -148,7 +148,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             SecretString::from(first.guest_jwt.clone()),
             first.id.clone(),
         ),
-        &settings,
+        settings,
     )
     .await?;
     let history = HistoryExportReport::from(&exported);

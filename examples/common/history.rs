@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
 use genesys_auth::{GenesysClient, StaticToken, TokenProvider};
 use genesys_messaging::MessageType;
 use genesys_messaging::archive::{JsonLinesFile, TeeSink, WebhookArchive};
 use genesys_messaging::history::{
-    ConversationHistory, GuestSession, HistoryExport, HistoryReport, HistorySource,
+    ConversationHistory, GuestSession, HistoryExportBuilder, HistoryReport, HistorySource,
 };
 use genesys_messaging::media::MediaVerifier;
 use secrecy::SecretString;
@@ -42,25 +41,12 @@ impl Source {
     }
 }
 
-/// What to export and where.
-#[derive(Debug, Clone)]
+/// What to export (the library's own settings; the source comes in [`export`]) and where the
+/// messages go.
+#[derive(Debug)]
 pub struct ExportSettings {
-    /// Messages per page.
-    pub page_size: u32,
-    /// Depth guard.
-    pub max_pages: Option<u32>,
-    /// Keep only these types.
-    pub types: Vec<MessageType>,
-    /// Keep messages at or after this time.
-    pub since: Option<DateTime<Utc>>,
-    /// Keep messages at or before this time.
-    pub until: Option<DateTime<Utc>>,
-    /// Pages in flight.
-    pub concurrency: usize,
-    /// Check attachment URLs.
-    pub verify_media: bool,
-    /// Allow loopback (and plain http) media URLs: only for local servers and the simulator.
-    pub allow_loopback_media: bool,
+    /// Page size, depth guard, filters, concurrency and media checks.
+    pub export: HistoryExportBuilder<()>,
     /// Webhook archive URL.
     pub archive_url: Option<String>,
     /// Webhook archive signing secret.
@@ -74,20 +60,24 @@ pub struct ExportSettings {
 impl Default for ExportSettings {
     fn default() -> Self {
         Self {
-            page_size: 100,
-            max_pages: None,
-            types: Vec::new(),
-            since: None,
-            until: None,
-            concurrency: 4,
-            verify_media: false,
-            allow_loopback_media: false,
+            export: HistoryExportBuilder::settings(),
             archive_url: None,
             archive_secret: None,
             out: None,
             batch_size: 100,
         }
     }
+}
+
+/// The SSRF-safe attachment checker the recipes use; `allow_loopback` also allows plain http,
+/// for local servers and the simulator only.
+pub fn media_verifier(allow_loopback: bool) -> anyhow::Result<MediaVerifier> {
+    MediaVerifier::builder()
+        .allow_loopback(allow_loopback)
+        .allow_http(allow_loopback)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .context("building the media verifier")
 }
 
 /// A message type from user input: `text`, `Text`, `structured`… (unknown names are kept).
@@ -108,7 +98,7 @@ pub fn parse_type(raw: &str) -> MessageType {
 pub async fn export(
     client: &GenesysClient,
     source: Source,
-    settings: &ExportSettings,
+    settings: ExportSettings,
 ) -> anyhow::Result<HistoryReport> {
     match source {
         Source::Conversation(id) => {
@@ -131,33 +121,13 @@ pub async fn export(
 
 async fn run<S: HistorySource>(
     source: S,
-    settings: &ExportSettings,
+    settings: ExportSettings,
 ) -> anyhow::Result<HistoryReport> {
-    let mut builder = HistoryExport::builder(source)
-        .page_size(settings.page_size)
-        .concurrency(settings.concurrency.max(1));
-    if let Some(max) = settings.max_pages {
-        builder = builder.max_pages(max);
-    }
-    if !settings.types.is_empty() {
-        builder = builder.message_types(settings.types.iter().cloned());
-    }
-    if let Some(since) = settings.since {
-        builder = builder.since(since);
-    }
-    if let Some(until) = settings.until {
-        builder = builder.until(until);
-    }
-    if settings.verify_media {
-        let verifier = MediaVerifier::builder()
-            .allow_loopback(settings.allow_loopback_media)
-            .allow_http(settings.allow_loopback_media)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .context("building the media verifier")?;
-        builder = builder.media_verifier(verifier);
-    }
-    let export = builder.build().context("configuring the history export")?;
+    let export = settings
+        .export
+        .source(source)
+        .build()
+        .context("configuring the history export")?;
 
     let mut sink = TeeSink::default();
     if let Some(path) = &settings.out {

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use genesys_messaging::archive::JsonLinesFile;
-use genesys_messaging::history::{ConversationHistory, GuestSession, HistoryExport, TimeOrder};
+use genesys_messaging::history::{
+    ConversationHistory, GuestSession, HistoryExport, HistoryExportBuilder, TimeOrder,
+};
 use genesys_messaging::media::MediaVerifier;
 use genesys_messaging::{Direction, MessageType, MessagingError};
 use genesys_sim::{Faults, SimOrg};
@@ -203,6 +205,42 @@ async fn page_size_over_the_maximum_is_refused_before_any_request() {
         Err(MessagingError::PageSizeOutOfRange { .. })
     ));
     assert_eq!(sim.stats().total_requests, 0);
+}
+
+/// Settings chosen before the source is known (a recipe's arguments) carry over to the export.
+#[tokio::test]
+async fn settings_chosen_before_the_source_carry_over() {
+    let sim = SimOrg::builder()
+        .seed(1)
+        .conversations(1)
+        .messages_per_conversation(1_000)
+        .start()
+        .await
+        .unwrap();
+    let client = common::sim_client(&sim, Pacer::unlimited());
+    let conv = &sim.conversations()[0];
+    let guest = || GuestSession::new(&client, conv.guest_jwt.clone().into(), conv.id.clone());
+    let too_big = HistoryExportBuilder::settings().page_size(101);
+    assert!(matches!(
+        too_big.source(guest()).build(),
+        Err(MessagingError::PageSizeOutOfRange {
+            requested: 101,
+            max: 100
+        })
+    ));
+    let settings = HistoryExportBuilder::settings()
+        .page_size(50)
+        .max_pages(3)
+        .message_types([MessageType::Text]);
+    let (messages, report) = collect(settings.source(guest()).build().unwrap()).await;
+    assert_eq!(report.pages_fetched, 3);
+    assert!(report.depth_limit_reached);
+    assert!(!messages.is_empty() && messages.len() <= 150);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.message.message_type == Some(MessageType::Text))
+    );
 }
 
 #[tokio::test]

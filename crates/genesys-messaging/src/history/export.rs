@@ -91,7 +91,65 @@ impl<S: HistorySource> fmt::Debug for HistoryExportBuilder<S> {
     }
 }
 
-impl<S: HistorySource> HistoryExportBuilder<S> {
+impl HistoryExportBuilder<()> {
+    /// Export settings chosen before the source is known (a service's configuration, a
+    /// command line's arguments), with the same defaults as [`HistoryExport::builder`]. Give
+    /// the source with [`source`](Self::source); only a builder with a source builds.
+    ///
+    /// ```
+    /// use genesys_messaging::history::HistoryExportBuilder;
+    /// let settings = HistoryExportBuilder::settings().page_size(50).concurrency(8);
+    /// # let _ = settings;
+    /// ```
+    pub fn settings() -> Self {
+        HistoryExportBuilder {
+            source: (),
+            page_size: DEFAULT_PAGE_SIZE,
+            max_page_size: None,
+            max_pages: DEFAULT_MAX_PAGES,
+            concurrency: DEFAULT_CONCURRENCY,
+            types: None,
+            directions: None,
+            since: None,
+            until: None,
+            order: None,
+            sort_window: 0,
+            dedup_window: None,
+            verifier: None,
+        }
+    }
+}
+
+impl fmt::Debug for HistoryExportBuilder<()> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HistoryExportBuilder")
+            .field("page_size", &self.page_size)
+            .field("max_pages", &self.max_pages)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> HistoryExportBuilder<S> {
+    /// These settings over `source`, in place of the source given before (if any).
+    pub fn source<T: HistorySource>(self, source: T) -> HistoryExportBuilder<T> {
+        HistoryExportBuilder {
+            source,
+            page_size: self.page_size,
+            max_page_size: self.max_page_size,
+            max_pages: self.max_pages,
+            concurrency: self.concurrency,
+            types: self.types,
+            directions: self.directions,
+            since: self.since,
+            until: self.until,
+            order: self.order,
+            sort_window: self.sort_window,
+            dedup_window: self.dedup_window,
+            verifier: self.verifier,
+        }
+    }
+
     /// Messages per page (default 100; must be within `1..=max_page_size`).
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size;
@@ -172,7 +230,9 @@ impl<S: HistorySource> HistoryExportBuilder<S> {
         self.verifier = Some(verifier);
         self
     }
+}
 
+impl<S: HistorySource> HistoryExportBuilder<S> {
     /// Validates the settings (no request is made).
     pub fn build(self) -> Result<HistoryExport<S>, MessagingError> {
         let max = self
@@ -325,21 +385,7 @@ impl<S: HistorySource> HistoryExport<S> {
     /// A builder over `source` with the defaults: page size 100, depth guard 10,000 pages,
     /// concurrency 4, no filters, the source's natural order, no sorting, no media checks.
     pub fn builder(source: S) -> HistoryExportBuilder<S> {
-        HistoryExportBuilder {
-            source,
-            page_size: DEFAULT_PAGE_SIZE,
-            max_page_size: None,
-            max_pages: DEFAULT_MAX_PAGES,
-            concurrency: DEFAULT_CONCURRENCY,
-            types: None,
-            directions: None,
-            since: None,
-            until: None,
-            order: None,
-            sort_window: 0,
-            dedup_window: None,
-            verifier: None,
-        }
+        HistoryExportBuilder::settings().source(source)
     }
 
     /// Starts the export; messages arrive in page order. Must be called within a tokio runtime
