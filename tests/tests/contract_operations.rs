@@ -82,6 +82,18 @@ fn endpoint_types_and_the_contract_check_cover_the_same_operations() {
         listed.len(),
         "an operation is listed twice"
     );
+    let names: BTreeSet<&str> = listed.iter().map(|op| op.name).collect();
+    assert_eq!(names.len(), listed.len(), "an operation name is used twice");
+    assert!(
+        listed
+            .iter()
+            .all(|op| !op.name.is_empty() && op.path.starts_with("/api/v2/"))
+    );
+    assert!(
+        genesys_analytics::endpoints::operations()
+            .iter()
+            .all(|op| op.path.starts_with("/api/v2/analytics/"))
+    );
 
     let mut declared = declared_in(&workspace().join("crates/genesys-analytics/src/endpoints"));
     declared.extend(declared_in(

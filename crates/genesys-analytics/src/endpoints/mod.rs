@@ -45,23 +45,3 @@ static OPERATIONS: [Operation; 7] = [
 pub fn operations() -> &'static [Operation] {
     &OPERATIONS
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn operations_are_distinct_and_named() {
-        let ops = operations();
-        for (i, a) in ops.iter().enumerate() {
-            assert!(a.path.starts_with("/api/v2/analytics/"), "{a}");
-            assert!(!a.name.is_empty());
-            for b in &ops[i + 1..] {
-                assert!(
-                    a.name != b.name && (a.method != b.method || a.path != b.path),
-                    "{a} / {b}"
-                );
-            }
-        }
-    }
-}
