@@ -75,6 +75,7 @@ pub mod guest;
 pub mod history;
 pub mod media;
 pub mod models;
+mod send_body;
 pub mod sender;
 
 pub use error::MessagingError;

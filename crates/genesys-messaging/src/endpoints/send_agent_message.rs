@@ -5,13 +5,14 @@ use genesys_auth::{ApiRequest, Endpoint, GenesysError, JsonBody, Operation, Path
 use http::Method;
 use serde_json::Value;
 
+use crate::send_body::SendBody;
+
 /// Sends an agent message (a `MessageData` answer, kept as JSON).
 #[derive(Debug, Clone)]
 pub struct SendAgentMessage {
     conversation_id: PathSegment,
     communication_id: PathSegment,
-    body: Value,
-    at_most_once: bool,
+    send: SendBody,
 }
 
 impl SendAgentMessage {
@@ -25,21 +26,20 @@ impl SendAgentMessage {
         Ok(Self {
             conversation_id: PathSegment::new(conversation_id)?,
             communication_id: PathSegment::new(communication_id)?,
-            body,
-            at_most_once: false,
+            send: SendBody::new(body),
         })
     }
 
     /// Retried only when the platform provably did not get it ([`ApiRequest::at_most_once`]).
     #[must_use]
     pub fn at_most_once(mut self) -> Self {
-        self.at_most_once = true;
+        self.send = self.send.at_most_once();
         self
     }
 
     /// The body sent.
     pub fn body_json(&self) -> &Value {
-        &self.body
+        self.send.json()
     }
 }
 
@@ -59,14 +59,10 @@ impl Endpoint for SendAgentMessage {
     }
 
     fn body(&self) -> Result<Option<JsonBody>, GenesysError> {
-        JsonBody::new(&self.body).map(Some)
+        self.send.body()
     }
 
     fn configure(&self, request: ApiRequest) -> ApiRequest {
-        if self.at_most_once {
-            request.at_most_once()
-        } else {
-            request
-        }
+        self.send.configure(request)
     }
 }

@@ -4,32 +4,32 @@ use genesys_auth::{ApiRequest, Endpoint, GenesysError, JsonBody, Operation};
 use http::Method;
 use serde_json::Value;
 
+use crate::send_body::SendBody;
+
 /// Sends an agentless outbound message (the answer kept as JSON).
 #[derive(Debug, Clone)]
 pub struct SendAgentlessMessage {
-    body: Value,
-    at_most_once: bool,
+    send: SendBody,
 }
 
 impl SendAgentlessMessage {
     /// `body` (a `SendAgentlessOutboundMessageRequest`).
     pub fn new(body: Value) -> Self {
         Self {
-            body,
-            at_most_once: false,
+            send: SendBody::new(body),
         }
     }
 
     /// Retried only when the platform provably did not get it ([`ApiRequest::at_most_once`]).
     #[must_use]
     pub fn at_most_once(mut self) -> Self {
-        self.at_most_once = true;
+        self.send = self.send.at_most_once();
         self
     }
 
     /// The body sent.
     pub fn body_json(&self) -> &Value {
-        &self.body
+        self.send.json()
     }
 }
 
@@ -46,14 +46,10 @@ impl Endpoint for SendAgentlessMessage {
     }
 
     fn body(&self) -> Result<Option<JsonBody>, GenesysError> {
-        JsonBody::new(&self.body).map(Some)
+        self.send.body()
     }
 
     fn configure(&self, request: ApiRequest) -> ApiRequest {
-        if self.at_most_once {
-            request.at_most_once()
-        } else {
-            request
-        }
+        self.send.configure(request)
     }
 }

@@ -5,13 +5,14 @@ use genesys_auth::{ApiRequest, Endpoint, GenesysError, JsonBody, Operation, Path
 use http::Method;
 use serde_json::Value;
 
+use crate::send_body::SendBody;
+
 /// Sends an inbound open message (the normalized message answered, kept as JSON).
 #[derive(Debug, Clone)]
 pub struct SendInboundOpenMessage {
     integration_id: PathSegment,
-    body: Value,
+    send: SendBody,
     prefetch_conversation_id: bool,
-    at_most_once: bool,
 }
 
 impl SendInboundOpenMessage {
@@ -20,9 +21,8 @@ impl SendInboundOpenMessage {
     pub fn new(integration_id: &str, body: Value) -> Result<Self, GenesysError> {
         Ok(Self {
             integration_id: PathSegment::new(integration_id)?,
-            body,
+            send: SendBody::new(body),
             prefetch_conversation_id: false,
-            at_most_once: false,
         })
     }
 
@@ -36,13 +36,13 @@ impl SendInboundOpenMessage {
     /// Retried only when the platform provably did not get it ([`ApiRequest::at_most_once`]).
     #[must_use]
     pub fn at_most_once(mut self) -> Self {
-        self.at_most_once = true;
+        self.send = self.send.at_most_once();
         self
     }
 
     /// The body sent.
     pub fn body_json(&self) -> &Value {
-        &self.body
+        self.send.json()
     }
 }
 
@@ -70,14 +70,10 @@ impl Endpoint for SendInboundOpenMessage {
     }
 
     fn body(&self) -> Result<Option<JsonBody>, GenesysError> {
-        JsonBody::new(&self.body).map(Some)
+        self.send.body()
     }
 
     fn configure(&self, request: ApiRequest) -> ApiRequest {
-        if self.at_most_once {
-            request.at_most_once()
-        } else {
-            request
-        }
+        self.send.configure(request)
     }
 }
