@@ -66,6 +66,11 @@ struct Settings {
 /// Builder for [`HistoryExport`]; see [`HistoryExport::builder`].
 pub struct HistoryExportBuilder<S> {
     source: S,
+    options: Options,
+}
+
+/// The builder's settings, apart from its source (so a builder can change source).
+struct Options {
     page_size: u32,
     max_page_size: Option<u32>,
     max_pages: u32,
@@ -84,9 +89,9 @@ impl<S: HistorySource> fmt::Debug for HistoryExportBuilder<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HistoryExportBuilder")
             .field("conversation_id", &self.source.conversation_id())
-            .field("page_size", &self.page_size)
-            .field("max_pages", &self.max_pages)
-            .field("concurrency", &self.concurrency)
+            .field("page_size", &self.options.page_size)
+            .field("max_pages", &self.options.max_pages)
+            .field("concurrency", &self.options.concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -104,18 +109,20 @@ impl HistoryExportBuilder<()> {
     pub fn settings() -> Self {
         HistoryExportBuilder {
             source: (),
-            page_size: DEFAULT_PAGE_SIZE,
-            max_page_size: None,
-            max_pages: DEFAULT_MAX_PAGES,
-            concurrency: DEFAULT_CONCURRENCY,
-            types: None,
-            directions: None,
-            since: None,
-            until: None,
-            order: None,
-            sort_window: 0,
-            dedup_window: None,
-            verifier: None,
+            options: Options {
+                page_size: DEFAULT_PAGE_SIZE,
+                max_page_size: None,
+                max_pages: DEFAULT_MAX_PAGES,
+                concurrency: DEFAULT_CONCURRENCY,
+                types: None,
+                directions: None,
+                since: None,
+                until: None,
+                order: None,
+                sort_window: 0,
+                dedup_window: None,
+                verifier: None,
+            },
         }
     }
 }
@@ -123,9 +130,9 @@ impl HistoryExportBuilder<()> {
 impl fmt::Debug for HistoryExportBuilder<()> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HistoryExportBuilder")
-            .field("page_size", &self.page_size)
-            .field("max_pages", &self.max_pages)
-            .field("concurrency", &self.concurrency)
+            .field("page_size", &self.options.page_size)
+            .field("max_pages", &self.options.max_pages)
+            .field("concurrency", &self.options.concurrency)
             .finish_non_exhaustive()
     }
 }
@@ -135,69 +142,58 @@ impl<S> HistoryExportBuilder<S> {
     pub fn source<T: HistorySource>(self, source: T) -> HistoryExportBuilder<T> {
         HistoryExportBuilder {
             source,
-            page_size: self.page_size,
-            max_page_size: self.max_page_size,
-            max_pages: self.max_pages,
-            concurrency: self.concurrency,
-            types: self.types,
-            directions: self.directions,
-            since: self.since,
-            until: self.until,
-            order: self.order,
-            sort_window: self.sort_window,
-            dedup_window: self.dedup_window,
-            verifier: self.verifier,
+            options: self.options,
         }
     }
 
     /// Messages per page (default 100; must be within `1..=max_page_size`).
     pub fn page_size(mut self, size: u32) -> Self {
-        self.page_size = size;
+        self.options.page_size = size;
         self
     }
 
     /// The largest page size allowed (default: the source's maximum).
     pub fn max_page_size(mut self, max: u32) -> Self {
-        self.max_page_size = Some(max);
+        self.options.max_page_size = Some(max);
         self
     }
 
     /// Depth guard: fetch at most this many pages (default 10,000). Reaching it is reported
     /// (`depth_limit_reached`) and logged, never silent.
     pub fn max_pages(mut self, max: u32) -> Self {
-        self.max_pages = max;
+        self.options.max_pages = max;
         self
     }
 
     /// Pages in flight at once (default 4, at least 1). All requests still go through the
     /// client's shared pacer.
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n;
+        self.options.concurrency = n;
         self
     }
 
     /// Keep only these message types.
     pub fn message_types<I: IntoIterator<Item = MessageType>>(mut self, types: I) -> Self {
-        self.types = Some(types.into_iter().collect());
+        self.options.types = Some(types.into_iter().collect());
         self
     }
 
     /// Keep only these directions.
     pub fn directions<I: IntoIterator<Item = Direction>>(mut self, directions: I) -> Self {
-        self.directions = Some(directions.into_iter().collect());
+        self.options.directions = Some(directions.into_iter().collect());
         self
     }
 
     /// Keep only messages at or after this time (`channel.time`). Messages without a time are
     /// filtered out when a window is set.
     pub fn since(mut self, t: DateTime<Utc>) -> Self {
-        self.since = Some(t);
+        self.options.since = Some(t);
         self
     }
 
     /// Keep only messages before this time.
     pub fn until(mut self, t: DateTime<Utc>) -> Self {
-        self.until = Some(t);
+        self.options.until = Some(t);
         self
     }
 
@@ -206,7 +202,7 @@ impl<S> HistoryExportBuilder<S> {
     /// the page shows none; a server that lists the other way round then reports no false
     /// violations. Set it to count violations against a known order instead.
     pub fn expected_order(mut self, order: TimeOrder) -> Self {
-        self.order = Some(order);
+        self.options.order = Some(order);
         self
     }
 
@@ -214,20 +210,20 @@ impl<S> HistoryExportBuilder<S> {
     /// Memory stays bounded by the window; a message displaced further than the window is
     /// still counted in `ordering_violations_out`.
     pub fn sort_window(mut self, n: usize) -> Self {
-        self.sort_window = n;
+        self.options.sort_window = n;
         self
     }
 
     /// How many recent ids duplicate detection remembers (default
     /// `page_size × (concurrency + 2)`, at least 1,024). See the `dedup` notes in the crate docs.
     pub fn dedup_window(mut self, n: usize) -> Self {
-        self.dedup_window = Some(n);
+        self.options.dedup_window = Some(n);
         self
     }
 
     /// Check attachment URLs with this verifier (its own concurrency bound applies).
     pub fn media_verifier(mut self, verifier: MediaVerifier) -> Self {
-        self.verifier = Some(verifier);
+        self.options.verifier = Some(verifier);
         self
     }
 }
@@ -236,6 +232,7 @@ impl<S: HistorySource> HistoryExportBuilder<S> {
     /// Validates the settings (no request is made).
     pub fn build(self) -> Result<HistoryExport<S>, MessagingError> {
         let max = self
+            .options
             .max_page_size
             .unwrap_or_else(|| self.source.max_page_size());
         if max == 0 {
@@ -244,25 +241,25 @@ impl<S: HistorySource> HistoryExportBuilder<S> {
                 reason: "must be at least 1".into(),
             });
         }
-        if !(1..=max).contains(&self.page_size) {
+        if !(1..=max).contains(&self.options.page_size) {
             return Err(MessagingError::PageSizeOutOfRange {
-                requested: self.page_size,
+                requested: self.options.page_size,
                 max,
             });
         }
-        if self.max_pages == 0 {
+        if self.options.max_pages == 0 {
             return Err(MessagingError::InvalidConfig {
                 setting: "max_pages",
                 reason: "must be at least 1".into(),
             });
         }
-        if self.concurrency == 0 {
+        if self.options.concurrency == 0 {
             return Err(MessagingError::InvalidConfig {
                 setting: "concurrency",
                 reason: "must be at least 1".into(),
             });
         }
-        if let (Some(since), Some(until)) = (self.since, self.until)
+        if let (Some(since), Some(until)) = (self.options.since, self.options.until)
             && since >= until
         {
             return Err(MessagingError::InvalidConfig {
@@ -270,23 +267,24 @@ impl<S: HistorySource> HistoryExportBuilder<S> {
                 reason: format!("{since} is not before {until}"),
             });
         }
-        let page = self.page_size as usize;
+        let page = self.options.page_size as usize;
         let natural_order = self.source.natural_order();
         let settings = Settings {
-            page_size: self.page_size,
-            max_pages: self.max_pages,
-            concurrency: self.concurrency,
-            types: self.types,
-            directions: self.directions,
-            since: self.since,
-            until: self.until,
-            order: self.order,
+            page_size: self.options.page_size,
+            max_pages: self.options.max_pages,
+            concurrency: self.options.concurrency,
+            types: self.options.types,
+            directions: self.options.directions,
+            since: self.options.since,
+            until: self.options.until,
+            order: self.options.order,
             natural_order,
-            sort_window: self.sort_window,
+            sort_window: self.options.sort_window,
             dedup_window: self
+                .options
                 .dedup_window
-                .unwrap_or_else(|| (page * (self.concurrency + 2)).max(1024)),
-            verifier: self.verifier,
+                .unwrap_or_else(|| (page * (self.options.concurrency + 2)).max(1024)),
+            verifier: self.options.verifier,
             channel_capacity: page.clamp(16, 1024),
         };
         Ok(HistoryExport {
